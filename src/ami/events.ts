@@ -1,0 +1,195 @@
+// Normalized AMI events: typed, camelCase, one shape per event name the service
+// reasons about; anything else passes through untyped with its raw fields.
+// asterisk-manager hands us lower-cased keys with arrays for repeated headers.
+
+export type RawFields = Record<string, string>
+
+interface Base { known: true, fields: RawFields, actionId?: string }
+
+export interface ChannelFields {
+  channel: string
+  uniqueid: string
+  linkedid: string
+  callerIdNum: string
+  callerIdName: string
+  context: string
+  exten: string
+  channelState: string
+}
+
+export interface FullyBooted extends Base { event: 'FullyBooted', status: string }
+export interface Newchannel extends Base, ChannelFields { event: 'Newchannel' }
+export interface Hangup extends Base, ChannelFields { event: 'Hangup', cause: number, causeText: string }
+export interface BridgeEnter extends Base, ChannelFields { event: 'BridgeEnter', bridgeUniqueid: string, bridgeNumChannels: number }
+export interface BridgeLeave extends Base, ChannelFields { event: 'BridgeLeave', bridgeUniqueid: string, bridgeNumChannels: number }
+
+/** Queue agent events: `channel` is the caller, `destChannel` the member's leg. */
+interface AgentBase extends Base, ChannelFields {
+  queue: string
+  interface: string
+  memberName: string
+  destChannel: string
+  destUniqueid: string
+  destLinkedid: string
+}
+export interface AgentCalled extends AgentBase { event: 'AgentCalled' }
+export interface AgentConnect extends AgentBase { event: 'AgentConnect', holdTime: number, ringTime: number }
+export interface AgentComplete extends AgentBase { event: 'AgentComplete', holdTime: number, talkTime: number, reason: string }
+export interface AgentRingNoAnswer extends AgentBase { event: 'AgentRingNoAnswer', ringTime: number }
+
+export interface BlindTransfer extends Base {
+  event: 'BlindTransfer'
+  result: string
+  success: boolean
+  transfererChannel: string
+  transfererUniqueid: string
+  transfererLinkedid: string
+  transfereeChannel: string
+  transfereeUniqueid: string
+  transfereeLinkedid: string
+  context: string
+  extension: string
+  isExternal: boolean
+}
+
+interface MemberBase extends Base {
+  queue: string
+  interface: string
+  memberName: string
+  stateInterface: string
+  paused: boolean
+  pausedReason: string
+  status: number
+  inCall: boolean
+}
+export interface QueueMemberPause extends MemberBase { event: 'QueueMemberPause' }
+export interface QueueMemberStatus extends MemberBase { event: 'QueueMemberStatus' }
+export interface QueueMemberAdded extends MemberBase { event: 'QueueMemberAdded' }
+export interface QueueMemberRemoved extends MemberBase { event: 'QueueMemberRemoved' }
+export interface UserEvent extends Base { event: 'UserEvent', userEvent: string }
+
+export type KnownAmiEvent =
+  | FullyBooted | Newchannel | Hangup | BridgeEnter | BridgeLeave
+  | AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
+  | BlindTransfer | QueueMemberPause | QueueMemberStatus | QueueMemberAdded | QueueMemberRemoved
+  | UserEvent
+
+export interface UntypedAmiEvent { known: false, event: string, fields: RawFields, actionId?: string }
+
+export type AmiEvent = KnownAmiEvent | UntypedAmiEvent
+
+/** A response to an action, keys lower-cased as on the wire. */
+export interface AmiResponse { response: string, message: string, actionId: string, fields: RawFields }
+
+/**
+ * Flattens what asterisk-manager parsed into own string properties: repeated headers
+ * keep their first value (all of them stay joined in fields under the same key with
+ * '\n'), nested variable maps become `variable.NAME` keys. Never trusts the prototype.
+ */
+export function flatten (raw: Record<string, unknown>): RawFields {
+  const out: RawFields = Object.create(null)
+  for (const key of Object.keys(raw)) {
+    const v = raw[key]
+    if (typeof v === 'string') out[key] = v
+    else if (Array.isArray(v)) out[key] = v.map(String).join('\n')
+    else if (typeof v === 'object' && v !== null) {
+      for (const name of Object.keys(v)) out[`${key}.${name}`] = String((v as Record<string, unknown>)[name])
+    } else if (v !== undefined) out[key] = String(v)
+  }
+  return out
+}
+
+const s = (f: RawFields, k: string): string => f[k] ?? ''
+const first = (f: RawFields, k: string): string => { const v = f[k]; if (v === undefined) return ''; const i = v.indexOf('\n'); return i < 0 ? v : v.slice(0, i) }
+const n = (f: RawFields, k: string): number => { const v = Number(f[k]); return Number.isFinite(v) ? v : 0 }
+const yes = (v: string | undefined): boolean => v !== undefined && /^(1|yes|true|on)$/i.test(v)
+
+function channelFields (f: RawFields): ChannelFields {
+  return {
+    channel: s(f, 'channel'),
+    uniqueid: s(f, 'uniqueid'),
+    linkedid: s(f, 'linkedid'),
+    callerIdNum: s(f, 'calleridnum'),
+    callerIdName: s(f, 'calleridname'),
+    context: s(f, 'context'),
+    exten: s(f, 'exten'),
+    channelState: s(f, 'channelstate')
+  }
+}
+
+function agentFields (f: RawFields): Omit<AgentBase, 'known' | 'fields' | 'actionId'> {
+  return {
+    ...channelFields(f),
+    queue: s(f, 'queue'),
+    interface: s(f, 'interface'),
+    memberName: s(f, 'membername'),
+    destChannel: s(f, 'destchannel'),
+    destUniqueid: s(f, 'destuniqueid'),
+    destLinkedid: s(f, 'destlinkedid')
+  }
+}
+
+function memberFields (f: RawFields): Omit<MemberBase, 'known' | 'fields' | 'actionId'> {
+  return {
+    queue: s(f, 'queue'),
+    interface: s(f, 'interface') || s(f, 'location'),
+    memberName: s(f, 'membername') || s(f, 'name'),
+    stateInterface: s(f, 'stateinterface'),
+    paused: yes(f.paused),
+    // Asterisk 22 says PausedReason; older releases said Reason.
+    pausedReason: s(f, 'pausedreason') || s(f, 'reason'),
+    status: n(f, 'status'),
+    inCall: yes(f.incall)
+  }
+}
+
+type Builder = (f: RawFields) => Omit<KnownAmiEvent, 'known' | 'fields' | 'actionId'>
+
+const builders: Record<string, Builder> = {
+  fullybooted: f => ({ event: 'FullyBooted', status: s(f, 'status') }),
+  newchannel: f => ({ event: 'Newchannel', ...channelFields(f) }),
+  hangup: f => ({ event: 'Hangup', ...channelFields(f), cause: n(f, 'cause'), causeText: s(f, 'cause-txt') }),
+  bridgeenter: f => ({ event: 'BridgeEnter', ...channelFields(f), bridgeUniqueid: s(f, 'bridgeuniqueid'), bridgeNumChannels: n(f, 'bridgenumchannels') }),
+  bridgeleave: f => ({ event: 'BridgeLeave', ...channelFields(f), bridgeUniqueid: s(f, 'bridgeuniqueid'), bridgeNumChannels: n(f, 'bridgenumchannels') }),
+  agentcalled: f => ({ event: 'AgentCalled', ...agentFields(f) }),
+  agentconnect: f => ({ event: 'AgentConnect', ...agentFields(f), holdTime: n(f, 'holdtime'), ringTime: n(f, 'ringtime') }),
+  agentcomplete: f => ({ event: 'AgentComplete', ...agentFields(f), holdTime: n(f, 'holdtime'), talkTime: n(f, 'talktime'), reason: s(f, 'reason') }),
+  agentringnoanswer: f => ({ event: 'AgentRingNoAnswer', ...agentFields(f), ringTime: n(f, 'ringtime') }),
+  blindtransfer: f => ({
+    event: 'BlindTransfer',
+    result: s(f, 'result'),
+    success: s(f, 'result') === 'Success',
+    transfererChannel: s(f, 'transfererchannel'),
+    transfererUniqueid: s(f, 'transfereruniqueid'),
+    transfererLinkedid: s(f, 'transfererlinkedid'),
+    transfereeChannel: s(f, 'transfereechannel'),
+    transfereeUniqueid: s(f, 'transfereeuniqueid'),
+    transfereeLinkedid: s(f, 'transfereelinkedid'),
+    context: s(f, 'context'),
+    extension: s(f, 'extension'),
+    isExternal: yes(f.isexternal)
+  }),
+  queuememberpause: f => ({ event: 'QueueMemberPause', ...memberFields(f) }),
+  queuememberstatus: f => ({ event: 'QueueMemberStatus', ...memberFields(f) }),
+  queuememberadded: f => ({ event: 'QueueMemberAdded', ...memberFields(f) }),
+  queuememberremoved: f => ({ event: 'QueueMemberRemoved', ...memberFields(f) }),
+  userevent: f => ({ event: 'UserEvent', userEvent: first(f, 'userevent') })
+}
+
+/** Raw parsed message (with an `event` key) → normalized event. */
+export function normalizeEvent (raw: Record<string, unknown>): AmiEvent {
+  const fields = flatten(raw)
+  const name = first(fields, 'event')
+  const actionId = fields.actionid
+  const build = builders[name.toLowerCase()]
+  const ev = build !== undefined
+    ? { known: true, ...build(fields), fields } as KnownAmiEvent
+    : { known: false, event: name, fields } as UntypedAmiEvent
+  if (actionId !== undefined) ev.actionId = actionId
+  return ev
+}
+
+export function normalizeResponse (raw: Record<string, unknown>): AmiResponse {
+  const fields = flatten(raw)
+  return { response: first(fields, 'response'), message: s(fields, 'message'), actionId: s(fields, 'actionid'), fields }
+}

@@ -1,0 +1,112 @@
+// Reads the YAML file, applies environment overrides and defaults, and validates the
+// result once. Every problem is collected and named by its key, so an operator fixes
+// a bad file in one go; nothing else in the service reads the file or the environment.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import { Ajv, type ErrorObject } from 'ajv'
+import YAML from 'yaml'
+import { applyEnv } from './env.ts'
+import { ConfigSchema, type Config } from './schema.ts'
+
+export class ConfigError extends Error {
+  readonly problems: string[]
+  constructor (source: string, problems: string[]) {
+    super(`invalid configuration (${source}):\n  - ${problems.join('\n  - ')}`)
+    this.name = 'ConfigError'
+    this.problems = problems
+  }
+}
+
+export function configPath (env: NodeJS.ProcessEnv): string {
+  return env.CTI_CONFIG ?? 'config/default.yaml'
+}
+
+export function loadConfig (file: string, env: NodeJS.ProcessEnv = {}): Config {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read ${path.resolve(file)}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`])
+  }
+  const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true })
+  if (doc.errors.length > 0) throw new ConfigError(file, doc.errors.map(e => `YAML: ${e.message.split('\n')[0]}`))
+  const raw: unknown = doc.toJS() ?? {}
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(file, ['the file must hold a YAML mapping (key: value) at the top'])
+  return parseConfig(raw as Record<string, unknown>, env, file)
+}
+
+export function parseConfig (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+  const { value, errors: envErrors } = applyEnv(raw, ConfigSchema, env)
+  for (const section of ['http', 'log', 'store', 'policy', 'acw']) value[section] ??= {}
+  const valid = validate(value) // fills defaults in place
+  const problems = [...envErrors, ...(valid ? [] : schemaProblems(validate.errors ?? []))]
+  if (problems.length === 0) problems.push(...crossChecks(value as Config))
+  if (problems.length > 0) throw new ConfigError(source, problems)
+  return value as Config
+}
+
+// Ajv rather than TypeBox's own checker: it reports every error (allErrors), where
+// TypeBox stops inside an object at its first failing keyword.
+const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(ConfigSchema)
+
+const keyName = (pointer: string): string =>
+  pointer.split('/').filter(Boolean).map((seg, i) => /^\d+$/.test(seg) ? `[${seg}]` : (i === 0 ? seg : `.${seg}`)).join('') || '(top level)'
+
+function schemaProblems (errors: ErrorObject[]): string[] {
+  const byKey = new Map<string, string[]>()
+  const add = (key: string, msg: string): void => {
+    const list = byKey.get(key) ?? []
+    if (!list.includes(msg)) list.push(msg)
+    byKey.set(key, list)
+  }
+  const literals = new Map<string, string[]>()
+  for (const e of errors) {
+    const key = keyName(e.instancePath)
+    const params = e.params as Record<string, unknown>
+    switch (e.keyword) {
+      case 'additionalProperties':
+        add(keyName(`${e.instancePath}/${String(params.additionalProperty)}`), 'unknown key (not in the configuration schema)')
+        break
+      case 'required':
+        add(keyName(`${e.instancePath}/${String(params.missingProperty)}`), 'is required')
+        break
+      case 'const':
+        literals.set(key, [...(literals.get(key) ?? []), String(params.allowedValue)])
+        break
+      case 'anyOf':
+        if (literals.has(key)) add(key, `must be one of: ${literals.get(key)?.join(', ')}`)
+        else add(key, e.message ?? 'does not match any allowed form')
+        break
+      case 'pattern':
+        add(key, `has characters that are not allowed (must match ${String(params.pattern)})`)
+        break
+      default:
+        add(key, e.message ?? e.keyword)
+    }
+  }
+  return [...byKey].map(([key, msgs]) => `${key}: ${msgs.join('; ')}`)
+}
+
+function duplicates<T> (items: T[], pick: (t: T) => string): string[] {
+  const seen = new Set<string>()
+  const dup = new Set<string>()
+  for (const i of items) { const k = pick(i); if (seen.has(k)) dup.add(k); seen.add(k) }
+  return [...dup]
+}
+
+/** Rules a schema cannot say: uniqueness and references between sections. */
+function crossChecks (c: Config): string[] {
+  const out: string[] = []
+  for (const d of duplicates(c.agents, a => a.id)) out.push(`agents: id "${d}" appears more than once`)
+  for (const d of duplicates(c.agents, a => a.interface)) out.push(`agents: interface "${d}" appears more than once`)
+  for (const d of duplicates(c.directory, e => String(e.index))) out.push(`directory: index ${d} appears more than once`)
+  for (const d of duplicates(c.auth.tokens, t => t.token)) out.push(`auth.tokens: the same token appears more than once (token values are not shown)`)
+  const agentIds = new Set(c.agents.map(a => a.id))
+  c.auth.tokens.forEach((t, i) => {
+    if (t.role === 'agent' && t.agent === undefined) out.push(`auth.tokens[${i}].agent: is required for role agent`)
+    if (t.role === 'agent' && t.agent !== undefined && !agentIds.has(t.agent)) out.push(`auth.tokens[${i}].agent: "${t.agent}" is not an id in agents`)
+    if (t.role !== 'agent' && t.agent !== undefined) out.push(`auth.tokens[${i}].agent: only agent tokens are bound to an agent`)
+  })
+  if (c.ami.reconnect.initialMs > c.ami.reconnect.maxMs) out.push('ami.reconnect.initialMs: must not exceed ami.reconnect.maxMs')
+  return out
+}

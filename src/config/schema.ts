@@ -1,0 +1,99 @@
+// The shape of config/default.yaml (CONTRACT.md section 3), as one TypeBox schema:
+// it validates the file, types the result, and drives the environment overrides.
+import Type, { type Static } from 'typebox'
+
+// Anything that may end up in an AMI header must be one line: a CR or LF would let
+// a config value inject headers or whole actions (CONTRACT.md section 2).
+const OneLine = (opts: { minLength?: number, description?: string } = {}) =>
+  Type.String({ minLength: opts.minLength ?? 1, pattern: '^[^\\r\\n\\x00]*$', ...(opts.description ? { description: opts.description } : {}) })
+const Port = Type.Integer({ minimum: 1, maximum: 65535 })
+const Millis = (def: number, min = 1) => Type.Integer({ minimum: min, default: def })
+const Secret = (description: string) => Type.String({ minLength: 1, description })
+
+export const HttpConfig = Type.Object({
+  host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535, default: 8123 }),
+  bodyLimit: Type.Integer({ minimum: 1024, default: 65536, description: 'largest request body, bytes' }),
+  shutdownTimeoutMs: Millis(10000)
+}, { additionalProperties: false })
+
+export const LogConfig = Type.Object({
+  level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
+}, { additionalProperties: false })
+
+export const AmiConfig = Type.Object({
+  host: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  port: Type.Integer({ minimum: 1, maximum: 65535, default: 5038 }),
+  username: OneLine(),
+  secret: Secret('AMI secret (prefer CTI_AMI_SECRET)'),
+  events: Type.String({ default: 'on', pattern: '^[a-z,]+$', description: 'the Events header sent at login' }),
+  actionTimeoutMs: Millis(5000),
+  connectTimeoutMs: Millis(5000),
+  pingIntervalMs: Millis(10000, 100),
+  reconnect: Type.Object({
+    initialMs: Millis(500),
+    maxMs: Millis(30000)
+  }, { additionalProperties: false, default: {} })
+}, { additionalProperties: false })
+
+export const StoreConfig = Type.Object({
+  path: Type.String({ minLength: 1, default: 'var/pln123-cti.db' })
+}, { additionalProperties: false })
+
+export const PolicyConfig = Type.Object({
+  dir: Type.String({ minLength: 1, default: 'config/policy' })
+}, { additionalProperties: false })
+
+export const DirectoryEntry = Type.Object({
+  index: Type.Integer({ minimum: 0, maximum: 99 }),
+  name: OneLine(),
+  context: Type.String({ pattern: '^[A-Za-z0-9_-]+$', description: 'dialplan context' }),
+  exten: Type.String({ pattern: '^[A-Za-z0-9_+*#.-]+$', description: 'dialplan extension' })
+}, { additionalProperties: false })
+
+export const AcwConfig = Type.Object({
+  seconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+  mode: Type.Union([Type.Literal('fixed'), Type.Literal('early-exit')], { default: 'fixed' })
+}, { additionalProperties: false })
+
+export const AgentConfig = Type.Object({
+  id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
+  interface: Type.String({ pattern: '^[A-Za-z0-9_/@.;:-]+$', description: 'queue member interface, e.g. PJSIP/1001' }),
+  queues: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1 }),
+  unit: OneLine(),
+  unitPelayanan: OneLine()
+}, { additionalProperties: false })
+
+export const ApktConfig = Type.Object({
+  url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'APKT record endpoint' }),
+  token: Secret('APKT bearer token (prefer CTI_APKT_TOKEN)'),
+  timeoutMs: Millis(5000)
+}, { additionalProperties: false })
+
+export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])
+
+export const TokenConfig = Type.Object({
+  token: Type.String({ minLength: 16, description: 'bearer token, at least 16 characters' }),
+  role: Role,
+  agent: Type.Optional(Type.String({ minLength: 1 })),
+  name: Type.Optional(OneLine({ description: 'who holds it, for the audit log' }))
+}, { additionalProperties: false })
+
+export const ConfigSchema = Type.Object({
+  http: HttpConfig,
+  log: LogConfig,
+  ami: AmiConfig,
+  store: StoreConfig,
+  policy: PolicyConfig,
+  directory: Type.Array(DirectoryEntry, { minItems: 1 }),
+  acw: AcwConfig,
+  agents: Type.Array(AgentConfig, { minItems: 1 }),
+  apkt: ApktConfig,
+  auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
+}, { additionalProperties: false })
+
+export type Config = Static<typeof ConfigSchema>
+export type AgentEntry = Static<typeof AgentConfig>
+export type DirectoryItem = Static<typeof DirectoryEntry>
+export type TokenEntry = Static<typeof TokenConfig>
+export type RoleName = Static<typeof Role>
