@@ -1,0 +1,29 @@
+// buildApp: the HTTP face of the service, registered in one visible order. It takes
+// its collaborators ready-made (service.ts wires them) so tests can build it with
+// inject() and real or test parts.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config/schema.ts'
+import { authPlugin } from './http/auth.ts'
+import { installErrorHandler } from './http/errors.ts'
+import { healthRoutes, type HealthDeps } from './http/health.ts'
+
+export type AppDeps = HealthDeps
+
+export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger !== undefined ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: config.http.bodyLimit,
+    // Unknown fields are refused, not silently dropped, and nothing is coerced:
+    // "5" is not a number and a typo in a field name is the client's bug to see.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    // In-flight requests finish on close; idle keep-alive sockets do not hold shutdown.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  installErrorHandler(app)
+  await app.register(authPlugin, { tokens: config.auth.tokens })
+  await app.register(healthRoutes, deps)
+  return app
+}

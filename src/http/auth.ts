@@ -1,0 +1,79 @@
+// Bearer-token authentication by role (CONTRACT.md section 4), deny by default:
+// a route must declare `config: { auth: { roles: [...] } }` or `config: { auth: 'public' }`.
+// A route that declares neither answers 401/403 to everyone, so a route added
+// later without thinking about auth cannot leak.
+import { createHash, timingSafeEqual } from 'node:crypto'
+import fp from 'fastify-plugin'
+import type { FastifyRequest } from 'fastify'
+import type { RoleName, TokenEntry } from '../config/schema.ts'
+import { Errors } from '../errors.ts'
+
+export interface Principal {
+  role: RoleName
+  /** Set for agent tokens: the one agent this token may act as. */
+  agentId?: string
+  /** Who holds the token, for logs and the audit trail (never the token itself). */
+  name: string
+}
+
+export type RouteAuth = 'public' | { roles: RoleName[] }
+
+declare module 'fastify' {
+  interface FastifyContextConfig { auth?: RouteAuth }
+  interface FastifyRequest { principal?: Principal }
+}
+
+interface KnownToken { digest: Buffer, principal: Principal }
+
+const digest = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest()
+
+/**
+ * Compares the presented token with every configured one in constant time (over
+ * fixed-length digests, and without stopping at a match) so timing tells nothing.
+ */
+export function makeTokenLookup (tokens: TokenEntry[]): (presented: string) => Principal | undefined {
+  const known: KnownToken[] = tokens.map((t, i) => ({
+    digest: digest(t.token),
+    principal: { role: t.role, ...(t.agent !== undefined ? { agentId: t.agent } : {}), name: t.name ?? `${t.role}-token-${i}` }
+  }))
+  return (presented) => {
+    const d = digest(presented)
+    let found: Principal | undefined
+    for (const k of known) if (timingSafeEqual(k.digest, d)) found ??= k.principal
+    return found
+  }
+}
+
+function bearer (req: FastifyRequest): string | undefined {
+  const h = req.headers.authorization
+  if (typeof h !== 'string') return undefined
+  const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h)
+  return m?.[1]
+}
+
+export const authPlugin = fp<{ tokens: TokenEntry[] }>(async (app, opts) => {
+  const lookup = makeTokenLookup(opts.tokens)
+  app.decorateRequest('principal', undefined)
+  app.addHook('onRequest', async (req) => {
+    const rule = req.routeOptions.config.auth
+    if (rule === 'public') return
+    const token = bearer(req)
+    if (token === undefined) throw new Errors.Unauthorized('missing bearer token (Authorization: Bearer <token>)')
+    const principal = lookup(token)
+    if (principal === undefined) throw new Errors.Unauthorized('unknown token')
+    req.principal = principal
+    if (req.is404) return // authenticated callers learn that the route does not exist
+    if (rule === undefined || !rule.roles.includes(principal.role)) {
+      throw new Errors.Forbidden(`role ${principal.role} may not ${req.method} ${req.routeOptions.url ?? req.url}`)
+    }
+  })
+}, { name: 'pln123-auth' })
+
+/** For agent-scoped routes: an agent token may only act as its own agent. */
+export function assertActsAs (req: FastifyRequest, agentId: string | undefined): void {
+  const p = req.principal
+  if (p === undefined) throw new Errors.Unauthorized('not authenticated')
+  if (p.role === 'agent' && (agentId === undefined || p.agentId !== agentId)) {
+    throw new Errors.Forbidden(`agent ${p.agentId ?? '?'} may not act on agent ${agentId ?? 'unknown'}'s resources`)
+  }
+}

@@ -1,0 +1,35 @@
+// Renders every error as { error: CODE, message } (CONTRACT.md section 4).
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { AmiError } from '../ami/index.ts'
+
+const amiStatus: Record<string, number> = {
+  AMI_UNAVAILABLE: 503,
+  AMI_CONNECTION_LOST: 503,
+  AMI_TIMEOUT: 503,
+  AMI_ACTION_FAILED: 502
+}
+
+export function installErrorHandler (app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (err.validation !== undefined) {
+      const where = err.validationContext ?? 'request'
+      const first = err.validation[0]
+      const field = first === undefined
+        ? where
+        : `${where}${first.instancePath.replace(/\//g, '.')}${first.keyword === 'required' ? `.${String(first.params.missingProperty)}` : ''}${first.keyword === 'additionalProperties' ? `.${String(first.params.additionalProperty)}` : ''}`
+      return reply.code(400).send({ error: 'BAD_REQUEST', message: `${field}: ${first?.message ?? err.message}`, field })
+    }
+    if (err instanceof AmiError) {
+      const status = amiStatus[err.code] ?? 502
+      req.log.warn({ err: { code: err.code, message: err.message } }, 'AMI action failed')
+      return reply.code(status).send({ error: err.code, message: err.message })
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 500) req.log.error({ err }, 'request failed')
+    const code = err.code !== undefined && !err.code.startsWith('FST_') ? err.code : (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')
+    return reply.code(status).send({ error: code, message: status >= 500 && code === 'INTERNAL' ? 'internal error' : err.message })
+  })
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })
+  })
+}

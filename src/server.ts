@@ -1,0 +1,30 @@
+// The process: read and validate config (exit non-zero naming every bad key before
+// listening), log with secrets redacted, run, and shut down gracefully on signals.
+import closeWithGrace from 'close-with-grace'
+import pino from 'pino'
+import { ConfigError, configPath, loadConfig } from './config/load.ts'
+import type { Config } from './config/schema.ts'
+import { redactPaths } from './log.ts'
+import { createService } from './service.ts'
+
+let config: Config
+try {
+  config = loadConfig(configPath(process.env), process.env)
+} catch (err) {
+  if (!(err instanceof ConfigError)) throw err
+  process.stderr.write(`pln123-cti: ${err.message}\n`)
+  process.exit(1)
+}
+
+const logger = pino({ level: config.log.level, redact: { paths: redactPaths, censor: '[redacted]' } })
+const service = await createService(config, logger)
+
+closeWithGrace({ delay: config.http.shutdownTimeoutMs, logger: { error: (m: unknown) => logger.error(m as object, 'forced shutdown') } }, async ({ signal, err }) => {
+  if (err !== undefined) logger.error({ err }, 'shutting down after an error')
+  else logger.info({ signal }, 'shutting down')
+  await service.stop()
+  logger.info('stopped')
+})
+
+const address = await service.start()
+logger.info({ address, ami: `${config.ami.host}:${config.ami.port}`, store: config.store.path }, 'pln123-cti listening')
