@@ -145,7 +145,9 @@ function memberFields (f: RawFields): Omit<MemberBase, 'known' | 'fields' | 'act
 
 type Builder = (f: RawFields) => Omit<KnownAmiEvent, 'known' | 'fields' | 'actionId'>
 
-const builders: Record<string, Builder> = {
+// A Map, not an object literal: an event named "constructor" or "__proto__" must
+// find nothing rather than Object.prototype's members.
+const builders = new Map<string, Builder>(Object.entries({
   fullybooted: f => ({ event: 'FullyBooted', status: s(f, 'status') }),
   newchannel: f => ({ event: 'Newchannel', ...channelFields(f) }),
   hangup: f => ({ event: 'Hangup', ...channelFields(f), cause: n(f, 'cause'), causeText: s(f, 'cause-txt') }),
@@ -174,14 +176,14 @@ const builders: Record<string, Builder> = {
   queuememberadded: f => ({ event: 'QueueMemberAdded', ...memberFields(f) }),
   queuememberremoved: f => ({ event: 'QueueMemberRemoved', ...memberFields(f) }),
   userevent: f => ({ event: 'UserEvent', userEvent: first(f, 'userevent') })
-}
+} satisfies Record<string, Builder>))
 
 /** Raw parsed message (with an `event` key) → normalized event. */
 export function normalizeEvent (raw: Record<string, unknown>): AmiEvent {
   const fields = flatten(raw)
   const name = first(fields, 'event')
   const actionId = fields.actionid
-  const build = builders[name.toLowerCase()]
+  const build = builders.get(name.toLowerCase())
   const ev = build !== undefined
     ? { known: true, ...build(fields), fields } as KnownAmiEvent
     : { known: false, event: name, fields } as UntypedAmiEvent

@@ -24,7 +24,7 @@ rm -rf "$ROOT.tmp"
 mkdir -p "$(dirname "$ROOT")"
 debootstrap --variant=minbase --include=asterisk sid "$ROOT.tmp" "$MIRROR" >"$ROOT.log" 2>&1 || {
   echo "debootstrap failed; see $ROOT.log" >&2; tail -20 "$ROOT.log" >&2; exit 1; }
-mkdir -p "$ROOT.tmp"/var/{lib,run,log,spool}/asterisk
+mkdir -p "$ROOT.tmp"/var/{lib,log,spool}/asterisk "$ROOT.tmp"/run/asterisk
 touch "$ROOT.tmp/.pln123-cti-ready"
 rm -rf "$ROOT"
 mv "$ROOT.tmp" "$ROOT"

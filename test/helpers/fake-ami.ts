@@ -1,0 +1,111 @@
+// A small fake AMI server for fault injection that a real Asterisk cannot be made to
+// produce: garbage bytes, messages split across many TCP chunks, actions that never
+// get an answer, a peer that closes mid-message. It records every byte it received,
+// so tests can assert what did (or did not) reach the socket.
+import net from 'node:net'
+
+export interface FakeAction { headers: Record<string, string>, raw: string }
+
+export type Handler = (action: FakeAction, sock: net.Socket, server: FakeAmi) => boolean | undefined
+
+export interface FakeAmiOptions {
+  /** Called for every action first; return true when it answered (or chose not to). */
+  handler?: Handler
+  /** Refuse every login with this message. */
+  rejectLogin?: string
+  /** Send FullyBooted after a successful login (as Asterisk does). */
+  fullyBooted?: boolean
+}
+
+export class FakeAmi {
+  readonly server: net.Server
+  readonly sockets = new Set<net.Socket>()
+  received = ''
+  actions: FakeAction[] = []
+  connections = 0
+  opts: FakeAmiOptions
+
+  private constructor (opts: FakeAmiOptions) {
+    this.opts = opts
+    this.server = net.createServer(sock => this.accept(sock))
+  }
+
+  static async start (opts: FakeAmiOptions = {}, port = 0): Promise<FakeAmi> {
+    const f = new FakeAmi(opts)
+    await new Promise<void>((resolve, reject) => {
+      f.server.once('error', reject)
+      f.server.listen(port, '127.0.0.1', () => resolve())
+    })
+    return f
+  }
+
+  get port (): number { return (this.server.address() as net.AddressInfo).port }
+
+  private accept (sock: net.Socket): void {
+    this.connections++
+    this.sockets.add(sock)
+    sock.on('close', () => this.sockets.delete(sock))
+    sock.on('error', () => {})
+    sock.write('Asterisk Call Manager/9.0.0\r\n')
+    let buf = ''
+    sock.on('data', (d: Buffer) => {
+      const text = d.toString('utf8')
+      this.received += text
+      buf += text
+      let idx: number
+      while ((idx = buf.indexOf('\r\n\r\n')) >= 0) {
+        const raw = buf.slice(0, idx)
+        buf = buf.slice(idx + 4)
+        const headers: Record<string, string> = {}
+        for (const line of raw.split('\r\n')) {
+          const i = line.indexOf(':')
+          if (i > 0) headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim()
+        }
+        const action = { headers, raw }
+        this.actions.push(action)
+        this.respond(action, sock)
+      }
+    })
+  }
+
+  private respond (action: FakeAction, sock: net.Socket): void {
+    if (this.opts.handler?.(action, sock, this) === true) return
+    const id = action.headers.actionid ?? ''
+    const name = (action.headers.action ?? '').toLowerCase()
+    if (name === 'login') {
+      if (this.opts.rejectLogin !== undefined) {
+        sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: ${this.opts.rejectLogin}\r\n\r\n`)
+        return
+      }
+      sock.write(`Response: Success\r\nActionID: ${id}\r\nMessage: Authentication accepted\r\n\r\n`)
+      if (this.opts.fullyBooted !== false) sock.write('Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n')
+      return
+    }
+    if (name === 'ping') { sock.write(`Response: Success\r\nActionID: ${id}\r\nPing: Pong\r\nTimestamp: 1.0\r\n\r\n`); return }
+    if (name === 'logoff') { sock.end(`Response: Goodbye\r\nActionID: ${id}\r\nMessage: Thanks for all the fish.\r\n\r\n`); return }
+    sock.write(`Response: Success\r\nActionID: ${id}\r\nMessage: ok\r\n\r\n`)
+  }
+
+  /** Writes raw bytes to every connected client. */
+  send (raw: string): void { for (const s of this.sockets) s.write(raw) }
+
+  /** Writes raw bytes one chunk at a time with a pause between, to split messages. */
+  async sendChunked (raw: string, size: number, gapMs = 1): Promise<void> {
+    for (let i = 0; i < raw.length; i += size) {
+      this.send(raw.slice(i, i + size))
+      await new Promise(resolve => setTimeout(resolve, gapMs))
+    }
+  }
+
+  /** Drops every client connection at once (RST), as a crashed peer would. */
+  dropAll (): void { for (const s of this.sockets) s.destroy() }
+
+  actionsNamed (name: string): FakeAction[] {
+    return this.actions.filter(a => (a.headers.action ?? '').toLowerCase() === name.toLowerCase())
+  }
+
+  async stop (): Promise<void> {
+    this.dropAll()
+    await new Promise<void>(resolve => this.server.close(() => resolve()))
+  }
+}
