@@ -78,7 +78,7 @@ function schemaProblems (errors: ErrorObject[]): string[] {
         else add(key, e.message ?? 'does not match any allowed form')
         break
       case 'pattern':
-        add(key, `has characters that are not allowed (must match ${String(params.pattern)})`)
+        add(key, `has a form or characters that are not allowed (must match ${String(params.pattern)})`)
         break
       default:
         add(key, e.message ?? e.keyword)
