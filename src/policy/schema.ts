@@ -1,0 +1,49 @@
+// The shape of a policy file under config/policy/. Rules across fields (placeholders,
+// transfer targets, calendar dates) are checked in parse.ts, which a schema cannot say.
+import Type, { type Static } from 'typebox'
+import { TIMEZONES } from './calendar.ts'
+
+const Text = (description?: string) => Type.String({ minLength: 1, ...(description ? { description } : {}) })
+
+const Condition = Type.Object({
+  // Type.Enum takes no booleans; the raw enum keeps the problem text "must be one of".
+  subscribedViaPlnMobile: Type.Optional(Type.Unsafe<boolean | 'unknown'>({ enum: [true, false, 'unknown'] }))
+}, { additionalProperties: false, minProperties: 1 })
+
+// A plain string for the common case keeps the files readable; the object form is
+// for the lines that depend on what the customer said.
+const GuidanceItem = Type.Union([
+  Text(),
+  Type.Object({ text: Text(), when: Type.Optional(Condition) }, { additionalProperties: false })
+], { description: 'a text, or { text, when }' })
+
+const Apkt = Type.Object({
+  jenis: Type.Enum(['KELUHAN', 'GANGGUAN']),
+  tipeKeluhan: Text(),
+  subTipeKeluhan: Text(),
+  permasalahan: Text()
+}, { additionalProperties: false })
+
+export const TopicSchema = Type.Object({
+  sop: Text('the SOP name of the topic'),
+  action: Type.Enum(['educate', 'transfer']),
+  script: Text('the Contoh Penyampaian'),
+  guidance: Type.Array(GuidanceItem, { minItems: 1 }),
+  transferTarget: Type.Optional(Type.Integer({ minimum: 0, maximum: 99, description: 'a Direct Transfer directory index' })),
+  apkt: Apkt
+}, { additionalProperties: false })
+
+export const PolicyFileSchema = Type.Object({
+  effectiveFrom: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date YYYY-MM-DD' }),
+  timezone: Type.Enum(TIMEZONES),
+  source: Type.Optional(Text('the document the policy implements')),
+  topics: Type.Object({
+    coverage: Type.Optional(TopicSchema),
+    billing: Type.Optional(TopicSchema),
+    activation: Type.Optional(TopicSchema),
+    disruption: Type.Optional(TopicSchema)
+  }, { additionalProperties: false, minProperties: 1 })
+}, { additionalProperties: false })
+
+export type PolicyFile = Static<typeof PolicyFileSchema>
+export type TopicEntry = Static<typeof TopicSchema>
