@@ -64,10 +64,21 @@ export const AgentConfig = Type.Object({
   unitPelayanan: OneLine()
 }, { additionalProperties: false })
 
+export const ApktDispatcherConfig = Type.Object({
+  concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'deliveries in flight at once' }),
+  maxAgeMs: Millis(86_400_000, 1000),
+  pollMs: Millis(1000, 10),
+  backoff: Type.Object({
+    initialMs: Millis(1000),
+    maxMs: Millis(300_000)
+  }, { additionalProperties: false, default: {} })
+}, { additionalProperties: false, default: {} })
+
 export const ApktConfig = Type.Object({
   url: Type.String({ pattern: '^https?://[^\\s]+$', description: 'APKT record endpoint' }),
   token: Secret('APKT bearer token (prefer CTI_APKT_TOKEN)'),
-  timeoutMs: Millis(5000)
+  timeoutMs: Millis(5000),
+  dispatcher: Type.Optional(ApktDispatcherConfig)
 }, { additionalProperties: false })
 
 export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])

@@ -1,0 +1,30 @@
+// The operators' command line (`npx pln123-cti ...`). Reads the same config as the
+// service (CTI_CONFIG and CTI_* overrides), so it finds the same store file.
+// Exit codes: 0 done, 1 failed (message on stderr), 2 wrong arguments.
+import { ConfigError, configPath, loadConfig } from '../config/load.ts'
+import { apktCommand, apktUsage } from './apkt.ts'
+import { UsageError, type Io } from './io.ts'
+
+const usage = `pln123-cti: CTI service tools\n${apktUsage}\n`
+
+export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
+  const [command, ...rest] = argv
+  try {
+    if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+      await io.out(usage)
+      return command === undefined ? 2 : 0
+    }
+    if (command !== 'apkt') throw new UsageError(`unknown command "${command}"`)
+    const config = loadConfig(configPath(env), env)
+    return await apktCommand(rest, config.store.path, io)
+  } catch (err) {
+    const code = (err as { code?: unknown }).code
+    if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {
+      await io.err(`pln123-cti: ${(err as Error).message}\n${usage}`)
+      return 2
+    }
+    if (err instanceof ConfigError) { await io.err(`pln123-cti: ${err.message}\n`); return 1 }
+    await io.err(`pln123-cti: ${(err as Error).message}\n`)
+    return 1
+  }
+}

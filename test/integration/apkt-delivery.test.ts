@@ -1,0 +1,278 @@
+// The dispatcher against a real HTTP receiver: what is sent, what is retried, what
+// dies, and a supervisor bringing a dead record back (CONTRACT.md sections 4 and 5).
+import path from 'node:path'
+import t, { type Test } from 'tap'
+import { Dispatcher, type DispatcherOptions } from '../../src/apkt/dispatcher.ts'
+import { Outbox } from '../../src/apkt/outbox.ts'
+import { buildApktRecord } from '../../src/apkt/record.ts'
+import { waitFor } from '../helpers/ami.ts'
+import { bearer, testApp, TOKENS } from '../helpers/apkt-app.ts'
+import { fillOutbox, makeRecord, openApktStore, Receiver, RECEIVER_TOKEN, sleep, type Behaviour } from '../helpers/apkt.ts'
+
+async function rig (t: Test, behaviour?: Behaviour, opts: Partial<DispatcherOptions> = {}) {
+  const receiver = await Receiver.start(behaviour)
+  const store = openApktStore(path.join(t.testdir(), 'cti.db'))
+  const outbox = new Outbox(store.db)
+  const dispatcher = new Dispatcher({
+    outbox,
+    url: receiver.url,
+    token: RECEIVER_TOKEN,
+    timeoutMs: 500,
+    concurrency: 4,
+    pollMs: 20,
+    backoff: { initialMs: 10, maxMs: 100 },
+    ...opts
+  })
+  t.teardown(async () => { await dispatcher.stop(1000); await receiver.stop(); store.close() })
+  const settled = () => { const s = outbox.stats(); return s.pending === 0 ? s : undefined }
+  return { receiver, store, outbox, dispatcher, settled }
+}
+
+t.test('a record arrives once, with the exact body, bearer token and Idempotency-Key', async t => {
+  const { receiver, outbox, dispatcher } = await rig(t, undefined, { pollMs: 60_000 })
+  dispatcher.start()
+  const record = buildApktRecord({
+    callId: '1732417200.42',
+    agentId: '1001',
+    topic: 'coverage',
+    apkt: { jenis: 'KELUHAN', tipeKeluhan: 'INFORMASI', subTipeKeluhan: 'UMUM', permasalahan: 'ICONNET : INFO CAKUPAN AREA DI WILAYAH CILINCING JAKARTA UTARA, TELAH DIJELASKAN SESUAI KETENTUAN. PELANGGAN MENGERTI' },
+    customer: { name: 'Budi', customerId: '538712345678' },
+    unit: 'DISTRIBUSI JAKARTA RAYA',
+    unitPelayanan: 'UP3 TANJUNG PRIOK',
+    at: new Date('2026-11-24T03:00:00Z')
+  })
+  outbox.add(record, `${record.callId}:educate`)
+  dispatcher.kick() // the poll is a minute away: only the kick can deliver it in time
+  await waitFor('delivery', () => outbox.get(record.id)?.status === 'delivered', 5000)
+  t.equal(receiver.received.length, 1, 'one request')
+  const got = receiver.received[0]
+  t.equal(got?.authorization, `Bearer ${RECEIVER_TOKEN}`)
+  t.equal(got?.key, record.id, 'Idempotency-Key is the record id')
+  t.match(got?.contentType, /^application\/json/)
+  t.strictSame(got?.body, {
+    id: record.id,
+    jenis: 'KELUHAN',
+    tipeKeluhan: 'INFORMASI',
+    subTipeKeluhan: 'UMUM',
+    unit: 'DISTRIBUSI JAKARTA RAYA',
+    unitPelayanan: 'UP3 TANJUNG PRIOK',
+    lokasi: null,
+    permasalahan: 'ICONNET : INFO CAKUPAN AREA DI WILAYAH CILINCING JAKARTA UTARA, TELAH DIJELASKAN SESUAI KETENTUAN. PELANGGAN MENGERTI',
+    callId: '1732417200.42',
+    agentId: '1001',
+    customer: { name: 'BUDI', customerId: '538712345678' },
+    topic: 'coverage',
+    createdAt: '2026-11-24T10:00:00+07:00'
+  })
+  t.match(outbox.get(record.id), { status: 'delivered', attempts: 1, lastError: null })
+  t.ok(outbox.get(record.id)?.deliveredAt, 'delivery time recorded')
+})
+
+t.test('receiver down for a while, then up: everything delivered, in creation order per agent', async t => {
+  const { receiver, outbox, dispatcher, settled } = await rig(t)
+  await receiver.down()
+  const ids = fillOutbox(outbox, ['1001', '1002', '1003'], 10)
+  dispatcher.start()
+  const heads = [...ids.values()].map(list => list[0] as string)
+  await waitFor('every agent\'s first record to have failed twice', () => heads.every(id => (outbox.get(id)?.attempts ?? 0) >= 2), 5000)
+  t.equal(receiver.received.length, 0, 'nothing got through while down')
+  for (const id of heads) t.match(outbox.get(id)?.lastError, /ECONNREFUSED/, 'the reason is kept')
+  t.equal(outbox.stats().delivered, 0)
+  await receiver.up()
+  await waitFor('all delivered', settled, 10_000)
+  t.match(outbox.stats(), { pending: 0, delivered: 30, dead: 0 })
+  t.equal(receiver.accepted.size, 30)
+  for (const [agent, list] of ids) t.strictSame(receiver.orderFor(agent), list, `agent ${agent} in creation order`)
+})
+
+t.test('500s and timeouts are retried until delivered; the receiver dedupes the late one', async t => {
+  const attempt = new Map<string, number>()
+  const { receiver, outbox, dispatcher, settled } = await rig(t, req => {
+    const n = (attempt.get(req.key ?? '') ?? 0) + 1
+    attempt.set(req.key ?? '', n)
+    if (n === 1) return { status: 500, body: { error: 'database down' } }
+    if (n === 2) return { status: 201, delayMs: 600 } // answers after the client gave up
+    return { status: 201 }
+  }, { timeoutMs: 200 })
+  const ids = [...fillOutbox(outbox, ['1001', '1002', '1003'], 1).values()].flat()
+  dispatcher.start()
+  await waitFor('all delivered', settled, 10_000)
+  for (const id of ids) {
+    t.match(outbox.get(id), { status: 'delivered', attempts: 3, lastError: 'no answer within 200 ms' }, 'third attempt delivered; the timeout is the last error')
+    t.equal(receiver.countFor(id), 3)
+  }
+  await waitFor('the late answers to land', () => receiver.inflight === 0)
+  t.equal(receiver.accepted.size, 3, 'each record held once')
+  t.equal(receiver.duplicates, 3, 'the timed-out attempt was committed too, and deduplicated')
+})
+
+t.test('408, 429 (with Retry-After), 502, 503 and a dropped connection are retried', async t => {
+  const answers = [{ status: 408 }, { status: 429, headers: { 'retry-after': '0' } }, { status: 502 }, { status: 503 }, { status: 0, destroy: true }]
+  const seen = new Map<string, number>()
+  const { receiver, outbox, dispatcher, settled } = await rig(t, req => {
+    const n = seen.get(req.key ?? '') ?? 0
+    seen.set(req.key ?? '', n + 1)
+    return answers[n] ?? { status: 200 }
+  })
+  const rec = makeRecord()
+  outbox.add(rec, 'k')
+  dispatcher.start()
+  await waitFor('delivered', settled, 10_000)
+  t.match(outbox.get(rec.id), { status: 'delivered', attempts: 6 })
+  t.equal(receiver.countFor(rec.id), 6)
+})
+
+t.test('4xx other than 408/429 is dead at once, kept, and visible', async t => {
+  for (const status of [400, 401, 403, 404, 409, 422]) {
+    const { receiver, outbox, dispatcher } = await rig(t, () => ({ status, body: { error: `refused with ${status}` } }))
+    const rec = makeRecord()
+    outbox.add(rec, 'k')
+    dispatcher.start()
+    await waitFor(`dead on ${status}`, () => outbox.get(rec.id)?.status === 'dead')
+    await sleep(100) // polls at 20 ms: room for a wrong retry to happen
+    t.equal(receiver.countFor(rec.id), 1, `${status}: tried once, not retried`)
+    t.match(outbox.get(rec.id), { status: 'dead', attempts: 1, lastError: new RegExp(`^HTTP ${status}: .*refused with ${status}`) })
+    t.strictSame(outbox.list({ status: 'dead' }).map(e => e.id), [rec.id])
+    await dispatcher.stop()
+  }
+})
+
+t.test('400 -> dead; the receiver is fixed; a supervisor retries it over HTTP -> delivered', async t => {
+  let fixed = false
+  const { receiver, outbox, dispatcher } = await rig(t, () => fixed ? { status: 201 } : { status: 400, body: { error: 'unitPelayanan unknown' } })
+  const app = await testApp({ outbox, dispatcher })
+  t.teardown(() => app.close())
+  const rec = makeRecord({ callId: 'c-400' })
+  const other = makeRecord({ callId: 'c-ok', agentId: '1002' })
+  outbox.add(rec, 'c-400:transfer')
+  dispatcher.start()
+  await waitFor('dead', () => outbox.get(rec.id)?.status === 'dead')
+
+  const list = await app.inject({ method: 'GET', url: '/v1/apkt/records?status=dead', headers: bearer(TOKENS.supervisor) })
+  t.equal(list.statusCode, 200)
+  const body = list.json()
+  t.strictSame(body.records.map((r: { id: string }) => r.id), [rec.id])
+  t.match(body.records[0], { status: 'dead', attempts: 1, callId: 'c-400', lastError: /HTTP 400.*unitPelayanan unknown/, record: { id: rec.id, permasalahan: 'ICONNET : TRANSFER CALL' } })
+  t.match(body.stats, { dead: 1, pending: 0, delivered: 0 })
+
+  fixed = true
+  const retry = await app.inject({ method: 'POST', url: `/v1/apkt/records/${rec.id}/retry`, headers: bearer(TOKENS.supervisor) })
+  t.equal(retry.statusCode, 200, retry.body)
+  t.match(retry.json().record, { id: rec.id, status: 'pending', attempts: 1 })
+  await waitFor('delivered after the retry', () => outbox.get(rec.id)?.status === 'delivered', 5000)
+  t.match(outbox.get(rec.id), { attempts: 2 })
+  t.equal(receiver.accepted.get(rec.id)?.callId, 'c-400')
+
+  const again = await app.inject({ method: 'POST', url: `/v1/apkt/records/${rec.id}/retry`, headers: bearer(TOKENS.supervisor) })
+  t.equal(again.statusCode, 409)
+  t.match(again.json(), { error: 'APKT_NOT_DEAD', message: /delivered/ })
+  const unknown = await app.inject({ method: 'POST', url: '/v1/apkt/records/00000000-0000-4000-8000-000000000000/retry', headers: bearer(TOKENS.supervisor) })
+  t.equal(unknown.statusCode, 404)
+  t.match(unknown.json(), { error: 'APKT_RECORD_NOT_FOUND' })
+
+  outbox.add(other, 'c-ok:transfer')
+  dispatcher.kick()
+  await waitFor('the other delivered', () => outbox.get(other.id)?.status === 'delivered')
+  const delivered = await app.inject({ method: 'GET', url: '/v1/apkt/records?status=delivered&limit=1', headers: bearer(TOKENS.supervisor) })
+  t.strictSame(delivered.json().records.map((r: { id: string }) => r.id), [other.id], 'newest first, limited')
+  const everything = await app.inject({ method: 'GET', url: '/v1/apkt/records', headers: bearer(TOKENS.supervisor) })
+  t.equal(everything.json().records.length, 2)
+})
+
+t.test('the outbox routes are for supervisors only and refuse bad input', async t => {
+  const { outbox } = await rig(t)
+  const app = await testApp({ outbox })
+  t.teardown(() => app.close())
+  const get = (url: string, headers = {}) => app.inject({ method: 'GET', url, headers })
+  t.equal((await get('/v1/apkt/records')).statusCode, 401)
+  t.equal((await get('/v1/apkt/records', bearer(TOKENS.agent1001))).statusCode, 403)
+  t.equal((await get('/v1/apkt/records', bearer(TOKENS.pbx))).statusCode, 403)
+  t.equal((await app.inject({ method: 'POST', url: '/v1/apkt/records/x/retry', headers: bearer(TOKENS.agent1001) })).statusCode, 403)
+  const badStatus = await get('/v1/apkt/records?status=lost', bearer(TOKENS.supervisor))
+  t.equal(badStatus.statusCode, 400)
+  t.match(badStatus.json(), { error: 'BAD_REQUEST', message: /status/ })
+  const unknownField = await get('/v1/apkt/records?stauts=dead', bearer(TOKENS.supervisor))
+  t.equal(unknownField.statusCode, 400)
+  t.match(unknownField.json(), { message: /stauts/ })
+  t.equal((await get('/v1/apkt/records?limit=0', bearer(TOKENS.supervisor))).statusCode, 400)
+  t.equal((await get('/v1/apkt/records?limit=5', bearer(TOKENS.supervisor))).statusCode, 200)
+})
+
+t.test('a record older than maxAgeMs goes dead with the reason, kept and visible', async t => {
+  const { receiver, outbox, dispatcher } = await rig(t, () => ({ status: 503 }), { maxAgeMs: 400 })
+  const ancient = makeRecord({ agentId: '1002' })
+  outbox.add(ancient, 'ancient', new Date(Date.now() - 2 * 24 * 3600_000))
+  const rec = makeRecord()
+  outbox.add(rec, 'k')
+  dispatcher.start()
+  await waitFor('both dead', () => outbox.get(rec.id)?.status === 'dead' && outbox.get(ancient.id)?.status === 'dead', 5000)
+  t.match(outbox.get(ancient.id), { attempts: 0, lastError: /^expired: not delivered within 400 ms/ })
+  t.equal(receiver.countFor(ancient.id), 0, 'too old to send at all')
+  const e = outbox.get(rec.id)
+  t.ok((e?.attempts ?? 0) >= 1, `tried ${e?.attempts} times first`)
+  t.match(e?.lastError, /^expired: .*last error: HTTP 503/)
+  t.equal(outbox.list({ status: 'dead' }).length, 2)
+  t.same(outbox.get(rec.id)?.record, rec, 'the record is kept whole')
+})
+
+t.test('concurrency limit holds, one record per agent at a time', async t => {
+  const agentsInFlight: string[] = []
+  let overlap = 0
+  const { receiver, outbox, dispatcher, settled } = await rig(t, req => {
+    const mine = req.body.agentId
+    const others = [...receiver.inflightKeys].filter(k => k !== req.key)
+    if (others.some(k => receiver.received.find(r => r.key === k)?.body.agentId === mine)) overlap++
+    agentsInFlight.push(mine)
+    return { status: 200, delayMs: 30 }
+  }, { concurrency: 3 })
+  fillOutbox(outbox, Array.from({ length: 12 }, (_, i) => `a${i}`), 3)
+  dispatcher.start()
+  await waitFor('all delivered', settled, 10_000)
+  t.ok(receiver.maxInflight <= 3, `at most 3 in flight (saw ${receiver.maxInflight})`)
+  t.ok(receiver.maxInflight >= 2, `and more than one at a time (saw ${receiver.maxInflight})`)
+  t.equal(overlap, 0, 'never two of one agent\'s records in flight together')
+  t.equal(receiver.accepted.size, 36)
+})
+
+t.test('stop() lets a delivery in flight finish', async t => {
+  const { receiver, outbox, dispatcher } = await rig(t, () => ({ status: 200, delayMs: 300 }))
+  const rec = makeRecord()
+  outbox.add(rec, 'k')
+  dispatcher.start()
+  await waitFor('in flight', () => receiver.inflight === 1)
+  await dispatcher.stop(5000)
+  t.equal(outbox.get(rec.id)?.status, 'delivered', 'stop waited for the answer and recorded it')
+  t.equal(dispatcher.inFlightCount, 0)
+})
+
+t.test('stop() past its timeout aborts; the record stays pending and goes on the next start', async t => {
+  let hang = true
+  const { receiver, outbox, dispatcher } = await rig(t, () => hang ? { status: 200, delayMs: 3000 } : { status: 200 })
+  const rec = makeRecord()
+  outbox.add(rec, 'k')
+  dispatcher.start()
+  await waitFor('in flight', () => receiver.inflight === 1)
+  const began = Date.now()
+  await dispatcher.stop(100)
+  t.ok(Date.now() - began < 2000, 'did not wait for the hanging receiver')
+  t.match(outbox.get(rec.id), { status: 'pending', attempts: 0 }, 'abandoned, not failed')
+  t.equal(outbox.claimedCount, 0, 'and not left claimed')
+  hang = false
+  dispatcher.start()
+  await waitFor('delivered after restart', () => outbox.get(rec.id)?.status === 'delivered', 5000)
+})
+
+t.test('a store that fails mid-run is logged and the dispatcher keeps going', async t => {
+  const { outbox, receiver } = await rig(t)
+  const lines: string[] = []
+  const rec = makeRecord()
+  outbox.add(rec, 'k')
+  const real = outbox.claimDue.bind(outbox)
+  let broken = 2
+  outbox.claimDue = (now, limit) => { if (broken-- > 0) throw new Error('SQLITE_IOERR: disk I/O error'); return real(now, limit) }
+  const logged = new Dispatcher({ outbox, url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 500, pollMs: 20, log: { trace () {}, debug () {}, info () {}, warn () {}, error: (_o, m) => { lines.push(String(m)) } } })
+  t.teardown(() => logged.stop())
+  logged.start()
+  await waitFor('delivered once the store recovers', () => outbox.get(rec.id)?.status === 'delivered', 5000)
+  t.equal(lines.filter(l => /cannot claim/.test(l)).length, 2)
+})
