@@ -7,8 +7,13 @@ import type { Config } from './config/schema.ts'
 import { authPlugin } from './http/auth.ts'
 import { installErrorHandler } from './http/errors.ts'
 import { healthRoutes, type HealthDeps } from './http/health.ts'
+import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
+import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
+import { callRoutes, type CallRouteDeps } from './http/calls-routes.ts'
+import { pbxRoutes, type PbxRouteDeps } from './http/pbx-routes.ts'
+import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 
-export type AppDeps = HealthDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -25,5 +30,10 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   installErrorHandler(app)
   await app.register(authPlugin, { tokens: config.auth.tokens })
   await app.register(healthRoutes, deps)
+  await app.register(apktRoutes, deps)
+  await app.register(agentRoutes, deps)
+  await app.register(callRoutes, deps)
+  await app.register(pbxRoutes, deps)
+  await app.register(eventsRoutes, deps)
   return app
 }

@@ -1,7 +1,13 @@
 // One catalogue of the API's coded errors (CONTRACT.md section 4), each with its HTTP
 // status. Routes throw these; the error handler in http/errors.ts renders them as
-// { error: CODE, message }.
+// { error: CODE, message } plus any `details` the error carries. Domain modules use
+// it too (it depends on @fastify/error only, not on Fastify).
 import createError from '@fastify/error'
+
+/** Attaches extra response fields, e.g. the first transfer's result to ALREADY_TRANSFERRED. */
+export function withDetails<E extends Error> (err: E, details: Record<string, unknown>): E {
+  return Object.assign(err, { details })
+}
 
 export const Errors = {
   BadRequest: createError<[string]>('BAD_REQUEST', '%s', 400),
@@ -10,5 +16,19 @@ export const Errors = {
   NotFound: createError<[string]>('NOT_FOUND', '%s', 404),
   NotReady: createError<[string]>('NOT_READY', '%s', 503),
   AmiUnavailable: createError<[string]>('AMI_UNAVAILABLE', '%s', 503),
-  StoreUnavailable: createError<[string]>('STORE_UNAVAILABLE', '%s', 503)
+  StoreUnavailable: createError<[string]>('STORE_UNAVAILABLE', '%s', 503),
+  AgentNotFound: createError<[string]>('AGENT_NOT_FOUND', '%s', 404),
+  CallNotFound: createError<[string]>('CALL_NOT_FOUND', '%s', 404),
+  TargetNotFound: createError<[string]>('TARGET_NOT_FOUND', '%s', 404),
+  CallNotConnected: createError<[string]>('CALL_NOT_CONNECTED', '%s', 409),
+  InquiryRequired: createError<[string]>('INQUIRY_REQUIRED', '%s', 409),
+  ConsentRequired: createError<[string]>('CONSENT_REQUIRED', '%s', 409),
+  NotTransferable: createError<[string]>('NOT_TRANSFERABLE', '%s', 409),
+  AlreadyTransferred: createError<[string]>('ALREADY_TRANSFERRED', '%s', 409),
+  TransferFailed: createError<[string]>('TRANSFER_FAILED', '%s', 502),
+  AgentLegUnknown: createError<[string]>('AGENT_LEG_UNKNOWN', '%s', 409),
+  MissingFact: createError<[string]>('MISSING_FACT', '%s', 400),
+  PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),
+  ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
+  ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

@@ -6,12 +6,30 @@ import { AmiClient } from './ami/index.ts'
 import { buildApp } from './app.ts'
 import type { Config } from './config/schema.ts'
 import { openStore, type Store } from './store/sqlite.ts'
+import { migrations } from './store/migrations.ts'
+import { apktMigrations } from './apkt/migrations.ts'
+import { Outbox } from './apkt/outbox.ts'
+import { Dispatcher } from './apkt/dispatcher.ts'
+import { recordForOutcome } from './apkt/from-call.ts'
+import { agentView } from './calls/agents.ts'
+import { InquiryService } from './calls/inquiry.ts'
+import { CallTracker } from './calls/tracker.ts'
+import { loadPolicies } from './policy/index.ts'
+import { SqliteCallRepository } from './store/calls-repository.ts'
+import { TransferService } from './transfer/service.ts'
+import { resyncFromAmi } from './calls/resync.ts'
+import { callView } from './http/calls-routes.ts'
+import { LiveFeed } from './live/feed.ts'
 
 export interface Service {
   config: Config
   app: FastifyInstance
   ami: AmiClient
   store: Store
+  outbox: Outbox
+  dispatcher: Dispatcher
+  tracker: CallTracker
+  feed: LiveFeed
   /** Listens, then connects to AMI; resolves with the listening address. */
   start: () => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
@@ -19,18 +37,67 @@ export interface Service {
 }
 
 export async function createService (config: Config, logger: Logger): Promise<Service> {
-  const store = openStore(config.store.path)
+  const store = openStore(config.store.path, [...migrations, ...apktMigrations])
+  const outbox = new Outbox(store.db)
+  const dispatcher = new Dispatcher({
+    outbox,
+    url: config.apkt.url,
+    token: config.apkt.token,
+    timeoutMs: config.apkt.timeoutMs,
+    ...config.apkt.dispatcher,
+    log: logger.child({ module: 'apkt' })
+  })
   const ami = new AmiClient({ ...config.ami, logger: logger.child({ module: 'ami' }) })
-  const app = await buildApp(config, { ami, store }, logger)
+
+  const policy = loadPolicies(config.policy.dir)
+  const tracker = new CallTracker(config.agents, new SqliteCallRepository(store.db), logger.child({ module: 'calls' }))
+  tracker.onOutcome((call, outcome) => {
+    const made = recordForOutcome(call, outcome, config.agents, new Date())
+    if (made === undefined) return
+    const { record } = outbox.add(made.record, made.outcomeKey)
+    call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
+    queueMicrotask(() => dispatcher.kick()) // after the transaction has committed
+  })
+  tracker.load()
+  ami.on('event', ev => tracker.onAmi(ev))
+  ami.on('connected', () => { void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' })) })
+  const inquiries = new InquiryService(tracker, policy)
+  const transfers = new TransferService(tracker, {
+    async blindTransfer (channel, context, exten) { await ami.action('BlindTransfer', { Channel: channel, Context: context, Exten: exten }) }
+  }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }))
+  const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
+  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st) }
+  const feed = new LiveFeed()
+  tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
+  tracker.on('agent', id => feed.publish('agent', view(id)))
+  ami.on('state', () => feed.publish('ami', ami.status()))
+  const app = await buildApp(config, {
+    ami, store, outbox, dispatcher, tracker, inquiries, transfers, apktStatus,
+    directory: config.directory,
+    agentIds: new Set(config.agents.map(a => a.id)),
+    view,
+    feed,
+    snapshot: () => ({
+      agents: config.agents.map(a => view(a.id)),
+      calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
+      ami: ami.status(),
+      apkt: outbox.stats()
+    })
+  }, logger)
   let stopped = false
   return {
     config,
     app,
     ami,
     store,
+    outbox,
+    dispatcher,
+    tracker,
+    feed,
     async start () {
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       ami.start()
+      dispatcher.start() // sends what a previous run left pending
       return address
     },
     async stop () {
@@ -38,6 +105,7 @@ export async function createService (config: Config, logger: Logger): Promise<Se
       stopped = true
       await app.close()
       await ami.close()
+      await dispatcher.stop(config.http.shutdownTimeoutMs / 2) // before the store closes under it
       store.close()
     }
   }

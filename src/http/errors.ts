@@ -27,7 +27,8 @@ export function installErrorHandler (app: FastifyInstance): void {
     const status = err.statusCode ?? 500
     if (status >= 500) req.log.error({ err }, 'request failed')
     const code = err.code !== undefined && !err.code.startsWith('FST_') ? err.code : (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST')
-    return reply.code(status).send({ error: code, message: status >= 500 && code === 'INTERNAL' ? 'internal error' : err.message })
+    const details = (err as { details?: Record<string, unknown> }).details
+    return reply.code(status).send({ error: code, message: status >= 500 && code === 'INTERNAL' ? 'internal error' : err.message, ...details })
   })
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })

@@ -11,5 +11,18 @@ export const migrations: Migration[] = [
       value TEXT NOT NULL,
       updated_at TEXT NOT NULL
     ) STRICT;`
+  },
+  {
+    version: 2,
+    name: 'calls',
+    sql: `CREATE TABLE calls (
+      call_id TEXT PRIMARY KEY,
+      state TEXT NOT NULL,
+      agent_id TEXT,
+      data TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX calls_state ON calls (state);
+    CREATE INDEX calls_agent ON calls (agent_id, updated_at);`
   }
 ]

@@ -1,0 +1,376 @@
+// Who is talking to whom: calls and agents, fed by normalized AMI events, by CTI
+// events from the dialplan or a middleware, and by a resync from live channels after
+// every (re)connect. Every change is saved before it is announced; outcomes (a
+// transfer landed, an educated call ended) run their hooks in the same transaction,
+// so what they cause (an APKT record) commits with the state change or not at all.
+import { EventEmitter } from 'node:events'
+import type { AmiEvent } from '../ami/events.ts'
+import type { Log } from '../log.ts'
+import { agentForChannel } from './interfaces.ts'
+import type { CallRepository } from './repository.ts'
+import { ACTIVE_STATES, type AgentPresence, type Call } from './types.ts'
+
+export interface TrackedAgent { id: string, interface: string, queues: string[] }
+
+export type Outcome = 'transferred' | 'ended'
+
+/** Runs inside the transaction that records the outcome; may add to the call (call.apkt). */
+export type OutcomeHook = (call: Call, outcome: Outcome) => void
+
+export interface CtiEvent {
+  type: 'call.offered' | 'call.answered' | 'call.ended' | 'agent.login' | 'agent.logout'
+  callId?: string
+  agentId?: string
+  at?: string
+  data?: { callerIdNum?: string, callerIdName?: string, customerChannel?: string, agentChannel?: string, queue?: string, reason?: string }
+}
+
+/** One live channel as CoreShowChannels lists it. */
+export interface ChannelSnapshot { channel: string, linkedid: string, bridgeId: string, application: string, context: string, exten: string, callerIdNum: string, callerIdName: string }
+
+/** One queue member as QueueStatus lists it. */
+export interface MemberSnapshot { interface: string, status: number, paused: boolean, pausedReason: string, inCall: boolean }
+
+export interface AgentStatus {
+  presence: AgentPresence
+  paused: boolean
+  pausedReason: string
+  callId?: string
+}
+
+interface TrackerEvents {
+  call: [Call]
+  agent: [string]
+  /** the agent's part in a call is over (hangup on either side, or transferred) */
+  released: [agentId: string, call: Call, reason: string]
+  /** a BlindTransfer event concerning a tracked call */
+  transfer: [callId: string, success: boolean, result: string]
+}
+
+// Asterisk queue member Status values that mean the device cannot take calls.
+const UNAVAILABLE = new Set([4, 5]) // AST_DEVICE_INVALID, AST_DEVICE_UNAVAILABLE
+
+export class CallTracker extends EventEmitter<TrackerEvents> {
+  private readonly calls = new Map<string, Call>()
+  private readonly byChannel = new Map<string, string>()
+  private readonly agentByInterface = new Map<string, string>()
+  private readonly status = new Map<string, AgentStatus>()
+  private readonly hooks: OutcomeHook[] = []
+  /** why the agent left a call that is still up, to name why the call ended */
+  private readonly releasedBecause = new Map<string, string>()
+
+  constructor (
+    private readonly agents: readonly TrackedAgent[],
+    private readonly repo: CallRepository,
+    private readonly log: Log,
+    private readonly now: () => Date = () => new Date()
+  ) {
+    super()
+    for (const a of agents) {
+      this.agentByInterface.set(a.interface.toLowerCase(), a.id)
+      this.status.set(a.id, { presence: 'offline', paused: false, pausedReason: '' })
+    }
+  }
+
+  /** Calls that were live when the service stopped; resync() settles what became of them. */
+  load (): number {
+    const open = this.repo.loadUnfinished()
+    for (const c of open) this.remember(c)
+    return open.length
+  }
+
+  onOutcome (hook: OutcomeHook): void { this.hooks.push(hook) }
+
+  get (callId: string): Call | undefined { return this.calls.get(callId) ?? this.repo.get(callId) }
+
+  agentStatus (agentId: string): AgentStatus | undefined { return this.status.get(agentId) }
+
+  currentCallOf (agentId: string): Call | undefined {
+    const id = this.status.get(agentId)?.callId
+    return id === undefined ? undefined : this.calls.get(id)
+  }
+
+  liveCalls (): Call[] { return [...this.calls.values()].filter(c => ACTIVE_STATES.has(c.state)) }
+
+  agentIds (): string[] { return this.agents.map(a => a.id) }
+
+  /**
+   * Changes a call and saves it; with an outcome, its hooks run in the same transaction.
+   * Returns the saved call.
+   */
+  update (callId: string, change: (c: Call) => void, outcome?: Outcome): Call {
+    const call = this.get(callId)
+    if (call === undefined) throw new Error(`unknown call ${callId}`)
+    const next: Call = structuredClone(call)
+    change(next)
+    this.repo.transaction(() => {
+      if (outcome !== undefined) for (const hook of this.hooks) hook(next, outcome)
+      this.repo.save(next)
+    })
+    // A finished call lives on in the store only, so memory does not grow with traffic.
+    if (next.state === 'ended' || (next.state === 'transferred' && next.endedAt !== undefined)) this.forget(callId)
+    else this.remember(next)
+    this.emit('call', next)
+    return next
+  }
+
+  onAmi (ev: AmiEvent): void {
+    if (!ev.known) return
+    switch (ev.event) {
+      case 'AgentCalled':
+        this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
+        return
+      case 'AgentConnect': {
+        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+        if (agentId === undefined) { this.log.warn({ interface: ev.interface, callId: ev.linkedid }, 'call answered by a member that is not a configured agent'); return }
+        this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
+        this.answered(ev.linkedid, agentId, { customerChannel: ev.channel, agentChannel: ev.destChannel }, 'ami')
+        return
+      }
+      case 'AgentComplete': {
+        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+        const callId = ev.linkedid
+        const reason = ev.reason === 'transfer' ? 'transferred' : ev.reason === 'agent' ? 'agent hung up' : ev.reason === 'caller' ? 'caller hung up' : `call ended (${ev.reason || 'unknown'})`
+        if (agentId !== undefined) this.release(agentId, callId, reason)
+        // app_queue knows who hung up; Hangup events of the two legs may come in either order.
+        const call = this.get(callId)
+        if (call?.state === 'ended' && ev.reason !== 'transfer' && call.endReason !== reason) this.update(callId, c => { c.endReason = reason })
+        return
+      }
+      case 'BlindTransfer': {
+        const callId = this.byChannel.get(ev.transfererChannel) ?? this.byChannel.get(ev.transfereeChannel)
+        if (callId === undefined) return
+        this.emit('transfer', callId, ev.success, ev.result)
+        if (ev.success) this.transferred(callId, ev.context, ev.extension)
+        return
+      }
+      case 'Hangup': {
+        const callId = this.byChannel.get(ev.channel)
+        if (callId === undefined) return
+        this.hungUp(callId, ev.channel)
+        return
+      }
+      case 'QueueMemberStatus':
+      case 'QueueMemberAdded':
+      case 'QueueMemberPause': {
+        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+        if (agentId === undefined) return
+        this.setStatus(agentId, { presence: UNAVAILABLE.has(ev.status) ? 'offline' : 'online', paused: ev.paused, pausedReason: ev.pausedReason })
+        return
+      }
+      case 'QueueMemberRemoved': {
+        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+        if (agentId !== undefined) this.setStatus(agentId, { presence: 'offline' })
+        return
+      }
+      default:
+    }
+  }
+
+  onCti (ev: CtiEvent): Call | undefined {
+    const d = ev.data ?? {}
+    switch (ev.type) {
+      case 'call.offered':
+        return this.offered(ev.callId as string, d, 'cti', ev.at)
+      case 'call.answered':
+        this.offered(ev.callId as string, d, 'cti', ev.at)
+        return this.answered(ev.callId as string, ev.agentId as string, d, 'cti', ev.at)
+      case 'call.ended': {
+        const call = this.get(ev.callId as string)
+        if (call === undefined) return undefined
+        if (call.agentId !== undefined) this.release(call.agentId, call.callId, d.reason ?? 'call ended (CTI)')
+        return this.end(call.callId, d.reason ?? 'call ended (CTI)', ev.at)
+      }
+      case 'agent.login':
+        this.setStatus(ev.agentId as string, { presence: 'online' })
+        return undefined
+      case 'agent.logout':
+        this.setStatus(ev.agentId as string, { presence: 'offline' })
+        return undefined
+    }
+  }
+
+  /**
+   * Rebuilds the picture from live channels and queue members after a (re)connect:
+   * bridged agent legs are connected calls; callers waiting in Queue are offered
+   * calls; calls we knew of whose customer is gone ended while we could not see.
+   */
+  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[]): { connected: number, offered: number, ended: number } {
+    for (const m of members) {
+      const agentId = this.agentByInterface.get(m.interface.toLowerCase())
+      if (agentId !== undefined) this.setStatus(agentId, { presence: UNAVAILABLE.has(m.status) ? 'offline' : 'online', paused: m.paused, pausedReason: m.pausedReason })
+    }
+    const live = new Set(channels.map(c => c.channel))
+    const byBridge = new Map<string, ChannelSnapshot[]>()
+    for (const c of channels) if (c.bridgeId !== '') byBridge.set(c.bridgeId, [...(byBridge.get(c.bridgeId) ?? []), c])
+    let connected = 0
+    let offered = 0
+    for (const peers of byBridge.values()) {
+      for (const leg of peers) {
+        const agentId = agentForChannel(leg.channel, this.agents)
+        if (agentId === undefined) continue
+        const customer = peers.find(p => p !== leg && agentForChannel(p.channel, this.agents) === undefined)
+        if (customer === undefined) continue
+        this.offered(customer.linkedid, { customerChannel: customer.channel, callerIdNum: customer.callerIdNum, callerIdName: customer.callerIdName }, 'resync')
+        this.answered(customer.linkedid, agentId, { customerChannel: customer.channel, agentChannel: leg.channel }, 'resync')
+        connected++
+      }
+    }
+    for (const c of channels) {
+      if (c.bridgeId === '' && c.application === 'Queue' && !this.calls.has(c.linkedid)) {
+        this.offered(c.linkedid, { customerChannel: c.channel, callerIdNum: c.callerIdNum, callerIdName: c.callerIdName }, 'resync')
+        offered++
+      }
+    }
+    let ended = 0
+    for (const call of [...this.calls.values()]) {
+      const customerHere = call.customerChannel !== undefined && live.has(call.customerChannel)
+      const agentHere = call.agentChannel !== undefined && live.has(call.agentChannel)
+      if (call.agentId !== undefined && !agentHere && ACTIVE_STATES.has(call.state)) {
+        this.release(call.agentId, call.callId, 'call ended while the service could not see it')
+      }
+      if (call.state === 'transferring' && customerHere && !agentHere) {
+        const snap = channels.find(ch => ch.channel === call.customerChannel)
+        if (snap !== undefined && call.transfer !== undefined) this.transferred(call.callId, snap.context, snap.exten)
+        continue
+      }
+      if (!customerHere) {
+        if (call.state === 'transferred') this.update(call.callId, c => { c.endedAt ??= this.now().toISOString() })
+        else { this.end(call.callId, 'call ended while the service could not see it'); ended++ }
+      }
+    }
+    return { connected, offered, ended }
+  }
+
+  private offered (callId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
+    const existing = this.get(callId)
+    if (existing !== undefined) {
+      if (d.customerChannel !== undefined && existing.customerChannel === undefined) {
+        return this.update(callId, c => { c.customerChannel = d.customerChannel })
+      }
+      return existing
+    }
+    const call: Call = {
+      callId,
+      state: 'offered',
+      offeredAt: at ?? this.now().toISOString(),
+      source,
+      ...(d.customerChannel !== undefined ? { customerChannel: d.customerChannel } : {}),
+      ...(d.callerIdNum ? { callerIdNum: d.callerIdNum } : {}),
+      ...(d.callerIdName ? { callerIdName: d.callerIdName } : {}),
+      ...(d.queue ? { queue: d.queue } : {})
+    }
+    this.repo.save(call)
+    this.remember(call)
+    this.log.info({ callId, source, callerIdNum: call.callerIdNum }, 'call offered')
+    this.emit('call', call)
+    return call
+  }
+
+  private answered (callId: string, agentId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
+    const call = this.get(callId)
+    if (call === undefined) throw new Error(`unknown call ${callId}`)
+    if (call.state !== 'offered' && call.agentId === agentId) {
+      // Already known (an AMI event and a CTI event for the same answer): fill gaps only.
+      if (d.agentChannel !== undefined && call.agentChannel === undefined) return this.update(callId, c => { c.agentChannel = d.agentChannel })
+      return call
+    }
+    if (call.state !== 'offered') return call
+    const next = this.update(callId, c => {
+      c.state = 'connected'
+      c.agentId = agentId
+      c.connectedAt = at ?? this.now().toISOString()
+      c.source = source
+      if (d.customerChannel !== undefined) c.customerChannel = d.customerChannel
+      if (d.agentChannel !== undefined) c.agentChannel = d.agentChannel
+    })
+    this.setStatus(agentId, { callId })
+    this.log.info({ callId, agentId, agentChannel: next.agentChannel, source }, 'call connected to agent')
+    return next
+  }
+
+  private transferred (callId: string, context: string, exten: string): void {
+    const call = this.get(callId)
+    if (call === undefined || call.state === 'transferred' || call.state === 'ended') return
+    const at = this.now().toISOString()
+    this.update(callId, c => {
+      c.state = 'transferred'
+      c.transfer = { status: 'completed', target: c.transfer?.target ?? 0, at }
+      c.endReason = `transferred to ${exten}@${context}`
+    }, 'transferred')
+    this.log.info({ callId, agentId: call.agentId, to: `${exten}@${context}` }, 'call transferred')
+    if (call.agentId !== undefined) this.release(call.agentId, callId, 'transferred')
+  }
+
+  private hungUp (callId: string, channel: string): void {
+    const call = this.get(callId)
+    if (call === undefined) return
+    if (channel === call.agentChannel && call.agentId !== undefined) {
+      this.release(call.agentId, callId, call.state === 'transferred' || call.state === 'transferring' ? 'transferred' : 'agent hung up')
+    }
+    if (channel === call.customerChannel) {
+      if (call.state === 'transferred') {
+        this.update(callId, c => { c.endedAt = this.now().toISOString() })
+      } else {
+        const agentStill = call.agentId !== undefined && this.status.get(call.agentId)?.callId === callId
+        const reason = call.agentId === undefined ? 'caller hung up before an agent answered' : agentStill ? 'caller hung up' : this.releasedBecause.get(callId) ?? 'agent hung up'
+        if (agentStill && call.agentId !== undefined) this.release(call.agentId, callId, reason)
+        this.end(callId, reason)
+      }
+    }
+  }
+
+  private end (callId: string, reason: string, at?: string): Call | undefined {
+    const call = this.get(callId)
+    if (call === undefined || call.state === 'ended') return call
+    if (call.state === 'transferred') return call
+    const next = this.update(callId, c => {
+      c.state = 'ended'
+      c.endedAt = at ?? this.now().toISOString()
+      c.endReason ??= reason
+    }, 'ended')
+    this.log.info({ callId, agentId: call.agentId, reason }, 'call ended')
+    return next
+  }
+
+  /** The agent is done with this call: exactly once per agent and call. */
+  private release (agentId: string, callId: string, reason: string): void {
+    const st = this.status.get(agentId)
+    if (st === undefined || st.callId !== callId) return
+    this.setStatus(agentId, { callId: undefined })
+    const call = this.get(callId)
+    if (call !== undefined && call.agentChannel !== undefined) this.byChannel.delete(call.agentChannel)
+    this.releasedBecause.set(callId, reason)
+    this.log.info({ callId, agentId, reason }, 'agent released from call')
+    if (call !== undefined) this.emit('released', agentId, call, reason)
+  }
+
+  private setStatus (agentId: string, patch: Partial<AgentStatus>): void {
+    const st = this.status.get(agentId)
+    if (st === undefined) return
+    const next = { ...st, ...patch }
+    if ('callId' in patch && patch.callId === undefined) delete next.callId
+    if (JSON.stringify(next) === JSON.stringify(st)) return
+    this.status.set(agentId, next)
+    this.emit('agent', agentId)
+  }
+
+  private remember (call: Call): void {
+    this.calls.set(call.callId, call)
+    if (call.customerChannel !== undefined) this.byChannel.set(call.customerChannel, call.callId)
+    if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, call.callId)
+    if (call.agentId !== undefined && ACTIVE_STATES.has(call.state)) {
+      const st = this.status.get(call.agentId)
+      if (st !== undefined && st.callId === undefined) this.status.set(call.agentId, { ...st, callId: call.callId })
+    }
+  }
+
+  private forget (callId: string): void {
+    const call = this.calls.get(callId)
+    if (call === undefined) return
+    this.calls.delete(callId)
+    this.releasedBecause.delete(callId)
+    if (call.customerChannel !== undefined && this.byChannel.get(call.customerChannel) === callId) this.byChannel.delete(call.customerChannel)
+    if (call.agentChannel !== undefined && this.byChannel.get(call.agentChannel) === callId) this.byChannel.delete(call.agentChannel)
+  }
+}

@@ -1,0 +1,63 @@
+// Calls and agents as the service sees them. A call is identified by the customer
+// channel's Linkedid (CONTRACT.md section 4), which every channel of the call shares.
+import type { Customer, Decision, Topic } from '../policy/index.ts'
+
+export type CallState = 'offered' | 'connected' | 'transferring' | 'transferred' | 'ended'
+
+export interface Inquiry {
+  topic: Topic
+  customer: Customer
+  area?: string
+  subscribedViaPlnMobile?: boolean
+  decision: Decision
+  at: string
+  by: string
+}
+
+export interface Consent { accepted: boolean, at: string, by: string }
+
+export interface TransferInfo {
+  status: 'pending' | 'completed' | 'failed'
+  target: number
+  at: string
+  /** Asterisk's word when it refused, or why the outcome is unknown */
+  message?: string
+}
+
+export interface Call {
+  callId: string
+  state: CallState
+  /** set when the call reached an agent (by configured member interface) */
+  agentId?: string
+  queue?: string
+  customerChannel?: string
+  /** the agent's leg: DestChannel of AgentConnect, the transferer of a blind transfer */
+  agentChannel?: string
+  callerIdNum?: string
+  callerIdName?: string
+  offeredAt: string
+  connectedAt?: string
+  endedAt?: string
+  /** why the call left the agent: caller/agent hung up, transfer */
+  endReason?: string
+  inquiry?: Inquiry
+  consent?: Consent
+  transfer?: TransferInfo
+  apkt?: { recordId: string, permasalahan: string }
+  /** where the last change came from, for the log */
+  source: 'ami' | 'cti' | 'resync'
+}
+
+export type AgentPresence = 'offline' | 'online'
+
+export type AgentStateName = 'offline' | 'ready' | 'on_call' | 'acw' | 'paused'
+
+export interface AgentView {
+  id: string
+  state: AgentStateName
+  callId?: string
+  acwEndsAt?: string
+  pausedReason?: string
+}
+
+export const ACTIVE_STATES: ReadonlySet<CallState> = new Set(['offered', 'connected', 'transferring'])

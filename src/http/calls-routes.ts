@@ -1,0 +1,130 @@
+// Calls: read, classify (inquiry), consent, and the Direct Transfer button.
+// Agents act only on calls connected to themselves; supervisors may read any call.
+import Type, { type Static } from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifyRequest } from 'fastify'
+import type { InquiryService } from '../calls/inquiry.ts'
+import type { CallTracker } from '../calls/tracker.ts'
+import type { Call } from '../calls/types.ts'
+import { Errors } from '../errors.ts'
+import type { TransferService } from '../transfer/service.ts'
+import { assertActsAs } from './auth.ts'
+import { CallIdParam, CallViewSchema, ErrorBody, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
+
+export interface CallRouteDeps {
+  tracker: CallTracker
+  inquiries: InquiryService
+  transfers: TransferService
+  /** Where the call's APKT record stands, if the APKT outbox knows it. */
+  apktStatus?: (recordId: string) => string | undefined
+}
+
+export function callView (c: Call, apktStatus?: (id: string) => string | undefined): Static<typeof CallViewSchema> {
+  const status = c.apkt !== undefined ? apktStatus?.(c.apkt.recordId) : undefined
+  return {
+    callId: c.callId,
+    state: c.state,
+    offeredAt: c.offeredAt,
+    ...(c.agentId !== undefined ? { agentId: c.agentId } : {}),
+    ...(c.inquiry !== undefined ? { topic: c.inquiry.topic, script: c.inquiry.decision.script } : {}),
+    ...(c.consent !== undefined ? { consent: { accepted: c.consent.accepted, at: c.consent.at } } : {}),
+    ...(c.transfer !== undefined ? { transfer: c.transfer } : {}),
+    ...(c.apkt !== undefined ? { apkt: { ...c.apkt, ...(status !== undefined ? { status } : {}) } } : {}),
+    ...(c.callerIdNum !== undefined ? { callerIdNum: c.callerIdNum } : {}),
+    ...(c.connectedAt !== undefined ? { connectedAt: c.connectedAt } : {}),
+    ...(c.endedAt !== undefined ? { endedAt: c.endedAt } : {}),
+    ...(c.endReason !== undefined ? { endReason: c.endReason } : {})
+  }
+}
+
+const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 502: ErrorBody, 503: ErrorBody }
+
+export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, deps) => {
+  /** The call, if the caller may act on it: an agent only on a call connected to itself. */
+  const ownCall = (req: FastifyRequest, callId: string): Call => {
+    const call = deps.tracker.get(callId)
+    if (call === undefined) throw new Errors.CallNotFound(`no call ${callId}`)
+    if (req.principal?.role === 'agent') assertActsAs(req, call.agentId)
+    return call
+  }
+  const by = (req: FastifyRequest): string => req.principal?.name ?? 'unknown'
+
+  app.get('/v1/calls/:callId', {
+    config: { auth: { roles: ['agent', 'supervisor'] } },
+    schema: { summary: 'A call: state, topic, consent, transfer, APKT record', tags: ['calls'], params: CallIdParam, response: { 200: CallViewSchema, ...errors } }
+  }, async (req) => callView(ownCall(req, req.params.callId), deps.apktStatus))
+
+  app.post('/v1/calls/:callId/inquiry', {
+    config: { auth: { roles: ['agent'] } },
+    schema: {
+      summary: 'Classify the inquiry: the script to read, guidance and the APKT text',
+      tags: ['calls'],
+      params: CallIdParam,
+      body: Type.Object({
+        topic: TopicSchema,
+        customer: Type.Object({
+          name: OneLine(80),
+          salutation: Type.Union([Type.Literal('Bapak'), Type.Literal('Ibu')]),
+          customerId: Type.Optional(Type.String({ pattern: '^[0-9A-Za-z-]{1,32}$' }))
+        }, { additionalProperties: false }),
+        area: Type.Optional(OneLine(120)),
+        subscribedViaPlnMobile: Type.Optional(Type.Boolean())
+      }, { additionalProperties: false }),
+      response: {
+        200: Type.Object({
+          topic: TopicSchema,
+          action: Type.Union([Type.Literal('educate'), Type.Literal('transfer')]),
+          script: Type.String(),
+          guidance: Type.Array(Type.String()),
+          transferTarget: Type.Optional(Type.Integer()),
+          policyVersion: Type.String(),
+          apkt: Type.Object({ permasalahan: Type.String(), jenis: Type.String(), tipeKeluhan: Type.String(), subTipeKeluhan: Type.String() })
+        }),
+        ...errors
+      }
+    }
+  }, async (req) => {
+    const call = ownCall(req, req.params.callId)
+    const d = deps.inquiries.inquire(call.callId, by(req), req.body)
+    return {
+      topic: d.topic,
+      action: d.action,
+      script: d.script,
+      guidance: d.guidance,
+      ...(d.transferTarget !== undefined ? { transferTarget: d.transferTarget } : {}),
+      policyVersion: d.policyVersion,
+      apkt: d.apkt
+    }
+  })
+
+  app.post('/v1/calls/:callId/consent', {
+    config: { auth: { roles: ['agent'] } },
+    schema: {
+      summary: 'Record whether the customer agreed to be transferred (YA / Baik)',
+      tags: ['calls'],
+      params: CallIdParam,
+      body: Type.Object({ accepted: Type.Boolean() }, { additionalProperties: false }),
+      response: { 200: Type.Object({ consent: Type.Object({ accepted: Type.Boolean(), at: Type.String() }) }), ...errors }
+    }
+  }, async (req) => {
+    const call = ownCall(req, req.params.callId)
+    const c = deps.inquiries.consent(call.callId, by(req), req.body.accepted)
+    return { consent: { accepted: c.accepted, at: c.at } }
+  })
+
+  app.post('/v1/calls/:callId/direct-transfer', {
+    config: { auth: { roles: ['agent'] } },
+    schema: {
+      summary: 'The softphone transfer button: blind-transfer the customer to a Direct Transfer entry',
+      description: '200 only once Asterisk reports the customer placed at the target. A second press never makes a second transfer.',
+      tags: ['calls'],
+      params: CallIdParam,
+      body: Type.Object({ target: Type.Integer({ minimum: 0, maximum: 99 }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ transfer: TransferSchema }), ...errors }
+    }
+  }, async (req) => {
+    const call = ownCall(req, req.params.callId)
+    const transfer = await deps.transfers.directTransfer(call.callId, req.body.target)
+    return { transfer }
+  })
+}

@@ -1,0 +1,62 @@
+// Shared TypeBox schemas for the HTTP API (CONTRACT.md section 4).
+import Type from 'typebox'
+
+export const ErrorBody = Type.Object({
+  error: Type.String(),
+  message: Type.String()
+}, { additionalProperties: true })
+
+/** Asterisk Linkedids look like 1795549373.12; CTI middlewares may use UUIDs. */
+export const CallIdParam = Type.Object({
+  callId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })
+}, { additionalProperties: false })
+
+export const AgentIdParam = Type.Object({
+  agentId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })
+}, { additionalProperties: false })
+
+/** A channel name as Asterisk prints it; one line, no spaces. */
+export const ChannelName = Type.String({ pattern: '^[A-Za-z0-9_/@.;:+#*-]{1,128}$' })
+
+/** Free text that is shown to people and may end up in records: one line. */
+export const OneLine = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\r\\n\\x00-\\x1f]+$' })
+
+export const TopicSchema = Type.Union([Type.Literal('coverage'), Type.Literal('billing'), Type.Literal('activation'), Type.Literal('disruption')])
+
+export const TransferSchema = Type.Object({
+  status: Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('failed')]),
+  target: Type.Integer(),
+  at: Type.String(),
+  message: Type.Optional(Type.String())
+})
+
+export const AgentViewSchema = Type.Object({
+  id: Type.String(),
+  state: Type.Union([Type.Literal('offline'), Type.Literal('ready'), Type.Literal('on_call'), Type.Literal('acw'), Type.Literal('paused')]),
+  callId: Type.Optional(Type.String()),
+  acwEndsAt: Type.Optional(Type.String()),
+  pausedReason: Type.Optional(Type.String())
+})
+
+export const ApktSummary = Type.Object({
+  permasalahan: Type.String(),
+  jenis: Type.String(),
+  tipeKeluhan: Type.String(),
+  subTipeKeluhan: Type.String()
+})
+
+export const CallViewSchema = Type.Object({
+  callId: Type.String(),
+  agentId: Type.Optional(Type.String()),
+  state: Type.Union([Type.Literal('offered'), Type.Literal('connected'), Type.Literal('transferring'), Type.Literal('transferred'), Type.Literal('ended')]),
+  topic: Type.Optional(TopicSchema),
+  consent: Type.Optional(Type.Object({ accepted: Type.Boolean(), at: Type.String() })),
+  transfer: Type.Optional(TransferSchema),
+  apkt: Type.Optional(Type.Object({ recordId: Type.String(), permasalahan: Type.String(), status: Type.Optional(Type.String()) })),
+  callerIdNum: Type.Optional(Type.String()),
+  offeredAt: Type.String(),
+  connectedAt: Type.Optional(Type.String()),
+  endedAt: Type.Optional(Type.String()),
+  endReason: Type.Optional(Type.String()),
+  script: Type.Optional(Type.String())
+})

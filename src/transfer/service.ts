@@ -1,0 +1,131 @@
+// The softphone's Direct Transfer button. One transfer per call, ever: a per-call lock
+// makes a double press or a retried request get the first transfer's result, and a
+// call that was transferred answers ALREADY_TRANSFERRED with that result. Success is
+// what Asterisk reports (BlindTransfer event, Result: Success), not the action's ack.
+import { Errors, withDetails } from '../errors.ts'
+import type { Log } from '../log.ts'
+import type { CallTracker } from '../calls/tracker.ts'
+import type { TransferInfo } from '../calls/types.ts'
+
+/** What the transfer needs from the PBX; the AMI adapter provides it in the wiring. */
+export interface BlindTransferPort {
+  blindTransfer: (agentChannel: string, context: string, exten: string) => Promise<void>
+}
+
+export interface DirectoryEntry { index: number, name: string, context: string, exten: string }
+
+export interface TransferOptions {
+  /** How long to wait for Asterisk's BlindTransfer event after the action was accepted. */
+  confirmTimeoutMs: number
+}
+
+const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
+
+export class TransferService {
+  private readonly inflight = new Map<string, Promise<TransferInfo>>()
+
+  constructor (
+    private readonly tracker: CallTracker,
+    private readonly pbx: BlindTransferPort,
+    private readonly directory: readonly DirectoryEntry[],
+    private readonly opts: TransferOptions,
+    private readonly log: Log,
+    private readonly now: () => Date = () => new Date()
+  ) {}
+
+  /**
+   * Transfers the customer of `callId` to directory entry `target`. Resolves with the
+   * completed transfer; throws a coded error otherwise. Concurrent calls for the same
+   * call share the first one's outcome.
+   */
+  async directTransfer (callId: string, target: number): Promise<TransferInfo> {
+    const running = this.inflight.get(callId)
+    if (running !== undefined) {
+      const first = await running
+      throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred to ${first.target}; no second transfer was made`), { transfer: first })
+    }
+    const p = this.run(callId, target)
+    this.inflight.set(callId, p)
+    try {
+      return await p
+    } finally {
+      this.inflight.delete(callId)
+    }
+  }
+
+  private async run (callId: string, target: number): Promise<TransferInfo> {
+    const call = this.tracker.get(callId)
+    if (call === undefined) throw new Errors.CallNotFound(`no call ${callId}`)
+    if (call.transfer?.status === 'completed' || call.state === 'transferred') {
+      throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred; no second transfer was made`), { transfer: call.transfer })
+    }
+    if (call.state !== 'connected') throw new Errors.CallNotConnected(`call ${callId} is ${call.state}${call.endReason !== undefined ? ` (${call.endReason})` : ''}: nothing to transfer`)
+    const inquiry = call.inquiry
+    if (inquiry === undefined) throw new Errors.InquiryRequired(`call ${callId} has no inquiry: classify the topic first`)
+    if (!TRANSFER_TOPICS.has(inquiry.topic) || inquiry.decision.action !== 'transfer') {
+      throw new Errors.NotTransferable(`topic ${inquiry.topic} is handled by the agent (${inquiry.decision.action}), not transferred`)
+    }
+    if (inquiry.decision.transferTarget !== undefined && inquiry.decision.transferTarget !== target) {
+      throw new Errors.NotTransferable(`the policy sends topic ${inquiry.topic} to entry ${inquiry.decision.transferTarget}, not ${target}`)
+    }
+    if (call.consent?.accepted !== true) {
+      throw new Errors.ConsentRequired(call.consent === undefined
+        ? 'the customer has not consented yet: read the script and record YA/Baik first'
+        : 'the customer declined the transfer')
+    }
+    const entry = this.directory.find(d => d.index === target)
+    if (entry === undefined) throw new Errors.TargetNotFound(`no Direct Transfer entry ${target}`)
+    const agentChannel = call.agentChannel
+    if (agentChannel === undefined) throw new Errors.AgentLegUnknown(`the agent's channel of call ${callId} is not known (answered via a CTI event without data.agentChannel)`)
+
+    const at = this.now().toISOString()
+    this.tracker.update(callId, c => {
+      c.state = 'transferring'
+      c.transfer = { status: 'pending', target, at }
+    })
+    this.log.info({ callId, agentId: call.agentId, target, agentChannel }, 'direct transfer requested')
+
+    // Listen before sending: the event can arrive before the action's response.
+    const confirmation = this.waitForResult(callId)
+    try {
+      await this.pbx.blindTransfer(agentChannel, entry.context, entry.exten)
+      const result = await confirmation.promise
+      if (!result.success) throw new Errors.TransferFailed(`Asterisk reported the blind transfer as ${result.result}`)
+    } catch (err) {
+      confirmation.cancel()
+      const message = (err as Error).message
+      const current = this.tracker.get(callId)
+      if (current?.state === 'transferring') {
+        this.tracker.update(callId, c => {
+          c.state = 'connected'
+          c.transfer = { status: 'failed', target, at, message }
+        })
+      }
+      this.log.warn({ callId, target, err: { code: (err as { code?: string }).code, message } }, 'direct transfer failed')
+      if ((err as { code?: string }).code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
+      throw err
+    }
+    const done = this.tracker.get(callId)
+    return { status: 'completed', target, at: done?.transfer?.at ?? at }
+  }
+
+  private waitForResult (callId: string): { promise: Promise<{ success: boolean, result: string }>, cancel: () => void } {
+    let cancel = (): void => {}
+    const promise = new Promise<{ success: boolean, result: string }>((resolve, reject) => {
+      const onTransfer = (id: string, success: boolean, result: string): void => {
+        if (id !== callId) return
+        cleanup()
+        resolve({ success, result })
+      }
+      const timer = setTimeout(() => {
+        cleanup()
+        reject(new Errors.TransferFailed(`Asterisk accepted the transfer but did not confirm it within ${this.opts.confirmTimeoutMs} ms; outcome unknown, see the call's state`))
+      }, this.opts.confirmTimeoutMs)
+      const cleanup = (): void => { clearTimeout(timer); this.tracker.off('transfer', onTransfer) }
+      cancel = cleanup
+      this.tracker.on('transfer', onTransfer)
+    })
+    promise.catch(() => {}) // awaited later; an early rejection must not be "unhandled"
+    return { promise, cancel }
+  }
+}
