@@ -12,8 +12,11 @@ import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
 import { callRoutes, type CallRouteDeps } from './http/calls-routes.ts'
 import { pbxRoutes, type PbxRouteDeps } from './http/pbx-routes.ts'
 import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
+import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
+import { auditRoutes, type AuditRouteDeps } from './http/audit-routes.ts'
+import { uiRoutes } from './http/ui-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -35,5 +38,8 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(callRoutes, deps)
   await app.register(pbxRoutes, deps)
   await app.register(eventsRoutes, deps)
+  await app.register(acwRoutes, deps)
+  await app.register(auditRoutes, deps)
+  await app.register(uiRoutes)
   return app
 }

@@ -29,6 +29,8 @@ export const Errors = {
   AgentLegUnknown: createError<[string]>('AGENT_LEG_UNKNOWN', '%s', 409),
   MissingFact: createError<[string]>('MISSING_FACT', '%s', 400),
   PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),
+  AcwFixed: createError<[string]>('ACW_FIXED', '%s', 409),
+  NotInAcw: createError<[string]>('NOT_IN_ACW', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

@@ -6,6 +6,7 @@ import { ConfigError, configPath, loadConfig } from './config/load.ts'
 import type { Config } from './config/schema.ts'
 import { redactPaths } from './log.ts'
 import { createService } from './service.ts'
+import { failpoints } from './failpoints.ts'
 
 let config: Config
 try {
@@ -17,7 +18,9 @@ try {
 }
 
 const logger = pino({ level: config.log.level, redact: { paths: redactPaths, censor: '[redacted]' } })
-const service = await createService(config, logger)
+const failpoint = failpoints(process.env.CTI_FAILPOINTS)
+if (failpoint !== undefined) logger.warn({ failpoints: process.env.CTI_FAILPOINTS }, 'crash-test failpoints armed: this process will kill itself at them')
+const service = await createService(config, logger, failpoint !== undefined ? { failpoint } : {})
 
 closeWithGrace({ delay: config.http.shutdownTimeoutMs, logger: { error: (m: unknown) => logger.error(m as object, 'forced shutdown') } }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'shutting down after an error')

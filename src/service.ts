@@ -20,6 +20,11 @@ import { TransferService } from './transfer/service.ts'
 import { resyncFromAmi } from './calls/resync.ts'
 import { callView } from './http/calls-routes.ts'
 import { LiveFeed } from './live/feed.ts'
+import { AcwService } from './acw/service.ts'
+import { systemClock } from './acw/types.ts'
+import { SqliteAcwRepository } from './store/acw-repository.ts'
+import { SqliteAuditLog } from './store/audit-repository.ts'
+import type { Failpoint } from './failpoints.ts'
 
 export interface Service {
   config: Config
@@ -30,13 +35,14 @@ export interface Service {
   dispatcher: Dispatcher
   tracker: CallTracker
   feed: LiveFeed
+  acw: AcwService
   /** Listens, then connects to AMI; resolves with the listening address. */
   start: () => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
   stop: () => Promise<void>
 }
 
-export async function createService (config: Config, logger: Logger): Promise<Service> {
+export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint } = {}): Promise<Service> {
   const store = openStore(config.store.path, [...migrations, ...apktMigrations])
   const outbox = new Outbox(store.db)
   const dispatcher = new Dispatcher({
@@ -59,24 +65,48 @@ export async function createService (config: Config, logger: Logger): Promise<Se
     queueMicrotask(() => dispatcher.kick()) // after the transaction has committed
   })
   tracker.load()
+  const audit = new SqliteAuditLog(store.db)
+  const acw = new AcwService({
+    repo: new SqliteAcwRepository(store.db),
+    pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
+    clock: systemClock,
+    log: logger.child({ module: 'acw' }),
+    audit,
+    agents: config.agents,
+    settings: config.acw,
+    pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
+    onCall: id => tracker.agentStatus(id)?.callId !== undefined,
+    confirmTimeoutMs: config.ami.actionTimeoutMs,
+    ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
+  })
+  tracker.on('released', (agentId, call, reason) => acw.onReleased(agentId, call.callId, call.queue, reason))
+  tracker.on('memberPause', (agentId, paused, reason) => acw.onPauseEvent(agentId, paused, reason))
   ami.on('event', ev => tracker.onAmi(ev))
-  ami.on('connected', () => { void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' })) })
+  ami.on('connected', () => {
+    void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' })).then(() => acw.reapply())
+  })
   const inquiries = new InquiryService(tracker, policy)
   const transfers = new TransferService(tracker, {
     async blindTransfer (channel, context, exten) { await ami.action('BlindTransfer', { Channel: channel, Context: context, Exten: exten }) }
-  }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }))
+  }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
+    before: async (agentId, callId, queue) => { await acw.holdForTransfer(agentId, callId, queue) },
+    failed: async (agentId) => { await acw.releaseHold(agentId) }
+  })
   const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
-  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st) }
+  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   const feed = new LiveFeed()
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
   tracker.on('agent', id => feed.publish('agent', view(id)))
   ami.on('state', () => feed.publish('ami', ami.status()))
+  acw.on('change', id => feed.publish('agent', view(id)))
   const app = await buildApp(config, {
     ami, store, outbox, dispatcher, tracker, inquiries, transfers, apktStatus,
     directory: config.directory,
     agentIds: new Set(config.agents.map(a => a.id)),
     view,
     feed,
+    acw,
+    audit,
     snapshot: () => ({
       agents: config.agents.map(a => view(a.id)),
       calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
@@ -94,7 +124,9 @@ export async function createService (config: Config, logger: Logger): Promise<Se
     dispatcher,
     tracker,
     feed,
+    acw,
     async start () {
+      acw.recover() // deadlines from before a restart keep running
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       ami.start()
       dispatcher.start() // sends what a previous run left pending
@@ -104,6 +136,7 @@ export async function createService (config: Config, logger: Logger): Promise<Se
       if (stopped) return
       stopped = true
       await app.close()
+      acw.stop()
       await ami.close()
       await dispatcher.stop(config.http.shutdownTimeoutMs / 2) // before the store closes under it
       store.close()

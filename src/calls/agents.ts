@@ -3,10 +3,10 @@
 import type { AgentStatus } from './tracker.ts'
 import type { AgentView } from './types.ts'
 
-export interface AcwLookup { acwEndsAt: (agentId: string) => string | undefined }
+export interface AcwLookup { endsAt: (agentId: string) => string | undefined }
 
 export function agentView (id: string, st: AgentStatus, acw?: AcwLookup): AgentView {
-  const acwEndsAt = acw?.acwEndsAt(id)
+  const acwEndsAt = acw?.endsAt(id)
   const state = st.callId !== undefined
     ? 'on_call'
     : acwEndsAt !== undefined

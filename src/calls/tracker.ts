@@ -45,6 +45,8 @@ interface TrackerEvents {
   released: [agentId: string, call: Call, reason: string]
   /** a BlindTransfer event concerning a tracked call */
   transfer: [callId: string, success: boolean, result: string]
+  /** a QueueMemberPause for a configured agent */
+  memberPause: [agentId: string, paused: boolean, reason: string]
 }
 
 // Asterisk queue member Status values that mean the device cannot take calls.
@@ -156,6 +158,18 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
         if (agentId === undefined) return
         this.setStatus(agentId, { presence: UNAVAILABLE.has(ev.status) ? 'offline' : 'online', paused: ev.paused, pausedReason: ev.pausedReason })
+        if (ev.event === 'QueueMemberPause') this.emit('memberPause', agentId, ev.paused, ev.pausedReason)
+        return
+      }
+      case 'BridgeEnter': {
+        // A call that reached the agent's device outside the queue (a direct dial):
+        // no AgentConnect, but the agent is busy and gets ACW when it ends.
+        if (this.byChannel.has(ev.channel)) return
+        const agentId = agentForChannel(ev.channel, this.agents)
+        if (agentId === undefined || this.status.get(agentId)?.callId !== undefined) return
+        if (this.calls.has(ev.linkedid)) return
+        this.offered(ev.linkedid, { ...(ev.callerIdNum ? { callerIdNum: ev.callerIdNum } : {}) }, 'ami')
+        this.answered(ev.linkedid, agentId, { agentChannel: ev.channel }, 'ami')
         return
       }
       case 'QueueMemberRemoved': {
@@ -307,6 +321,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call === undefined) return
     if (channel === call.agentChannel && call.agentId !== undefined) {
       this.release(call.agentId, callId, call.state === 'transferred' || call.state === 'transferring' ? 'transferred' : 'agent hung up')
+      // A call outside the queue has no customer channel we know of: it ends with the agent's leg.
+      if (call.customerChannel === undefined && ACTIVE_STATES.has(call.state)) this.end(callId, 'call outside the queue ended')
     }
     if (channel === call.customerChannel) {
       if (call.state === 'transferred') {

@@ -51,9 +51,15 @@ export const DirectoryEntry = Type.Object({
   exten: Type.String({ pattern: '^[A-Za-z0-9_+*#.-]+$', description: 'dialplan extension' })
 }, { additionalProperties: false })
 
+const AcwSeconds = Type.Integer({ minimum: 0, maximum: 3600 })
+
 export const AcwConfig = Type.Object({
-  seconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
-  mode: Type.Union([Type.Literal('fixed'), Type.Literal('early-exit')], { default: 'fixed' })
+  seconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30, description: 'ACW length unless a queue or agent says otherwise' }),
+  mode: Type.Union([Type.Literal('fixed'), Type.Literal('early-exit')], { default: 'fixed' }),
+  perQueue: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), AcwSeconds, { default: {}, description: 'ACW seconds by queue name' }),
+  perAgent: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }), AcwSeconds, { default: {}, description: 'ACW seconds by agent id (wins over queue)' }),
+  pauseReason: Type.String({ pattern: '^[A-Za-z0-9_ -]{1,32}$', default: 'ACW', description: 'the QueuePause reason the service uses' }),
+  pauseRetries: Type.Integer({ minimum: 0, maximum: 10, default: 3 })
 }, { additionalProperties: false })
 
 export const AgentConfig = Type.Object({

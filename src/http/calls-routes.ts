@@ -3,6 +3,7 @@
 import Type, { type Static } from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
+import type { AuditSink } from '../audit/log.ts'
 import type { InquiryService } from '../calls/inquiry.ts'
 import type { CallTracker } from '../calls/tracker.ts'
 import type { Call } from '../calls/types.ts'
@@ -12,6 +13,7 @@ import { assertActsAs } from './auth.ts'
 import { CallIdParam, CallViewSchema, ErrorBody, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
 
 export interface CallRouteDeps {
+  audit: AuditSink
   tracker: CallTracker
   inquiries: InquiryService
   transfers: TransferService
@@ -109,6 +111,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
   }, async (req) => {
     const call = ownCall(req, req.params.callId)
     const c = deps.inquiries.consent(call.callId, by(req), req.body.accepted)
+    deps.audit.record({ actor: by(req), role: req.principal?.role ?? '?', action: 'call.consent', target: call.callId, details: { accepted: c.accepted } })
     return { consent: { accepted: c.accepted, at: c.at } }
   })
 
@@ -124,7 +127,16 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
     }
   }, async (req) => {
     const call = ownCall(req, req.params.callId)
-    const transfer = await deps.transfers.directTransfer(call.callId, req.body.target)
-    return { transfer }
+    const record = (result: string, details: Record<string, unknown> = {}): void => {
+      deps.audit.record({ actor: by(req), role: req.principal?.role ?? '?', action: 'call.direct-transfer', target: call.callId, details: { target: req.body.target, result, ...details } })
+    }
+    try {
+      const transfer = await deps.transfers.directTransfer(call.callId, req.body.target)
+      record('completed')
+      return { transfer }
+    } catch (err) {
+      record((err as { code?: string }).code ?? 'error', { message: (err as Error).message })
+      throw err
+    }
   })
 }

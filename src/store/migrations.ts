@@ -24,5 +24,32 @@ export const migrations: Migration[] = [
     ) STRICT;
     CREATE INDEX calls_state ON calls (state);
     CREATE INDEX calls_agent ON calls (agent_id, updated_at);`
+  },
+  {
+    version: 4,
+    name: 'after-call work',
+    sql: `CREATE TABLE acw (
+      agent_id TEXT PRIMARY KEY,
+      call_id TEXT,
+      started_at TEXT NOT NULL,
+      ends_at TEXT,
+      state TEXT NOT NULL CHECK (state IN ('holding', 'active', 'ending')),
+      seconds INTEGER NOT NULL,
+      updated_at TEXT NOT NULL
+    ) STRICT;`
+  },
+  {
+    version: 5,
+    name: 'audit log',
+    sql: `CREATE TABLE audit (
+      seq INTEGER PRIMARY KEY AUTOINCREMENT,
+      at TEXT NOT NULL,
+      actor TEXT NOT NULL,
+      role TEXT NOT NULL,
+      action TEXT NOT NULL,
+      target TEXT NOT NULL,
+      details TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX audit_at ON audit (at);`
   }
 ]

@@ -19,6 +19,12 @@ export interface TransferOptions {
   confirmTimeoutMs: number
 }
 
+/** ACW's part in a transfer: pause the agent before the customer leaves, undo if it fails. */
+export interface TransferHooks {
+  before: (agentId: string, callId: string, queue?: string) => Promise<void>
+  failed: (agentId: string, callId: string) => Promise<void>
+}
+
 const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 
 export class TransferService {
@@ -30,6 +36,7 @@ export class TransferService {
     private readonly directory: readonly DirectoryEntry[],
     private readonly opts: TransferOptions,
     private readonly log: Log,
+    private readonly hooks?: TransferHooks,
     private readonly now: () => Date = () => new Date()
   ) {}
 
@@ -88,6 +95,7 @@ export class TransferService {
     // Listen before sending: the event can arrive before the action's response.
     const confirmation = this.waitForResult(callId)
     try {
+      if (call.agentId !== undefined) await this.hooks?.before(call.agentId, callId, call.queue)
       await this.pbx.blindTransfer(agentChannel, entry.context, entry.exten)
       const result = await confirmation.promise
       if (!result.success) throw new Errors.TransferFailed(`Asterisk reported the blind transfer as ${result.result}`)
@@ -101,6 +109,7 @@ export class TransferService {
           c.transfer = { status: 'failed', target, at, message }
         })
       }
+      if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
       this.log.warn({ callId, target, err: { code: (err as { code?: string }).code, message } }, 'direct transfer failed')
       if ((err as { code?: string }).code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
       throw err

@@ -45,3 +45,14 @@ export async function waitFor<T> (what: string, fn: () => T | undefined | false,
 export function once<T extends unknown[]> (client: AmiClient, name: 'connected' | 'disconnected'): Promise<T> {
   return new Promise(resolve => client.once(name, (...args: unknown[]) => resolve(args as T)))
 }
+
+/** Polls an async check until it returns a value (not undefined/false), or fails with `what`. */
+export async function eventually<T> (what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await fn()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,56 @@
+// After-call work: the agent's time between calls, enforced by pausing the queue
+// member (CONTRACT.md section 2: app_queue's wrapuptime misses transfers and is silent).
+export type AcwState =
+  | 'holding' // paused ahead of a blind transfer, deadline set once the transfer lands
+  | 'active' // counting down to endsAt
+  | 'ending' // deadline reached or ended early; the unpause is not confirmed yet
+
+export interface AcwEntry {
+  agentId: string
+  callId?: string
+  startedAt: string
+  endsAt?: string
+  state: AcwState
+  seconds: number
+}
+
+export interface AcwRepository {
+  all: () => AcwEntry[]
+  get: (agentId: string) => AcwEntry | undefined
+  save: (e: AcwEntry) => void
+  delete: (agentId: string) => void
+}
+
+/** What ACW needs from the PBX: QueuePause on every queue of a member interface. */
+export interface PausePort {
+  setPaused: (memberInterface: string, paused: boolean, reason: string) => Promise<void>
+}
+
+export interface Clock {
+  now: () => number
+  setTimeout: (fn: () => void, ms: number) => unknown
+  clearTimeout: (handle: unknown) => void
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) }
+}
+
+export interface AcwSettings {
+  seconds: number
+  mode: 'fixed' | 'early-exit'
+  perQueue: Record<string, number>
+  perAgent: Record<string, number>
+  pauseReason: string
+  pauseRetries: number
+}
+
+/** ACW length: the agent's own setting wins over the queue's, which wins over the default. */
+export function acwSeconds (s: AcwSettings, agentId: string, queue?: string): number {
+  const own = s.perAgent[agentId]
+  if (own !== undefined) return own
+  const q = queue !== undefined ? s.perQueue[queue] : undefined
+  return q ?? s.seconds
+}

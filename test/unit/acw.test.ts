@@ -1,0 +1,269 @@
+// The ACW state machine with a fake clock and a fake PBX that answers like
+// app_queue (a QueueMemberPause per change), or not at all when told to.
+import t from 'tap'
+import { AcwService, type AcwDeps } from '../../src/acw/service.ts'
+import { acwSeconds, type AcwEntry, type AcwRepository, type AcwSettings, type Clock } from '../../src/acw/types.ts'
+import type { AuditEntry } from '../../src/audit/log.ts'
+import { RecordingLog } from '../helpers/ami.ts'
+
+class FakeClock implements Clock {
+  t = Date.parse('2026-11-24T03:00:00Z')
+  private timers: Array<{ at: number, fn: () => void, id: number }> = []
+  private next = 1
+  now = (): number => this.t
+  setTimeout = (fn: () => void, ms: number): unknown => { const id = this.next++; this.timers.push({ at: this.t + ms, fn, id }); return id }
+  clearTimeout = (h: unknown): void => { this.timers = this.timers.filter(x => x.id !== h) }
+  /** Moves time forward, firing due timers in order, letting promises settle between. */
+  async advance (ms: number): Promise<void> {
+    const end = this.t + ms
+    for (;;) {
+      await settle()
+      const due = this.timers.filter(x => x.at <= end).sort((a, b) => a.at - b.at)[0]
+      if (due === undefined) break
+      this.timers = this.timers.filter(x => x !== due)
+      this.t = due.at
+      due.fn()
+    }
+    this.t = end
+    await settle()
+  }
+}
+
+const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve() }
+
+class MemRepo implements AcwRepository {
+  rows = new Map<string, AcwEntry>()
+  all = (): AcwEntry[] => [...this.rows.values()]
+  get = (id: string): AcwEntry | undefined => this.rows.get(id)
+  save = (e: AcwEntry): void => { this.rows.set(e.agentId, { ...e }) }
+  delete = (id: string): void => { this.rows.delete(id) }
+}
+
+interface Harness {
+  acw: AcwService
+  clock: FakeClock
+  repo: MemRepo
+  log: RecordingLog
+  audit: AuditEntry[]
+  sent: Array<{ iface: string, paused: boolean, reason: string }>
+  pause: Map<string, { paused: boolean, reason: string }>
+  pbx: { answer: boolean, down: boolean }
+}
+
+function harness (settings: Partial<AcwSettings> = {}, repo = new MemRepo(), clock = new FakeClock()): Harness {
+  const sent: Harness['sent'] = []
+  const pause = new Map<string, { paused: boolean, reason: string }>()
+  const pbx = { answer: true, down: false }
+  const audit: AuditEntry[] = []
+  const log = new RecordingLog()
+  const agents = [{ id: '1001', interface: 'PJSIP/1001' }, { id: '1002', interface: 'PJSIP/1002' }]
+  const byIface = new Map(agents.map(a => [a.interface, a.id]))
+  const onCall = new Set<string>()
+  const deps: AcwDeps = {
+    repo,
+    clock,
+    log,
+    audit: { record: e => audit.push(e) },
+    agents,
+    settings: { seconds: 30, mode: 'fixed', perQueue: {}, perAgent: {}, pauseReason: 'ACW', pauseRetries: 2, ...settings },
+    pauseOf: id => pause.get(id),
+    onCall: id => onCall.has(id),
+    confirmTimeoutMs: 1000,
+    pbx: {
+      async setPaused (iface, paused, reason) {
+        if (pbx.down) throw Object.assign(new Error('AMI is disconnected'), { code: 'AMI_UNAVAILABLE' })
+        sent.push({ iface, paused, reason })
+        if (!pbx.answer) return
+        const id = byIface.get(iface) as string
+        const r = paused ? reason : ''
+        pause.set(id, { paused, reason: r })
+        queueMicrotask(() => acw.onPauseEvent(id, paused, r))
+      }
+    }
+  }
+  const acw = new AcwService(deps)
+  return { acw, clock, repo, log, audit, sent, pause, pbx }
+}
+
+const supervisor = { name: 'spv', role: 'supervisor' }
+
+t.test('ACW length: agent setting wins over queue, queue over default', async t => {
+  const s: AcwSettings = { seconds: 30, mode: 'fixed', perQueue: { pln123: 45 }, perAgent: { 1001: 10 }, pauseReason: 'ACW', pauseRetries: 3 }
+  t.equal(acwSeconds(s, '1001', 'pln123'), 10)
+  t.equal(acwSeconds(s, '1002', 'pln123'), 45)
+  t.equal(acwSeconds(s, '1002', 'other'), 30)
+  t.equal(acwSeconds(s, '1002'), 30, 'a call outside the queue')
+})
+
+t.test('a call end: deadline stored, member paused with reason ACW, unpaused at the deadline', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'call-1', 'pln123', 'caller hung up')
+  t.equal(h.repo.get('1001')?.state, 'active')
+  t.equal(h.repo.get('1001')?.endsAt, '2026-11-24T03:00:30.000Z')
+  t.equal(h.acw.endsAt('1001'), '2026-11-24T03:00:30.000Z')
+  await h.clock.advance(0)
+  t.same(h.sent, [{ iface: 'PJSIP/1001', paused: true, reason: 'ACW' }], 'paused in every queue (no Queue header) with reason ACW')
+  await h.clock.advance(29_999)
+  t.equal(h.sent.length, 1, 'still in ACW a millisecond before the deadline')
+  await h.clock.advance(1)
+  t.same(h.sent[1], { iface: 'PJSIP/1001', paused: false, reason: 'ACW' })
+  t.equal(h.repo.get('1001'), undefined, 'forgotten once the unpause is confirmed')
+  t.equal(h.acw.endsAt('1001'), undefined)
+})
+
+t.test('zero seconds: no ACW at all', async t => {
+  const h = harness({ perAgent: { 1001: 0 } })
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(0)
+  t.equal(h.sent.length, 0)
+  t.equal(h.repo.get('1001'), undefined)
+})
+
+t.test('mode fixed: no early exit; a supervisor can still end it', async t => {
+  const h = harness({ mode: 'fixed' })
+  h.acw.onReleased('1001', 'c', 'pln123', 'transferred')
+  await h.clock.advance(0)
+  await t.rejects(h.acw.complete('1001', { name: 'agent-1001', role: 'agent' }), { code: 'ACW_FIXED' })
+  t.equal(h.repo.get('1001')?.state, 'active', 'ACW unchanged')
+  await h.acw.supervise('1001', supervisor, { end: true })
+  t.equal(h.repo.get('1001'), undefined)
+  t.same(h.sent.map(s => s.paused), [true, false])
+  t.same(h.audit.map(a => [a.actor, a.action, a.target]), [['spv', 'acw.end', '1001']], 'audited')
+})
+
+t.test('mode early-exit: the agent ends its own ACW', async t => {
+  const h = harness({ mode: 'early-exit' })
+  h.acw.onReleased('1002', 'c', 'pln123', 'agent hung up')
+  await h.clock.advance(5000)
+  await h.acw.complete('1002', { name: 'agent-1002', role: 'agent' })
+  t.equal(h.repo.get('1002'), undefined)
+  t.equal(h.sent.at(-1)?.paused, false)
+  t.equal(h.audit[0]?.action, 'acw.complete')
+  await t.rejects(h.acw.complete('1002', { name: 'agent-1002', role: 'agent' }), { code: 'NOT_IN_ACW' })
+})
+
+t.test('a supervisor extends ACW: the deadline moves and is kept', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(10_000)
+  const e = await h.acw.supervise('1001', supervisor, { extendSeconds: 60 })
+  t.equal(e?.endsAt, '2026-11-24T03:01:30.000Z')
+  await h.clock.advance(30_000)
+  t.equal(h.sent.length, 1, 'not unpaused at the old deadline')
+  await h.clock.advance(50_000)
+  t.equal(h.sent.at(-1)?.paused, false, 'unpaused at the new one')
+  t.equal(h.audit[0]?.action, 'acw.extend')
+})
+
+t.test('someone else paused the agent for another reason: ACW ends without unpausing', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(1000)
+  h.pause.set('1001', { paused: true, reason: 'Istirahat' }) // a supervisor's break pause
+  h.acw.onPauseEvent('1001', true, 'Istirahat')
+  await h.clock.advance(30_000)
+  t.same(h.sent.map(s => s.paused), [true], 'never unpaused')
+  t.equal(h.repo.get('1001'), undefined, 'but ACW is over')
+  t.ok(h.log.lines.some(l => /paused by someone else/.test(l.msg ?? '')))
+})
+
+t.test('unpaused behind the service\'s back during ACW: the pause goes back on', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(1000)
+  h.pause.set('1001', { paused: false, reason: '' })
+  h.acw.onPauseEvent('1001', false, '')
+  await h.clock.advance(0)
+  t.same(h.sent.map(s => s.paused), [true, true], 're-paused')
+  t.equal(h.pause.get('1001')?.paused, true)
+})
+
+t.test('a pause that does not take effect is retried, then reported', async t => {
+  const h = harness({ pauseRetries: 2 })
+  h.pbx.answer = false
+  let failed: unknown
+  h.acw.on('pauseFailed', (id, paused) => { failed = [id, paused] })
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(3500)
+  t.equal(h.sent.length, 3, 'first attempt and two retries')
+  t.same(failed, ['1001', true], 'reported')
+  t.ok(h.log.at('error').some(l => /did not take effect after 3 attempts/.test(l.msg ?? '')))
+  t.equal(h.repo.get('1001')?.state, 'active', 'the deadline still stands')
+})
+
+t.test('AMI down at the deadline: kept as ending, finished when AMI is back', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(1000)
+  h.pbx.down = true
+  await h.clock.advance(30_000)
+  t.equal(h.repo.get('1001')?.state, 'ending', 'not forgotten: the agent is still paused in Asterisk')
+  h.pbx.down = false
+  await h.acw.reapply()
+  t.equal(h.repo.get('1001'), undefined)
+  t.equal(h.sent.at(-1)?.paused, false, 'unpaused once AMI is back')
+})
+
+t.test('restart of the service: original deadline kept; past deadlines end at once', async t => {
+  const repo = new MemRepo()
+  const clock = new FakeClock()
+  const first = harness({}, repo, clock)
+  first.acw.onReleased('1001', 'c1', 'pln123', 'caller hung up')
+  first.acw.onReleased('1002', 'c2', 'pln123', 'caller hung up')
+  await clock.advance(10_000)
+  first.acw.stop() // the process dies; timers with it
+  repo.save({ ...(repo.get('1002') as AcwEntry), endsAt: new Date(clock.t - 1).toISOString() }) // 1002's deadline passed while down
+  const second = harness({}, repo, clock)
+  second.pause.set('1001', { paused: true, reason: 'ACW' })
+  second.pause.set('1002', { paused: true, reason: 'ACW' })
+  second.acw.recover()
+  await clock.advance(0)
+  t.same(second.sent, [{ iface: 'PJSIP/1002', paused: false, reason: 'ACW' }], '1002 unpaused at once')
+  await clock.advance(19_999)
+  t.equal(second.sent.length, 1, '1001 still waits for its original deadline')
+  await clock.advance(1)
+  t.same(second.sent[1], { iface: 'PJSIP/1001', paused: false, reason: 'ACW' })
+  t.equal(repo.rows.size, 0)
+})
+
+t.test('Asterisk restart: members come back unpaused, ACW pauses are re-applied', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(5000)
+  h.pause.clear() // a fresh Asterisk knows nothing of pauses
+  await h.acw.reapply()
+  t.same(h.sent.map(s => s.paused), [true, true], 'paused again after the restart')
+  await h.clock.advance(25_000)
+  t.equal(h.sent.at(-1)?.paused, false, 'and released at the original deadline')
+})
+
+t.test('transfer: paused before the transfer, ACW counted from the transfer; a failed transfer undoes the hold', async t => {
+  const h = harness()
+  await h.acw.holdForTransfer('1001', 'c', 'pln123')
+  await h.clock.advance(0)
+  t.equal(h.repo.get('1001')?.state, 'holding')
+  t.equal(h.acw.endsAt('1001'), undefined, 'no countdown while still on the call')
+  t.same(h.sent.map(s => s.paused), [true])
+  await h.clock.advance(2000)
+  h.acw.onReleased('1001', 'c', 'pln123', 'transferred')
+  t.equal(h.acw.endsAt('1001'), '2026-11-24T03:00:32.000Z', 'deadline from the moment the call left the agent')
+  t.equal(h.sent.length, 1, 'no second pause: already paused')
+
+  await h.acw.holdForTransfer('1002', 'd', 'pln123')
+  await h.clock.advance(0)
+  await h.acw.releaseHold('1002')
+  t.equal(h.repo.get('1002'), undefined)
+  t.same(h.sent.filter(s => s.iface === 'PJSIP/1002').map(s => s.paused), [true, false], 'unpaused again')
+})
+
+t.test('a kill while holding for a transfer: after restart ACW starts if the agent is off the call', async t => {
+  const repo = new MemRepo()
+  const clock = new FakeClock()
+  repo.save({ agentId: '1001', callId: 'c', startedAt: new Date(clock.t).toISOString(), state: 'holding', seconds: 30 })
+  const h = harness({}, repo, clock)
+  h.acw.recover()
+  t.equal(h.repo.get('1001')?.state, 'active')
+  await clock.advance(30_000)
+  await clock.advance(0)
+  t.equal(h.repo.get('1001'), undefined, 'no agent stays paused for ever')
+})
