@@ -79,7 +79,10 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     confirmTimeoutMs: config.ami.actionTimeoutMs,
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
-  tracker.on('released', (agentId, call, reason) => acw.onReleased(agentId, call.callId, call.queue, reason))
+  tracker.on('released', (agentId, call, reason) => {
+    opts.failpoint?.('acw:released')
+    acw.onReleased(agentId, call.callId, call.queue, reason)
+  })
   tracker.on('memberPause', (agentId, paused, reason) => acw.onPauseEvent(agentId, paused, reason))
   ami.on('event', ev => tracker.onAmi(ev))
   ami.on('connected', () => {
