@@ -21,7 +21,7 @@ t.test('one record per ICONNET outcome, exactly as the contract writes it', asyn
   await s.http('POST', `/v1/calls/${a.callId}/inquiry`, a.token, { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak', customerId: '532110012345' } })
   await s.http('POST', `/v1/calls/${a.callId}/consent`, a.token, { accepted: true })
   const press = await s.http('POST', `/v1/calls/${a.callId}/direct-transfer`, a.token, { target: 3 })
-  t.equal(press.status, 200)
+  t.equal(press.status, 200, JSON.stringify(press.body))
   const arrived = await waitFor('arrival', () => s.pbxEvents.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === a.callId))
   await s.admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
 
