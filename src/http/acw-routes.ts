@@ -4,7 +4,7 @@ import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AcwService } from '../acw/service.ts'
 import type { AgentView } from '../calls/types.ts'
-import { Errors } from '../errors.ts'
+import { agentViewOr404 } from './agents-routes.ts'
 import { assertActsAs } from './auth.ts'
 import { AgentIdParam, AgentViewSchema, ErrorBody } from './schemas.ts'
 
@@ -16,11 +16,7 @@ export interface AcwRouteDeps {
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody }
 
 export const acwRoutes: FastifyPluginAsyncTypebox<AcwRouteDeps> = async (app, deps) => {
-  const after = (agentId: string): AgentView => {
-    const v = deps.view(agentId)
-    if (v === undefined) throw new Errors.AgentNotFound(`no agent ${agentId}`)
-    return v
-  }
+  const after = (agentId: string): AgentView => agentViewOr404(deps.view, agentId)
 
   app.post('/v1/agents/:agentId/acw/complete', {
     config: { auth: { roles: ['agent'] } },

@@ -16,12 +16,15 @@ export interface AgentRouteDeps {
 
 const errors = { 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }
 
+/** The agent's view, or 404 for an id that is not a configured agent. */
+export function agentViewOr404 (view: (agentId: string) => AgentView | undefined, agentId: string): AgentView {
+  const v = view(agentId)
+  if (v === undefined) throw new Errors.AgentNotFound(`no agent ${agentId}`)
+  return v
+}
+
 export const agentRoutes: FastifyPluginAsyncTypebox<AgentRouteDeps> = async (app, deps) => {
-  const one = (agentId: string): AgentView => {
-    const v = deps.view(agentId)
-    if (v === undefined) throw new Errors.AgentNotFound(`no agent ${agentId}`)
-    return v
-  }
+  const one = (agentId: string): AgentView => agentViewOr404(deps.view, agentId)
 
   app.get('/v1/agents', {
     config: { auth: { roles: ['supervisor', 'agent'] } },
