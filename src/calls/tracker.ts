@@ -375,9 +375,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     this.calls.set(call.callId, call)
     if (call.customerChannel !== undefined) this.byChannel.set(call.customerChannel, call.callId)
     if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, call.callId)
-    if (call.agentId !== undefined && ACTIVE_STATES.has(call.state)) {
-      const st = this.status.get(call.agentId)
-      if (st !== undefined && st.callId === undefined) this.status.set(call.agentId, { ...st, callId: call.callId })
+    if (call.agentId !== undefined && ACTIVE_STATES.has(call.state) && this.status.get(call.agentId)?.callId === undefined) {
+      this.setStatus(call.agentId, { callId: call.callId }) // announced: the agent is now on this call
     }
   }
 

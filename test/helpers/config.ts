@@ -20,7 +20,8 @@ export function baseRawConfig (amiPort = 5038): Record<string, any> {
     store: { path: path.join(mkdtempSync(path.join(os.tmpdir(), 'pln123-store-')), 'cti.db') },
     policy: { dir: 'config/policy' },
     directory: [{ index: 3, name: 'Contact Center ICONNET', context: 'direct-transfer', exten: '3' }],
-    acw: { seconds: 30, mode: 'fixed' },
+    // Short ACW so sandbox tests that place call after call are not held up by it.
+    acw: { seconds: 1, mode: 'fixed' },
     agents: [
       { id: '1001', interface: 'Local/1001@agents/n', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' },
       { id: '1002', interface: 'Local/1002@agents/n', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' }

@@ -107,9 +107,12 @@ for (const sc of scenarios) {
 
 say(`
 The demo keeps running. Try it (Ctrl-C to stop):
+  dashboard    ${address}/   (sign in with the supervisor token below)
+  agent panel  ${address}/agent   (sign in with an agent token below)
   API          ${address}   (readiness: ${address}/readyz)
   supervisor   curl -H 'Authorization: Bearer ${TOKENS.supervisor}' ${address}/v1/agents
   agent 1001   token ${TOKENS.agent1001}
+  agent 1002   token ${TOKENS.agent1002}
   PBX hook     curl -H 'Authorization: Bearer ${TOKENS.pbx}' ${address}/v1/dialplan/directory/3
   APKT records received so far: ${received.length}`)
 

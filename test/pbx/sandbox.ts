@@ -92,7 +92,7 @@ export class PbxSandbox {
   }
 
   /** Asterisk's own process (the child of unshare), for a clean SIGTERM. */
-  private asteriskPid (): number | undefined {
+  asteriskPid (): number | undefined {
     const pid = this.child?.pid
     if (pid === undefined) return undefined
     const r = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }) // setpriv execs unshare: same pid

@@ -1,0 +1,57 @@
+// The agent panel (/agent) and the supervisor dashboard (/): static pages from
+// src/ui, plain HTML, CSS and ES modules with no build step and nothing fetched from
+// elsewhere, so they work on a contact-center LAN without internet. The pages are
+// public; every API call they make carries the bearer token the user types in.
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
+import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+
+export const UI_ROOT = fileURLToPath(new URL('../ui/', import.meta.url))
+
+// Only our own scripts and styles, and fetch() only to this origin: an injected
+// string in a caller id or a customer name can neither run nor phone home.
+const CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+export const uiRoutes: FastifyPluginAsync = async (app) => {
+  // @fastify/static has no per-route config option; this plugin's routes are the
+  // pages and their assets only, so mark each one public as it is added.
+  app.addHook('onRoute', route => {
+    route.config = { ...(route.config ?? {}), auth: 'public' }
+  })
+  app.addHook('onSend', async (_req, reply, payload) => {
+    reply.header('content-security-policy', CSP)
+    reply.header('x-content-type-options', 'nosniff')
+    reply.header('referrer-policy', 'no-referrer')
+    return payload
+  })
+
+  await app.register(fastifyStatic, {
+    root: UI_ROOT,
+    prefix: '/ui/',
+    decorateReply: false,
+    index: false,
+    list: false,
+    dotfiles: 'deny',
+    // Pages and modules change together on deploy; revalidate rather than mix versions.
+    cacheControl: true,
+    maxAge: 0
+  })
+
+  const page = (file: string) => async (_req: unknown, reply: FastifyReply) => {
+    const html = await readFile(path.join(UI_ROOT, file))
+    return await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html)
+  }
+  app.get('/', { config: { auth: 'public' } }, page('dashboard.html'))
+  app.get('/agent', { config: { auth: 'public' } }, page('agent.html'))
+}

@@ -1,0 +1,427 @@
+// The agent panel: the SOP's flow (classify, read the script, get consent, Direct
+// Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
+// use /v1/events (supervisor-only), so the panel polls its own state once a second.
+import { ApiError, createApi, duration, h, secondsUntil, session, timeOf } from './api.js'
+import { langToggle, onLangChange, t } from './i18n.js'
+
+const TOKEN_KEY = 'pln123.agent.token'
+const DECISION_KEY = 'pln123.agent.decision'
+const POLL_MS = 1000
+const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
+const ACTIVE = new Set(['offered', 'connected', 'transferring'])
+// A finished call is re-read until its APKT record settles, but not forever.
+const FOLLOW_ENDED_MS = 5 * 60_000
+
+const $ = (id) => document.getElementById(id)
+
+const ui = {
+  api: undefined,
+  agentId: undefined,
+  agent: undefined,
+  call: undefined,
+  decision: undefined,
+  topic: undefined,
+  acwTotal: new Map(),
+  busy: new Set(),
+  pollTimer: undefined,
+  pollError: false,
+  generation: 0
+}
+
+// ---- errors ---------------------------------------------------------------
+
+function showError (err, fromPoll = false) {
+  if (err instanceof ApiError && err.status === 401) { signOut(t('error.session')); return }
+  const code = err instanceof ApiError ? err.code : 'ERROR'
+  const message = err instanceof ApiError && err.code === 'NETWORK' ? t('error.network', { message: err.message }) : (err?.message ?? String(err))
+  $('error-code').textContent = code
+  $('error-message').textContent = message
+  $('error').hidden = false
+  $('error').dataset.code = code
+  ui.pollError = fromPoll
+}
+
+function clearError () { $('error').hidden = true; delete $('error').dataset.code; ui.pollError = false }
+
+// ---- sign in / out ---------------------------------------------------------
+
+async function signIn (token) {
+  const api = createApi(token)
+  const agents = await api.get('/v1/agents')
+  if (!Array.isArray(agents) || agents.length !== 1 || typeof agents[0]?.id !== 'string') throw new ApiError(403, 'NOT_AN_AGENT_TOKEN', t('signin.notAgent'))
+  ui.api = api
+  ui.agentId = agents[0].id
+  ui.agent = agents[0]
+  ui.generation++
+  session.set(TOKEN_KEY, token)
+  $('signin').hidden = true
+  $('panel').hidden = false
+  $('signout').hidden = false
+  $('who').hidden = false
+  $('who').textContent = t('agent.title', { id: ui.agentId })
+  render()
+  void poll(ui.generation)
+}
+
+function signOut (reason) {
+  ui.generation++
+  clearTimeout(ui.pollTimer)
+  session.clear(TOKEN_KEY)
+  session.clear(DECISION_KEY)
+  Object.assign(ui, { api: undefined, agentId: undefined, agent: undefined, call: undefined, decision: undefined, topic: undefined })
+  $('panel').hidden = true
+  $('signout').hidden = true
+  $('who').hidden = true
+  $('signin').hidden = false
+  clearError()
+  const e = $('signin-error')
+  e.hidden = reason === undefined
+  e.textContent = reason ?? ''
+  $('token').value = ''
+  $('token').focus()
+}
+
+// ---- polling ---------------------------------------------------------------
+
+async function poll (generation) {
+  if (generation !== ui.generation) return
+  try {
+    const agent = await ui.api.get(`/v1/agents/${encodeURIComponent(ui.agentId)}`)
+    if (generation !== ui.generation) return
+    ui.agent = agent
+    let current
+    if (agent.callId !== undefined || agent.state === 'on_call') {
+      try {
+        current = await ui.api.get(`/v1/agents/${encodeURIComponent(ui.agentId)}/call`)
+      } catch (err) {
+        if (!(err instanceof ApiError && err.status === 404)) throw err
+      }
+    }
+    if (generation !== ui.generation) return
+    if (current !== undefined) {
+      if (ui.call?.callId !== current.callId) startCall(current)
+      else ui.call = current
+    } else if (ui.call !== undefined && stillFollowing(ui.call)) {
+      const latest = await ui.api.get(`/v1/calls/${encodeURIComponent(ui.call.callId)}`)
+      if (generation !== ui.generation) return
+      if (latest.callId === ui.call?.callId) ui.call = latest
+    }
+    if (ui.pollError) clearError()
+    render()
+  } catch (err) {
+    if (generation !== ui.generation) return
+    showError(err, true)
+  }
+  if (generation === ui.generation) ui.pollTimer = setTimeout(() => { void poll(generation) }, POLL_MS)
+}
+
+function stillFollowing (call) {
+  if (ACTIVE.has(call.state)) return true
+  const st = call.apkt?.status
+  if (st === 'delivered' || st === 'dead') return false
+  const end = Date.parse(call.endedAt ?? call.transfer?.at ?? '')
+  return Number.isNaN(end) || Date.now() - end < FOLLOW_ENDED_MS
+}
+
+function startCall (call) {
+  ui.call = call
+  ui.topic = undefined
+  ui.decision = undefined
+  $('inquiry-form').reset()
+  // After a reload mid-call: what the API remembers, plus this tab's last decision.
+  const saved = readSavedDecision()
+  if (saved?.callId === call.callId) ui.decision = saved.decision
+  else if (call.topic !== undefined && call.script !== undefined) {
+    ui.decision = { topic: call.topic, script: call.script, action: TRANSFER_TOPICS.has(call.topic) ? 'transfer' : 'educate', guidance: [] }
+  }
+  ui.topic = ui.decision?.topic
+}
+
+function readSavedDecision () {
+  try { return JSON.parse(session.get(DECISION_KEY) ?? 'null') ?? undefined } catch { return undefined }
+}
+
+// ---- actions ---------------------------------------------------------------
+
+async function act (name, fn) {
+  if (ui.busy.has(name)) return
+  ui.busy.add(name)
+  render()
+  try {
+    clearError()
+    await fn()
+  } catch (err) {
+    showError(err)
+  } finally {
+    ui.busy.delete(name)
+    render()
+  }
+}
+
+function pickTopic (topic) {
+  if (!callConnected()) return
+  ui.topic = topic
+  render()
+  const first = $('f-name')
+  if (first.value === '') first.focus()
+}
+
+function inquiryBody () {
+  const form = $('inquiry-form')
+  const data = new FormData(form)
+  const customer = { name: String(data.get('name') ?? '').trim(), salutation: String(data.get('salutation') ?? 'Bapak') }
+  const customerId = String(data.get('customerId') ?? '').trim()
+  if (customerId !== '') customer.customerId = customerId
+  const body = { topic: ui.topic, customer }
+  if (ui.topic === 'coverage') body.area = String(data.get('area') ?? '').trim()
+  if (ui.topic === 'billing') {
+    const v = data.get('plnMobile')
+    if (v === 'yes') body.subscribedViaPlnMobile = true
+    if (v === 'no') body.subscribedViaPlnMobile = false
+  }
+  return body
+}
+
+async function submitInquiry (call, body) {
+  const decision = await ui.api.post(`/v1/calls/${encodeURIComponent(call.callId)}/inquiry`, body)
+  if (ui.call?.callId !== call.callId) return
+  ui.decision = decision
+  // A new inquiry needs its own consent (the API drops the old one too).
+  delete ui.call.consent
+  session.set(DECISION_KEY, JSON.stringify({ callId: call.callId, decision }))
+}
+
+async function recordConsent (accepted) {
+  const call = ui.call
+  const res = await ui.api.post(`/v1/calls/${encodeURIComponent(call.callId)}/consent`, { accepted })
+  if (ui.call?.callId === call.callId) ui.call.consent = res.consent
+}
+
+async function directTransfer () {
+  const call = ui.call
+  const target = ui.decision?.transferTarget ?? 3
+  try {
+    const res = await ui.api.post(`/v1/calls/${encodeURIComponent(call.callId)}/direct-transfer`, { target })
+    if (ui.call?.callId === call.callId) ui.call.transfer = res.transfer
+  } catch (err) {
+    // A second press (or a press from another tab) answers with the first result.
+    if (err instanceof ApiError && err.code === 'ALREADY_TRANSFERRED' && err.body?.transfer !== undefined) {
+      if (ui.call?.callId === call.callId) ui.call.transfer = err.body.transfer
+      return
+    }
+    throw err
+  }
+}
+
+// ---- rendering -------------------------------------------------------------
+
+function callConnected () { return ui.call?.state === 'connected' }
+
+function render () {
+  if (ui.agentId === undefined) return
+  renderState()
+  renderCall()
+  renderInquiry()
+  renderScript()
+  renderConsent()
+  renderTransfer()
+  renderApkt()
+}
+
+function renderState () {
+  const a = ui.agent
+  const state = a?.state ?? 'offline'
+  const badge = $('agent-state')
+  badge.dataset.state = state
+  badge.textContent = t(`state.${state}`)
+  $('who').textContent = t('agent.title', { id: ui.agentId })
+  const acw = state === 'acw' && a?.acwEndsAt !== undefined
+  $('acw').hidden = !acw
+  $('status-card').dataset.state = state
+  const note = $('state-note')
+  note.textContent = state === 'ready' ? t('acw.ready') : state === 'paused' && a?.pausedReason !== undefined ? t('acw.paused', { reason: a.pausedReason }) : ''
+  note.hidden = note.textContent === ''
+  if (acw && !ui.acwTotal.has(a.acwEndsAt)) {
+    const start = Date.parse(ui.call?.endedAt ?? ui.call?.transfer?.at ?? '')
+    const total = Date.parse(a.acwEndsAt) - (Number.isNaN(start) ? Date.now() : start)
+    ui.acwTotal.set(a.acwEndsAt, Math.max(total, 1000))
+  }
+  tick()
+}
+
+/** The parts that move by themselves: ACW countdown and call duration. */
+function tick () {
+  const a = ui.agent
+  if (a?.state === 'acw' && a.acwEndsAt !== undefined) {
+    const left = secondsUntil(a.acwEndsAt)
+    const el = $('acw-countdown')
+    el.textContent = duration(left * 1000)
+    el.dataset.seconds = String(left)
+    const total = ui.acwTotal.get(a.acwEndsAt) ?? 1
+    const pct = Math.max(0, Math.min(100, ((Date.parse(a.acwEndsAt) - Date.now()) / total) * 100))
+    $('acw-bar').style.width = `${pct.toFixed(1)}%`
+  }
+  const c = ui.call
+  if (c !== undefined) {
+    const from = Date.parse(c.connectedAt ?? c.offeredAt)
+    const to = c.endedAt !== undefined ? Date.parse(c.endedAt) : Date.now()
+    $('call-duration').textContent = duration(to - from)
+  }
+}
+
+function renderCall () {
+  const c = ui.call
+  $('call-none').hidden = c !== undefined
+  $('call-details').hidden = c === undefined
+  const pill = $('call-state')
+  pill.hidden = c === undefined
+  if (c === undefined) { $('call-title').textContent = t('call.title'); return }
+  $('call-title').textContent = ACTIVE.has(c.state) ? t('call.title') : t('call.last')
+  pill.dataset.state = c.state
+  pill.textContent = t(`callstate.${c.state}`)
+  $('call-caller').textContent = c.callerIdNum ?? '—'
+  $('call-since').textContent = `${timeOf(c.connectedAt ?? c.offeredAt)} ${t('time.zone')}`
+  $('call-id').textContent = c.callId
+  $('call-card').dataset.callId = c.callId
+}
+
+function renderInquiry () {
+  const live = callConnected() && ui.call?.transfer === undefined
+  for (const b of document.querySelectorAll('#topics .topic')) {
+    const on = b.dataset.topic === ui.topic
+    b.setAttribute('aria-checked', String(on))
+    b.classList.toggle('selected', on)
+    b.disabled = !live
+  }
+  const form = $('inquiry-form')
+  form.hidden = ui.topic === undefined
+  for (const el of form.elements) el.disabled = !live || ui.busy.has('inquiry')
+  $('f-area-wrap').hidden = ui.topic !== 'coverage'
+  $('f-area').required = ui.topic === 'coverage'
+  $('f-plnmobile').hidden = ui.topic !== 'billing'
+  $('inquiry-submit').textContent = t('inquiry.submit')
+}
+
+function renderScript () {
+  const d = ui.decision
+  $('script-empty').hidden = d !== undefined
+  $('script').hidden = d === undefined
+  $('script').textContent = d?.script ?? ''
+  const badge = $('action-badge')
+  badge.hidden = d === undefined
+  if (d !== undefined) {
+    badge.dataset.action = d.action
+    badge.textContent = t(`action.${d.action}`)
+  }
+  const list = $('guidance')
+  list.replaceChildren(...(d?.guidance ?? []).map(g => h('li', {}, g)))
+  $('guidance-wrap').hidden = (d?.guidance ?? []).length === 0
+}
+
+function renderConsent () {
+  const d = ui.decision
+  const c = ui.call
+  const needed = d?.action === 'transfer'
+  const open = needed && callConnected() && c?.transfer === undefined && !ui.busy.has('consent')
+  const yes = $('consent-yes')
+  const no = $('consent-no')
+  yes.disabled = !open
+  no.disabled = !open
+  yes.setAttribute('aria-pressed', String(c?.consent?.accepted === true))
+  no.setAttribute('aria-pressed', String(c?.consent?.accepted === false))
+  const st = $('consent-state')
+  if (d !== undefined && !needed) st.textContent = t('consent.notNeeded')
+  else if (c?.consent !== undefined) st.textContent = t(c.consent.accepted ? 'consent.accepted' : 'consent.declined', { time: timeOf(c.consent.at) })
+  else st.textContent = d === undefined ? '' : t('consent.waiting')
+  st.dataset.consent = c?.consent === undefined ? 'none' : c.consent.accepted ? 'accepted' : 'declined'
+  $('consent-card').classList.toggle('dim', !needed)
+}
+
+function renderTransfer () {
+  const d = ui.decision
+  const c = ui.call
+  const target = d?.transferTarget ?? 3
+  $('transfer-num').textContent = String(target)
+  const busy = ui.busy.has('transfer')
+  $('transfer-label').textContent = busy ? t('transfer.working') : t('transfer.button', { n: target })
+  let hint
+  let ready = false
+  if (c?.transfer !== undefined) {
+    hint = c.transfer.status === 'failed'
+      ? t('transfer.failed', { message: c.transfer.message ?? '' })
+      : t('transfer.done', { n: c.transfer.target, time: timeOf(c.transfer.at) })
+  } else if (c === undefined || !callConnected()) hint = c === undefined ? '' : t('transfer.hint.notConnected')
+  else if (d === undefined) hint = t('transfer.hint.inquiry')
+  else if (d.action !== 'transfer') hint = t('transfer.hint.educate')
+  else if (c.consent === undefined) hint = t('transfer.hint.consent')
+  else if (!c.consent.accepted) hint = t('transfer.hint.declined')
+  else { hint = t('transfer.hint.ready'); ready = true }
+  const btn = $('transfer')
+  btn.disabled = !ready || busy
+  btn.classList.toggle('busy', busy)
+  const el = $('transfer-hint')
+  el.textContent = hint
+  el.dataset.transfer = c?.transfer?.status ?? (ready ? 'ready' : 'blocked')
+  $('transfer-card').classList.toggle('done', c?.transfer?.status === 'completed')
+}
+
+function renderApkt () {
+  const d = ui.decision
+  const rec = ui.call?.apkt
+  const has = d !== undefined || rec !== undefined
+  $('apkt-empty').hidden = has
+  $('apkt-details').hidden = !has
+  const pill = $('apkt-status')
+  pill.hidden = !has
+  if (!has) return
+  $('apkt-jenis').textContent = d?.apkt?.jenis ?? 'KELUHAN'
+  $('apkt-tipe').textContent = d?.apkt?.tipeKeluhan ?? 'INFORMASI'
+  $('apkt-subtipe').textContent = d?.apkt?.subTipeKeluhan ?? 'UMUM'
+  $('apkt-permasalahan').textContent = rec?.permasalahan ?? d?.apkt?.permasalahan ?? '—'
+  $('apkt-record').textContent = rec?.recordId ?? '—'
+  const status = rec === undefined ? 'planned' : (rec.status ?? 'pending')
+  pill.dataset.status = status
+  pill.textContent = t(`apkt.status.${status}`)
+  $('apkt-card').dataset.status = status
+}
+
+// ---- wiring ------------------------------------------------------------------
+
+function wire () {
+  langToggle($('lang'))
+  onLangChange(() => render())
+  $('error-close').addEventListener('click', clearError)
+  $('signout').addEventListener('click', () => signOut())
+  $('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const token = $('token').value.trim()
+    if (token === '') return
+    const e = $('signin-error')
+    e.hidden = false
+    e.textContent = t('signin.checking')
+    signIn(token).then(() => { e.hidden = true; $('token').value = '' }, (err) => {
+      e.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)
+    })
+  })
+  for (const b of document.querySelectorAll('#topics .topic')) b.addEventListener('click', () => pickTopic(b.dataset.topic))
+  $('inquiry-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const call = ui.call
+    if (call === undefined || ui.topic === undefined) return
+    // Read the form before act() disables it: disabled fields are not in FormData.
+    const body = inquiryBody()
+    void act('inquiry', () => submitInquiry(call, body))
+  })
+  $('consent-yes').addEventListener('click', () => { void act('consent', () => recordConsent(true)) })
+  $('consent-no').addEventListener('click', () => { void act('consent', () => recordConsent(false)) })
+  $('transfer').addEventListener('click', () => { void act('transfer', directTransfer) })
+  setInterval(tick, 250)
+}
+
+wire()
+const saved = session.get(TOKEN_KEY)
+if (saved !== undefined) {
+  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? t('error.session') : String(err?.message ?? err)))
+} else {
+  signOut()
+}

@@ -1,0 +1,421 @@
+// The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
+// AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
+// happens after the call's last event.
+import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, timeOf } from './api.js'
+import { langToggle, onLangChange, t } from './i18n.js'
+import { openEventStream } from './sse.js'
+
+const TOKEN_KEY = 'pln123.supervisor.token'
+const ACTIVE = new Set(['offered', 'connected', 'transferring'])
+// Faster while something is pending, so a delivery shows up soon after it happens.
+const OUTBOX_POLL_MS = { pending: 1000, idle: 3000 }
+const TRANSFER_CALL = 'ICONNET : TRANSFER CALL'
+
+const $ = (id) => document.getElementById(id)
+
+const st = {
+  api: undefined,
+  stream: undefined,
+  streamState: { state: 'connecting' },
+  agents: new Map(),
+  calls: new Map(),
+  transfers: new Map(),
+  ami: undefined,
+  stats: undefined,
+  statsAt: 0,
+  records: [],
+  tab: 'all',
+  outboxTimer: undefined,
+  refreshSoon: undefined,
+  generation: 0
+}
+
+// ---- errors and notices -----------------------------------------------------
+
+function showError (err) {
+  if (err instanceof ApiError && err.status === 401) { signOut(t('error.session')); return }
+  const code = err instanceof ApiError ? err.code : 'ERROR'
+  const message = err instanceof ApiError && err.code === 'NETWORK' ? t('error.network', { message: err.message }) : (err?.message ?? String(err))
+  $('error-code').textContent = code
+  $('error-message').textContent = message
+  $('error').hidden = false
+}
+
+function clearError () { $('error').hidden = true }
+
+let noticeTimer
+function notice (text) {
+  const n = $('notice')
+  n.textContent = text
+  n.hidden = false
+  clearTimeout(noticeTimer)
+  noticeTimer = setTimeout(() => { n.hidden = true }, 4000)
+}
+
+// ---- sign in / out ------------------------------------------------------------
+
+async function signIn (token) {
+  const api = createApi(token)
+  // Any supervisor-only read proves the role before the stream opens.
+  const first = await api.get('/v1/apkt/records?limit=200')
+  st.api = api
+  st.generation++
+  session.set(TOKEN_KEY, token)
+  $('signin').hidden = true
+  $('board').hidden = false
+  $('signout').hidden = false
+  $('stream').hidden = false
+  $('ami').hidden = false
+  seedTransfers(first.records)
+  setOutbox(first, 'all')
+  const generation = st.generation
+  st.stream = openEventStream({
+    url: '/v1/events',
+    token,
+    onEvent: (type, data) => { if (generation === st.generation) onEvent(type, data) },
+    onStatus: (s) => {
+      if (generation !== st.generation) return
+      if (s.state === 'denied') { signOut(s.error ?? t('stream.denied')); return }
+      st.streamState = { ...s, at: Date.now() }
+      renderStream()
+    }
+  })
+  scheduleOutboxPoll(generation)
+  render()
+}
+
+function signOut (reason) {
+  st.generation++
+  st.stream?.stop()
+  st.stream = undefined
+  clearTimeout(st.outboxTimer)
+  session.clear(TOKEN_KEY)
+  st.api = undefined
+  st.agents.clear(); st.calls.clear(); st.transfers.clear(); st.records = []; st.stats = undefined; st.ami = undefined
+  $('board').hidden = true
+  $('signout').hidden = true
+  $('stream').hidden = true
+  $('ami').hidden = true
+  $('signin').hidden = false
+  clearError()
+  const e = $('signin-error')
+  e.hidden = reason === undefined
+  e.textContent = reason ?? ''
+  $('token').value = ''
+  $('token').focus()
+}
+
+// ---- live events ------------------------------------------------------------------
+
+function onEvent (type, data) {
+  switch (type) {
+    case 'snapshot':
+      st.agents.clear()
+      for (const a of data?.agents ?? []) if (a?.id !== undefined) st.agents.set(a.id, a)
+      st.calls.clear()
+      for (const c of data?.calls ?? []) putCall(c)
+      if (data?.ami !== undefined) st.ami = data.ami
+      if (isStats(data?.apkt)) setStats(data.apkt)
+      refreshOutboxSoon()
+      break
+    case 'agent':
+      if (data?.id !== undefined) st.agents.set(data.id, data)
+      break
+    case 'call':
+      if (data?.callId !== undefined) {
+        putCall(data)
+        if (data.apkt !== undefined) refreshOutboxSoon()
+      }
+      break
+    case 'ami':
+      st.ami = data
+      break
+    case 'apkt':
+      if (isStats(data)) setStats(data)
+      else if (isStats(data?.stats)) setStats(data.stats)
+      refreshOutboxSoon()
+      break
+    default:
+      return
+  }
+  render()
+}
+
+function putCall (c) {
+  if (ACTIVE.has(c.state)) st.calls.set(c.callId, c)
+  else st.calls.delete(c.callId)
+  // A call connected to an agent means that agent is on it (the API's own rule),
+  // even if the agent's change has not arrived (yet) on the stream.
+  const a = c.agentId !== undefined ? st.agents.get(c.agentId) : undefined
+  if (a !== undefined && ACTIVE.has(c.state) && c.state !== 'offered' && a.callId !== c.callId) {
+    const { acwEndsAt, pausedReason, ...rest } = a
+    st.agents.set(a.id, { ...rest, state: 'on_call', callId: c.callId })
+  }
+  if (c.transfer !== undefined) {
+    const prev = st.transfers.get(c.callId)
+    st.transfers.set(c.callId, {
+      callId: c.callId,
+      agentId: c.agentId ?? prev?.agentId,
+      callerIdNum: c.callerIdNum ?? prev?.callerIdNum,
+      topic: c.topic ?? prev?.topic,
+      target: c.transfer.target,
+      status: c.transfer.status,
+      message: c.transfer.message,
+      at: c.transfer.at
+    })
+  }
+}
+
+/** Transfers made before this page opened: their APKT records say so. */
+function seedTransfers (records) {
+  for (const r of records ?? []) {
+    if (r.record?.permasalahan !== TRANSFER_CALL || st.transfers.has(r.callId)) continue
+    st.transfers.set(r.callId, { callId: r.callId, agentId: r.agentId, topic: r.record.topic, target: 3, status: 'completed', at: r.createdAt })
+  }
+}
+
+const isStats = (s) => s !== null && typeof s === 'object' && typeof s.pending === 'number' && typeof s.dead === 'number'
+
+function setStats (s) { st.stats = s; st.statsAt = Date.now() }
+
+// ---- the outbox -------------------------------------------------------------------
+
+function setOutbox (res, tab) {
+  if (tab !== st.tab) return
+  st.records = res.records ?? []
+  if (isStats(res.stats)) setStats(res.stats)
+}
+
+async function refreshOutbox () {
+  if (st.api === undefined) return
+  const tab = st.tab
+  const q = tab === 'all' ? '?limit=50' : `?status=${tab}&limit=50`
+  const res = await st.api.get(`/v1/apkt/records${q}`)
+  setOutbox(res, tab)
+  renderOutbox()
+  renderKpis()
+}
+
+function refreshOutboxSoon () {
+  clearTimeout(st.refreshSoon)
+  st.refreshSoon = setTimeout(() => { refreshOutbox().catch(showError) }, 150)
+}
+
+// The dispatcher delivers in the background and the feed may not carry every
+// delivery, so the outbox is also re-read every second or few.
+function scheduleOutboxPoll (generation) {
+  st.outboxTimer = setTimeout(async () => {
+    if (generation !== st.generation) return
+    try { await refreshOutbox() } catch (err) { showError(err) }
+    if (generation === st.generation) scheduleOutboxPoll(generation)
+  }, (st.stats?.pending ?? 0) > 0 ? OUTBOX_POLL_MS.pending : OUTBOX_POLL_MS.idle)
+}
+
+async function retry (id, button) {
+  button.disabled = true
+  try {
+    await st.api.post(`/v1/apkt/records/${encodeURIComponent(id)}/retry`, {})
+    notice(t('outbox.retried', { id: id.slice(0, 8) }))
+    await refreshOutbox()
+  } catch (err) {
+    button.disabled = false
+    showError(err)
+  }
+}
+
+// ---- rendering ----------------------------------------------------------------------
+
+function render () {
+  renderStream()
+  renderAmi()
+  renderAgents()
+  renderCalls()
+  renderTransfers()
+  renderOutbox()
+  renderKpis()
+}
+
+function renderStream () {
+  const el = $('stream')
+  const s = st.streamState
+  el.dataset.state = s.state
+  let text = t('stream.connecting')
+  if (s.state === 'live') text = t('stream.live')
+  if (s.state === 'retrying') text = t('stream.retry', { s: Math.max(0, Math.ceil(((s.at ?? Date.now()) + (s.inMs ?? 0) - Date.now()) / 1000)) })
+  $('stream-text').textContent = text
+  el.title = s.error ?? ''
+}
+
+function renderAmi () {
+  const a = st.ami
+  const state = a?.state ?? 'unknown'
+  const el = $('ami')
+  el.dataset.state = state
+  $('ami-text').textContent = t(`ami.${state}`) === `ami.${state}` ? `AMI ${state}` : t(`ami.${state}`)
+  el.title = [a?.since !== undefined ? t('ami.since', { time: `${timeOf(a.since)} ${t('time.zone')}` }) : '', a?.lastError ?? ''].filter(Boolean).join(' · ')
+}
+
+const topicText = (topic) => topic === undefined ? '—' : t(`topic.${topic}`)
+
+function agentCard (a) {
+  const call = a.callId !== undefined ? st.calls.get(a.callId) : undefined
+  const acw = a.state === 'acw' && a.acwEndsAt !== undefined
+  return h('article', { class: 'agent', dataset: { agent: a.id, state: a.state } },
+    h('div', { class: 'agent-head' },
+      h('span', { class: 'agent-id' }, t('agent.title', { id: a.id })),
+      h('span', { class: 'state-badge', dataset: { state: a.state } }, t(`state.${a.state}`))),
+    acw
+      ? h('div', { class: 'agent-acw' },
+        h('span', { class: 'muted small' }, t('acw.remaining')),
+        h('span', { class: 'acw-countdown small-countdown', dataset: { until: a.acwEndsAt } }, duration(secondsUntil(a.acwEndsAt) * 1000)))
+      : null,
+    call !== undefined
+      ? h('dl', { class: 'agent-call' },
+        h('div', {}, h('dt', {}, t('call.caller')), h('dd', { class: 'mono' }, call.callerIdNum ?? '—')),
+        h('div', {}, h('dt', {}, t('col.topic')), h('dd', {}, topicText(call.topic))),
+        h('div', {}, h('dt', {}, t('call.duration')), h('dd', { class: 'mono', dataset: { since: call.connectedAt ?? call.offeredAt } }, duration(Date.now() - Date.parse(call.connectedAt ?? call.offeredAt)))))
+      : h('p', { class: 'muted small agent-idle' }, a.state === 'paused' && a.pausedReason !== undefined ? t('acw.paused', { reason: a.pausedReason }) : a.state === 'acw' ? t('acw.note') : t('dash.idle')))
+}
+
+function renderAgents () {
+  const list = [...st.agents.values()].sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }))
+  $('agents').replaceChildren(...list.map(agentCard))
+  $('agents-empty').hidden = list.length > 0
+}
+
+function renderCalls () {
+  const calls = [...st.calls.values()].sort((a, b) => Date.parse(a.offeredAt) - Date.parse(b.offeredAt))
+  $('calls').replaceChildren(...calls.map(c => h('tr', { dataset: { callId: c.callId, state: c.state } },
+    h('td', { class: 'mono' }, timeOf(c.connectedAt ?? c.offeredAt)),
+    h('td', { class: 'mono' }, c.callerIdNum ?? '—'),
+    h('td', {}, c.agentId ?? '—'),
+    h('td', {}, h('span', { class: 'pill', dataset: { state: c.state } }, t(`callstate.${c.state}`))),
+    h('td', {}, topicText(c.topic)),
+    h('td', { class: 'mono', dataset: { since: c.connectedAt ?? c.offeredAt } }, duration(Date.now() - Date.parse(c.connectedAt ?? c.offeredAt))))))
+  $('calls-empty').hidden = calls.length > 0
+  $('calls-table').hidden = calls.length === 0
+  $('calls-count').textContent = String(calls.length)
+}
+
+function todaysTransfers () {
+  const today = jakartaDay()
+  return [...st.transfers.values()].filter(x => jakartaDay(x.at) === today).sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
+}
+
+function renderTransfers () {
+  const list = todaysTransfers()
+  $('transfers').replaceChildren(...list.map(x => h('tr', { dataset: { callId: x.callId, status: x.status } },
+    h('td', { class: 'mono' }, timeOf(x.at)),
+    h('td', { class: 'mono' }, x.callerIdNum ?? '—'),
+    h('td', {}, x.agentId ?? '—'),
+    h('td', {}, topicText(x.topic)),
+    h('td', {}, `${x.target} · CC ICONNET`),
+    h('td', { title: x.message ?? '' }, h('span', { class: 'pill', dataset: { result: x.status } }, t(`transfer.result.${x.status}`))))))
+  $('transfers-empty').hidden = list.length > 0
+  $('transfers-table').hidden = list.length === 0
+  $('transfers-count').textContent = String(list.length)
+}
+
+function renderOutbox () {
+  for (const b of document.querySelectorAll('#outbox-tabs .tab')) {
+    const on = b.dataset.status === st.tab
+    b.classList.toggle('selected', on)
+    b.setAttribute('aria-selected', String(on))
+  }
+  const s = st.stats
+  for (const c of document.querySelectorAll('#outbox-tabs .count')) {
+    const k = c.dataset.count
+    c.textContent = s === undefined ? '' : String(k === 'all' ? s.pending + s.dead + s.delivered : s[k])
+  }
+  $('outbox').replaceChildren(...st.records.map(r => h('tr', { dataset: { recordId: r.id, callId: r.callId, status: r.status } },
+    h('td', { class: 'mono' }, timeOf(r.createdAt)),
+    h('td', { class: 'mono small', title: r.callId }, r.callId),
+    h('td', {}, r.agentId),
+    h('td', { class: 'permasalahan' }, r.record?.permasalahan ?? ''),
+    h('td', {}, h('span', { class: 'pill', dataset: { status: r.status } }, t(`apkt.status.${r.status}`))),
+    h('td', { class: 'num' }, String(r.attempts)),
+    h('td', { class: 'small error-text', title: r.lastError ?? '' }, r.lastError ?? ''),
+    h('td', {}, r.status === 'dead'
+      ? h('button', { type: 'button', class: 'btn btn-small btn-primary retry', onclick: (ev) => { void retry(r.id, ev.currentTarget) } }, t('outbox.retry'))
+      : ''))))
+  $('outbox-empty').hidden = st.records.length > 0
+  $('outbox-table').hidden = st.records.length === 0
+  renderOldest()
+}
+
+function oldestAgeMs () {
+  const s = st.stats
+  if (s === undefined || s.oldestPendingAgeMs === null || s.oldestPendingAgeMs === undefined) return undefined
+  return s.oldestPendingAgeMs + (Date.now() - st.statsAt)
+}
+
+function renderOldest () {
+  const age = oldestAgeMs()
+  const text = age === undefined ? t('outbox.none') : t('outbox.oldest', { age: duration(age) })
+  $('outbox-oldest').textContent = text
+  $('kpi-oldest').textContent = age === undefined ? '' : duration(age)
+}
+
+function renderKpis () {
+  const count = (state) => [...st.agents.values()].filter(a => a.state === state).length
+  $('kpi-ready').textContent = String(count('ready'))
+  $('kpi-oncall').textContent = String(count('on_call'))
+  $('kpi-acw').textContent = String(count('acw'))
+  $('kpi-live').textContent = String(st.calls.size)
+  $('kpi-transfers').textContent = String(todaysTransfers().filter(x => x.status === 'completed').length)
+  $('kpi-pending').textContent = String(st.stats?.pending ?? 0)
+  $('kpi-dead').textContent = String(st.stats?.dead ?? 0)
+  document.querySelector('.kpi[data-kind="dead"]').classList.toggle('alert', (st.stats?.dead ?? 0) > 0)
+}
+
+/** The parts that move by themselves: countdowns, durations, reconnect timer. */
+function tick () {
+  if (st.api === undefined) return
+  for (const el of document.querySelectorAll('[data-until]')) el.textContent = duration(secondsUntil(el.dataset.until) * 1000)
+  for (const el of document.querySelectorAll('[data-since]')) el.textContent = duration(Date.now() - Date.parse(el.dataset.since))
+  if (st.streamState.state === 'retrying') renderStream()
+  renderOldest()
+}
+
+// ---- wiring ----------------------------------------------------------------------------
+
+function wire () {
+  langToggle($('lang'))
+  onLangChange(() => { if (st.api !== undefined) render() })
+  $('error-close').addEventListener('click', clearError)
+  $('signout').addEventListener('click', () => signOut())
+  $('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const token = $('token').value.trim()
+    if (token === '') return
+    const e = $('signin-error')
+    e.hidden = false
+    e.textContent = t('signin.checking')
+    signIn(token).then(() => { e.hidden = true; $('token').value = '' }, (err) => {
+      e.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)
+    })
+  })
+  for (const b of document.querySelectorAll('#outbox-tabs .tab')) {
+    b.addEventListener('click', () => {
+      st.tab = b.dataset.status
+      st.records = []
+      renderOutbox()
+      refreshOutbox().catch(showError)
+    })
+  }
+  // A laptop that slept has a dead socket that may look open: start afresh.
+  let hiddenAt = 0
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') hiddenAt = Date.now()
+    else if (Date.now() - hiddenAt > 60_000) st.stream?.reconnect()
+  })
+  setInterval(tick, 250)
+}
+
+wire()
+const saved = session.get(TOKEN_KEY)
+if (saved !== undefined) {
+  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? t('error.session') : String(err?.message ?? err)))
+} else {
+  signOut()
+}

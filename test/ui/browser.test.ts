@@ -1,0 +1,277 @@
+// The agent panel and the supervisor dashboard in real headless Chromium (Debian's
+// chromium driven by playwright-core, never a downloaded browser) against the real
+// Asterisk sandbox: an agent takes a call, picks Aktivasi, reads the exact script,
+// records consent and presses Direct Transfer 3; the customer reaches ICONNET, the
+// panel shows ACW counting down, and the dashboard (a second page) shows the agent in
+// ACW within a second and the APKT record delivered. Screenshots go to
+// .tap/screenshots/browser/ and one of each page to docs/screenshots/ for the README.
+import t, { type Test } from 'tap'
+import Fastify from 'fastify'
+import { existsSync } from 'node:fs'
+import { copyFile, mkdir } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import path from 'node:path'
+import { chromium, type Browser, type Page } from 'playwright-core'
+import { TOKENS } from '../helpers/config.ts'
+import { waitFor } from '../helpers/ami.ts'
+import { startStack } from '../pbx/harness.ts'
+import { projectRoot } from '../pbx/sandbox.ts'
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SHOTS = path.join(projectRoot, '.tap', 'screenshots', 'browser')
+const DOCS = path.join(projectRoot, 'docs', 'screenshots')
+const ACTIVATION_BAPAK_BUDI = 'Baik Bapak Budi, mohon maaf saat ini Bapak terhubung dengan Contact Center PLN 123 Ketenagalistrikan, untuk informasi ICONNET, Bapak akan kami sambungkan ke Contact Center ICONNET, mohon ditunggu ya Pak?'
+
+/** Chromium, or the reason it cannot run: a failure under CI, a visible skip elsewhere. */
+async function launch (t: Test): Promise<Browser | undefined> {
+  let reason: string
+  if (!existsSync(CHROMIUM)) {
+    reason = `${CHROMIUM} is missing; npm test installs it (test/ui/install-chromium.sh, needs root and apt)`
+  } else {
+    try {
+      return await chromium.launch({
+        executablePath: CHROMIUM,
+        // Playwright gives every launch a fresh temporary profile (user-data-dir).
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        timeout: 30_000
+      })
+    } catch (err) {
+      reason = `cannot launch ${CHROMIUM}: ${(err as Error).message.split('\n')[0] ?? ''}`
+    }
+  }
+  if (process.env.CI !== undefined && process.env.CI !== '') t.fail(reason)
+  else t.plan(0, `SKIP (set CI to make this a failure): ${reason}`)
+  return undefined
+}
+
+/** A stand-in for PLN's APKT: records what it gets, and can refuse a call's record. */
+async function apktReceiver (t: Test): Promise<{ url: string, received: Array<Record<string, any>>, refuse: Set<string> }> {
+  const received: Array<Record<string, any>> = []
+  const refuse = new Set<string>()
+  const app = Fastify()
+  app.post('/apkt/records', async (req, reply) => {
+    const body = req.body as Record<string, any>
+    if (refuse.has(body.callId)) return await reply.code(422).send({ error: 'UNIT_PELAYANAN_UNKNOWN', message: 'unit pelayanan tidak dikenal' })
+    received.push(body)
+    return await reply.code(201).send({ ok: true })
+  })
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  t.teardown(() => app.close())
+  return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/apkt/records`, received, refuse }
+}
+
+async function signIn (page: Page, token: string): Promise<void> {
+  await page.fill('#token', token)
+  await page.click('#signin-form button[type=submit]')
+}
+
+async function shoot (page: Page, name: string, docsName?: string): Promise<void> {
+  await mkdir(SHOTS, { recursive: true })
+  const file = path.join(SHOTS, `${name}.png`)
+  await page.screenshot({ path: file, fullPage: true })
+  if (docsName !== undefined) {
+    await mkdir(DOCS, { recursive: true })
+    await copyFile(file, path.join(DOCS, docsName))
+  }
+}
+
+t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
+  const browser = await launch(t)
+  if (browser === undefined) return
+  t.teardown(() => browser.close())
+
+  const apkt = await apktReceiver(t)
+  const s = await startStack(t, raw => {
+    raw.acw = { seconds: 5, mode: 'fixed' }
+    raw.apkt = { url: apkt.url, token: 'x', timeoutMs: 2000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 1000 } } }
+  })
+  const { port } = s.svc.app.server.address() as AddressInfo
+  const base = `http://127.0.0.1:${port}`
+
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'id-ID', timezoneId: 'Asia/Jakarta' })
+  t.teardown(() => context.close())
+  const urls: string[] = []
+  const problems: string[] = []
+  context.on('request', r => { urls.push(r.url()) })
+  const watch = (page: Page, name: string): Page => {
+    page.on('pageerror', e => { problems.push(`${name}: ${e.message}`) })
+    page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`${name} console: ${m.text()}`) })
+    return page
+  }
+
+  const dash = watch(await context.newPage(), 'dashboard')
+
+  await t.test('the dashboard signs in, streams, keeps the language, and reconnects by itself', async t => {
+    // The first stream ends at once (as a proxy or a restart would end it): the page
+    // must notice and come back on its own.
+    let streams = 0
+    await dash.route('**/v1/events', async route => {
+      streams++
+      if (streams === 1) {
+        await route.fulfill({ status: 200, contentType: 'text/event-stream', body: 'retry: 300\nevent: snapshot\ndata: {"agents":[],"calls":[],"ami":{"state":"connecting"},"apkt":{"pending":0,"delivered":0,"dead":0,"oldestPendingAgeMs":null}}\n\n' })
+      } else {
+        await route.fallback()
+      }
+    })
+    await dash.goto(`${base}/`)
+    t.equal(await dash.getAttribute('html', 'lang'), 'id', 'Indonesian by default')
+    t.equal(await dash.textContent('#signin h1'), 'Masuk')
+    await signIn(dash, TOKENS.supervisor)
+    await dash.waitForSelector('#board:not([hidden])')
+    await dash.waitForFunction(() => (globalThis as any).document.querySelectorAll('#agents .agent').length === 2, undefined, { timeout: 10_000 })
+    await dash.waitForSelector('#stream[data-state="live"]')
+    await dash.waitForSelector('#ami[data-state="connected"]')
+    t.ok(streams >= 2, `reconnected after the stream ended (${streams} streams)`)
+    await dash.unroute('**/v1/events')
+
+    await dash.click('#lang')
+    t.equal(await dash.textContent('[data-i18n="dash.agents"]'), 'Agents', 'English on the toggle')
+    await dash.reload()
+    await dash.waitForSelector('#board:not([hidden])')
+    t.equal(await dash.textContent('[data-i18n="dash.agents"]'), 'Agents', 'the choice survives a reload')
+    t.equal(await dash.getAttribute('html', 'lang'), 'en')
+    await dash.click('#lang')
+    t.equal(await dash.textContent('[data-i18n="dash.agents"]'), 'Agen')
+    await dash.waitForSelector('#stream[data-state="live"]')
+  })
+
+  await t.test('the SSE parser takes frames split anywhere, with any line ending', async t => {
+    const parsed = await dash.evaluate(async () => {
+      // @ts-expect-error a browser module, served by the service
+      const { SseParser } = await import('/ui/sse.js')
+      const text = 'retry: 2000\r\nevent: snapshot\r\ndata: {"a":\r\ndata: 1}\r\n\r\n: keepalive\n\nid: 7\nevent: agent\ndata: x\r\rdata: plain\n\n'
+      const out: unknown[] = []
+      const p = new SseParser()
+      for (const ch of text) out.push(...p.push(ch))
+      return out
+    })
+    t.same(parsed, [
+      { event: '', data: '', retry: 2000 },
+      { event: 'snapshot', data: '{"a":\n1}' },
+      { event: 'agent', data: 'x', id: '7' },
+      { event: 'message', data: 'plain', id: '7' }
+    ])
+  })
+
+  // Two callers: the first to the agent under test, the second keeps the other agent
+  // busy on a billing question, as a real floor would look.
+  const first = await s.call('081234567890')
+  const second = await s.call('081298765432')
+  t.not(first.agentId, second.agentId, 'one call per agent')
+  const inq2 = await s.http('POST', `/v1/calls/${second.callId}/inquiry`, second.token, { topic: 'billing', customer: { name: 'Sari', salutation: 'Ibu' }, subscribedViaPlnMobile: true })
+  t.equal(inq2.status, 200)
+
+  const panel = watch(await context.newPage(), 'agent panel')
+
+  await t.test('the agent panel: call, Aktivasi, exact script, consent, Direct Transfer 3', async t => {
+    await panel.goto(`${base}/agent`)
+    await signIn(panel, 'not-a-token')
+    t.match(await panel.textContent('#signin-error:not([hidden]):not(:text("Memeriksa"))'), /^UNAUTHORIZED: unknown token/, 'a wrong token: the API\'s error, shown')
+    await signIn(panel, TOKENS.supervisor)
+    t.match(await panel.textContent('#signin-error:not([hidden]):not(:text("Memeriksa"))'), /bukan token agen/, 'the panel is for agent tokens')
+    t.ok(await panel.isHidden('#panel'))
+    await signIn(panel, first.token)
+    await panel.waitForSelector('#panel:not([hidden])')
+    t.equal(await panel.textContent('#who'), `Agen ${first.agentId}`, 'the token says which agent')
+    await panel.waitForSelector(`#call-card[data-call-id="${first.callId}"]`)
+    t.equal(await panel.textContent('#call-caller'), '081234567890', 'caller id')
+    t.match(await panel.textContent('#call-since'), /^\d\d:\d\d:\d\d WIB$/, 'since when, Jakarta time')
+    t.equal(await panel.getAttribute('#agent-state', 'data-state'), 'on_call')
+    t.ok(await panel.isDisabled('#transfer'), 'no transfer before classifying')
+    t.ok(await panel.isDisabled('#consent-yes'), 'no consent before classifying')
+
+    await panel.click('[data-topic="activation"]')
+    t.ok(await panel.isHidden('#f-area-wrap'), 'no area for activation')
+    t.ok(await panel.isHidden('#f-plnmobile'), 'no PLN Mobile question for activation')
+    await panel.fill('#f-name', 'Budi')
+    await panel.check('input[name="salutation"][value="Bapak"]')
+    await panel.click('#inquiry-submit')
+    await panel.waitForSelector('#script:not([hidden])')
+    t.equal(await panel.textContent('#script'), ACTIVATION_BAPAK_BUDI, 'the exact script of the SOP')
+    t.equal(await panel.getAttribute('#action-badge', 'data-action'), 'transfer')
+    t.ok((await panel.locator('#guidance li').count()) > 0, 'guidance shown')
+    t.equal(await panel.textContent('#apkt-permasalahan'), 'ICONNET : TRANSFER CALL', 'the APKT record that will be posted')
+    t.equal(await panel.getAttribute('#apkt-status', 'data-status'), 'planned')
+    t.ok(await panel.isDisabled('#transfer'), 'still no transfer without consent')
+
+    await panel.click('#consent-yes')
+    await panel.waitForSelector('#consent-state[data-consent="accepted"]')
+    await panel.waitForSelector('#transfer:not([disabled])')
+    t.equal(await panel.textContent('#transfer-num'), '3', 'entry 3')
+
+    await panel.click('#transfer')
+    const arrived = await waitFor('the customer at 3@direct-transfer (ICONNET)', () =>
+      s.pbxEvents.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === first.callId), 15_000)
+    t.equal(arrived.fields.calleridnum, '081234567890', 'it is the customer who reached ICONNET')
+    await panel.waitForSelector('#transfer-hint[data-transfer="completed"]')
+    t.ok(await panel.isDisabled('#transfer'), 'no second press')
+    t.ok(await panel.isDisabled('[data-topic="activation"]'), 'the finished call is read-only')
+  })
+
+  await t.test('the dashboard shows the agent in ACW within one second', async t => {
+    // When the API first says ACW, by asking it as the dashboard's own source would.
+    let inAcw: number | undefined
+    let last: unknown
+    for (const deadline = Date.now() + 5000; inAcw === undefined && Date.now() < deadline;) {
+      const view = await s.http('GET', `/v1/agents/${first.agentId}`, TOKENS.supervisor)
+      last = view.body
+      if (view.body?.state === 'acw') inAcw = Date.now()
+      else await new Promise(resolve => setTimeout(resolve, 20))
+    }
+    if (inAcw === undefined) {
+      t.fail(`the agent never entered ACW (GET /v1/agents/${first.agentId}: ${JSON.stringify(last)})`)
+      return
+    }
+    await dash.waitForSelector(`.agent[data-agent="${first.agentId}"][data-state="acw"]`, { timeout: 1000 })
+    t.pass(`dashboard showed ACW ${Date.now() - inAcw} ms after the service entered it`)
+    const countdown = await dash.textContent(`.agent[data-agent="${first.agentId}"] [data-until]`)
+    t.match(countdown, /^0:0[0-5]$/, 'with the time left')
+    const other = `.agent[data-agent="${second.agentId}"][data-state="on_call"] .agent-call`
+    t.match(await dash.textContent(other, { timeout: 1000 }), /081298765432.*Tagihan/, 'the other agent on its call, with caller and topic')
+  })
+
+  await t.test('the panel shows ACW counting down', async t => {
+    await panel.waitForSelector('#agent-state[data-state="acw"]', { timeout: 3000 })
+    await panel.waitForSelector('#acw:not([hidden])')
+    const a = Number(await panel.getAttribute('#acw-countdown', 'data-seconds'))
+    t.ok(a >= 1 && a <= 5, `counting from at most the configured 5 s (${a})`)
+    await panel.waitForFunction(n => Number((globalThis as any).document.getElementById('acw-countdown').dataset.seconds) < n, a, { timeout: 2500 })
+    t.pass('and it counts down')
+  })
+
+  await t.test('the APKT record is delivered, on the dashboard and on the panel', async t => {
+    await waitFor('the APKT receiver to get the record', () => apkt.received.find(r => r.callId === first.callId), 10_000)
+    await panel.waitForSelector('#apkt-status[data-status="delivered"]', { timeout: 5000 })
+    t.equal(await panel.textContent('#apkt-permasalahan'), 'ICONNET : TRANSFER CALL')
+    t.match(await panel.textContent('#apkt-record'), /^[0-9a-f-]{36}$/, 'with the record id')
+    await shoot(panel, 'agent-panel-after-transfer', 'agent-panel.png')
+    const row = `#outbox tr[data-call-id="${first.callId}"]`
+    await dash.waitForSelector(`${row}[data-status="delivered"]`, { timeout: 5000 })
+    t.equal(await dash.textContent(`${row} .permasalahan`), 'ICONNET : TRANSFER CALL')
+    const transfer = `#transfers tr[data-call-id="${first.callId}"][data-status="completed"]`
+    t.match(await dash.textContent(transfer, { timeout: 1000 }), /081234567890/, 'the transfer in today\'s list with its caller')
+    await shoot(dash, 'dashboard-acw-delivered', 'dashboard.png')
+  })
+
+  await t.test('a record APKT refuses is dead on the dashboard until a supervisor retries it', async t => {
+    apkt.refuse.add(second.callId)
+    await s.admin.action('Hangup', { Channel: s.svc.tracker.get(second.callId)?.customerChannel ?? '' })
+    const row = `#outbox tr[data-call-id="${second.callId}"]`
+    await dash.waitForSelector(`${row}[data-status="dead"]`, { timeout: 10_000 })
+    t.match(await dash.textContent(`${row}`), /422/, 'with APKT\'s answer')
+    t.equal(await dash.textContent('#kpi-dead'), '1')
+    await shoot(dash, 'dashboard-dead-record')
+    apkt.refuse.delete(second.callId)
+    await dash.click(`${row} button.retry`)
+    await dash.waitForSelector(`${row}[data-status="delivered"]`, { timeout: 10_000 })
+    t.ok(apkt.received.some(r => r.callId === second.callId), 'delivered after the retry')
+    t.equal(await dash.textContent('#kpi-dead'), '0')
+  })
+
+  await t.test('the pages never put a token in a URL and raise no script errors', async t => {
+    const leaked = urls.filter(u => Object.values(TOKENS).some(tok => u.includes(tok)) || u.includes(first.token))
+    t.same(leaked, [], 'no token in any request URL')
+    t.notOk(urls.some(u => !u.startsWith(base)), 'nothing fetched from elsewhere')
+    t.same(problems, [], 'no page errors')
+  })
+})
