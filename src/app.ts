@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/schema.ts'
 import { authPlugin } from './http/auth.ts'
 import { installErrorHandler } from './http/errors.ts'
+import { closeConnectionsWhenClosing } from './http/shutdown.ts'
 import { healthRoutes, type HealthDeps } from './http/health.ts'
 import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
 import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
@@ -15,8 +16,12 @@ import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
 import { auditRoutes, type AuditRouteDeps } from './http/audit-routes.ts'
 import { uiRoutes } from './http/ui-routes.ts'
+import { routeTablePlugin } from './http/route-table.ts'
+import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
+import { protectionPlugin } from './http/protection.ts'
+import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -31,7 +36,14 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandler(app)
+  closeConnectionsWhenClosing(app)
+  // Before any route: these see every route as it is added (auth table, OpenAPI).
+  await app.register(routeTablePlugin)
+  await app.register(openApiPlugin)
+  // Shed load and rate-limit before authenticating: refusing must stay cheap.
+  await app.register(protectionPlugin, { rateLimit: config.http.rateLimit, underPressure: config.http.underPressure, tokens: config.auth.tokens })
   await app.register(authPlugin, { tokens: config.auth.tokens })
+  await app.register(docsUiRoutes)
   await app.register(healthRoutes, deps)
   await app.register(apktRoutes, deps)
   await app.register(agentRoutes, deps)
@@ -40,6 +52,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(eventsRoutes, deps)
   await app.register(acwRoutes, deps)
   await app.register(auditRoutes, deps)
+  await app.register(metricsRoutes, deps)
   await app.register(uiRoutes)
   return app
 }

@@ -15,6 +15,8 @@ export const Errors = {
   Forbidden: createError<[string]>('FORBIDDEN', '%s', 403),
   NotFound: createError<[string]>('NOT_FOUND', '%s', 404),
   NotReady: createError<[string]>('NOT_READY', '%s', 503),
+  RateLimited: createError<[string]>('RATE_LIMITED', '%s', 429),
+  Overloaded: createError<[string]>('OVERLOADED', '%s', 503),
   AmiUnavailable: createError<[string]>('AMI_UNAVAILABLE', '%s', 503),
   StoreUnavailable: createError<[string]>('STORE_UNAVAILABLE', '%s', 503),
   AgentNotFound: createError<[string]>('AGENT_NOT_FOUND', '%s', 404),

@@ -23,5 +23,10 @@ export const redactPaths = [
   'req.headers.authorization',
   'req.headers["idempotency-key"]',
   'headers.authorization',
+  '*.headers.authorization',
   'err.response.secret'
 ]
+
+/** The process logger's pino options (server.ts); tests build theirs from the same. */
+export const loggerOptions = (level: string): { level: string, redact: { paths: string[], censor: string } } =>
+  ({ level, redact: { paths: redactPaths, censor: '[redacted]' } })

@@ -4,7 +4,7 @@ import closeWithGrace from 'close-with-grace'
 import pino from 'pino'
 import { ConfigError, configPath, loadConfig } from './config/load.ts'
 import type { Config } from './config/schema.ts'
-import { redactPaths } from './log.ts'
+import { loggerOptions } from './log.ts'
 import { createService } from './service.ts'
 import { failpoints } from './failpoints.ts'
 
@@ -17,7 +17,7 @@ try {
   process.exit(1)
 }
 
-const logger = pino({ level: config.log.level, redact: { paths: redactPaths, censor: '[redacted]' } })
+const logger = pino(loggerOptions(config.log.level))
 const failpoint = failpoints(process.env.CTI_FAILPOINTS)
 if (failpoint !== undefined) logger.warn({ failpoints: process.env.CTI_FAILPOINTS }, 'crash-test failpoints armed: this process will kill itself at them')
 const service = await createService(config, logger, failpoint !== undefined ? { failpoint } : {})

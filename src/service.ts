@@ -2,7 +2,7 @@
 // their lifecycle (start order, and the reverse on stop).
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
-import { AmiClient } from './ami/index.ts'
+import { AmiClient, AmiError } from './ami/index.ts'
 import { buildApp } from './app.ts'
 import type { Config } from './config/schema.ts'
 import { openStore, type Store } from './store/sqlite.ts'
@@ -25,6 +25,8 @@ import { systemClock } from './acw/types.ts'
 import { SqliteAcwRepository } from './store/acw-repository.ts'
 import { SqliteAuditLog } from './store/audit-repository.ts'
 import type { Failpoint } from './failpoints.ts'
+import { StoreGuard } from './calls/store-guard.ts'
+import { ServiceMetrics } from './metrics/index.ts'
 
 export interface Service {
   config: Config
@@ -36,6 +38,7 @@ export interface Service {
   tracker: CallTracker
   feed: LiveFeed
   acw: AcwService
+  metrics: ServiceMetrics
   /** Listens, then connects to AMI; resolves with the listening address. */
   start: () => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
@@ -45,7 +48,9 @@ export interface Service {
 export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint } = {}): Promise<Service> {
   const store = openStore(config.store.path, [...migrations, ...apktMigrations])
   const outbox = new Outbox(store.db)
+  const feed = new LiveFeed()
   const dispatcher = new Dispatcher({
+    onSettled: () => feed.publish('apkt', outbox.stats()),
     outbox,
     url: config.apkt.url,
     token: config.apkt.token,
@@ -62,10 +67,22 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     if (made === undefined) return
     const { record } = outbox.add(made.record, made.outcomeKey)
     call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
-    queueMicrotask(() => dispatcher.kick()) // after the transaction has committed
+    queueMicrotask(() => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) }) // after the transaction has committed
   })
   tracker.load()
   const audit = new SqliteAuditLog(store.db)
+  // Store unwritable (disk full, read-only): AMI events and ACW steps that cannot be
+  // recorded must not crash the process; the guard logs once and, when the store takes
+  // writes again, resyncs from Asterisk (test/faults/store-unwritable.test.ts).
+  const guard = new StoreGuard({
+    check: () => { store.check() },
+    heal: async () => {
+      tracker.recordUnrecorded()
+      await resyncFromAmi(ami, tracker, logger.child({ module: 'calls' }), err => guard.report(err, 'resync'))
+      await acw.reapply()
+    },
+    log: logger.child({ module: 'store' })
+  })
   const acw = new AcwService({
     repo: new SqliteAcwRepository(store.db),
     pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
@@ -77,6 +94,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,
     confirmTimeoutMs: config.ami.actionTimeoutMs,
+    onError: err => { guard.report(err, 'ACW') },
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
   tracker.on('released', (agentId, call, reason) => {
@@ -84,24 +102,40 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     acw.onReleased(agentId, call.callId, call.queue, reason)
   })
   tracker.on('memberPause', (agentId, paused, reason) => acw.onPauseEvent(agentId, paused, reason))
-  ami.on('event', ev => tracker.onAmi(ev))
+  ami.on('event', ev => { guard.run(`AMI ${ev.event}`, () => { tracker.onAmi(ev) }) })
   ami.on('connected', () => {
-    void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' })).then(() => acw.reapply())
+    // A login just before stop() must not touch the store after it closed.
+    void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' }), err => guard.report(err, 'resync'))
+      .then(async () => { if (!stopped) await acw.reapply() })
+      .catch((err: unknown) => { if (!stopped) logger.error({ err }, 'ACW re-apply after AMI login failed') })
   })
   const inquiries = new InquiryService(tracker, policy)
   const transfers = new TransferService(tracker, {
-    async blindTransfer (channel, context, exten) { await ami.action('BlindTransfer', { Channel: channel, Context: context, Exten: exten }) }
+    async blindTransfer (channel, context, exten) {
+      opts.failpoint?.('transfer:sending') // crash tests: "transferring" recorded, nothing sent
+      await ami.action('BlindTransfer', { Channel: channel, Context: context, Exten: exten })
+      opts.failpoint?.('transfer:sent') // crash tests: Asterisk has it, the outcome is not recorded
+    },
+    onConnectionLost (cb) {
+      const lost = (reason: string): void => { cb(new AmiError('AMI_CONNECTION_LOST', 'BlindTransfer', `AMI connection lost after Asterisk accepted BlindTransfer, before it confirmed it (${reason}); its outcome is unknown`)) }
+      ami.on('disconnected', lost)
+      return () => { ami.off('disconnected', lost) }
+    }
   }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
     before: async (agentId, callId, queue) => { await acw.holdForTransfer(agentId, callId, queue) },
     failed: async (agentId) => { await acw.releaseHold(agentId) }
   })
   const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
-  const feed = new LiveFeed()
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
   tracker.on('agent', id => feed.publish('agent', view(id)))
   ami.on('state', () => feed.publish('ami', ami.status()))
   acw.on('change', id => feed.publish('agent', view(id)))
+  const metrics = new ServiceMetrics({
+    tracker, transfers, acw, ami, outbox,
+    agentIds: config.agents.map(a => a.id),
+    agents: () => config.agents.map(a => view(a.id))
+  })
   const app = await buildApp(config, {
     ami, store, outbox, dispatcher, tracker, inquiries, transfers, apktStatus,
     directory: config.directory,
@@ -110,6 +144,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     feed,
     acw,
     audit,
+    metrics,
     snapshot: () => ({
       agents: config.agents.map(a => view(a.id)),
       calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
@@ -128,6 +163,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     tracker,
     feed,
     acw,
+    metrics,
     async start () {
       acw.recover() // deadlines from before a restart keep running
       const address = await app.listen({ host: config.http.host, port: config.http.port })
@@ -140,6 +176,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       stopped = true
       await app.close()
       acw.stop()
+      guard.stop()
+      metrics.close()
       await ami.close()
       await dispatcher.stop(config.http.shutdownTimeoutMs / 2) // before the store closes under it
       store.close()

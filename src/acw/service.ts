@@ -28,6 +28,8 @@ export interface AcwDeps {
   confirmTimeoutMs: number
   /** Crash-test hook: kills the process at a named step when armed (see failpoints.ts). */
   failpoint?: (name: string) => void
+  /** Told about a background step that failed (the wiring heals store outages with it). */
+  onError?: (err: unknown) => void
 }
 
 export interface Actor { name: string, role: string }
@@ -167,7 +169,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   }
 
   private background (p: Promise<unknown>, agentId: string): void {
-    p.catch((err: unknown) => { if (!this.stopped) this.d.log.error({ agentId, err }, 'ACW step failed') })
+    p.catch((err: unknown) => {
+      if (this.stopped) return
+      this.d.log.error({ agentId, err }, 'ACW step failed')
+      this.d.onError?.(err)
+    })
   }
 
   private activeEntry (agentId: string): AcwEntry {

@@ -11,7 +11,7 @@
 //    keepalive that notices a peer that stopped answering.
 import { EventEmitter } from 'node:events'
 import AsteriskManager from 'asterisk-manager'
-import { Backoff } from './backoff.ts'
+import { Backoff } from '../backoff.ts'
 import { AmiError } from './errors.ts'
 import { normalizeEvent, normalizeResponse, type AmiEvent, type AmiResponse } from './events.ts'
 import { assertSafeFields, type Fields } from './guard.ts'
@@ -79,6 +79,8 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
 
   constructor (opts: AmiClientOptions) {
     super()
+    // Login bypasses send() (the library writes it itself): refuse unsafe credentials here.
+    assertSafeFields('Login', { Username: opts.username, Secret: opts.secret, Events: opts.events ?? 'on' })
     this.opts = opts
     this.log = opts.logger
     this.backoff = new Backoff({ ...opts.reconnect, ...(opts.random ? { random: opts.random } : {}) })
@@ -152,9 +154,15 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       const p: Pending = { action: name, resolve, reject, timer }
       if (isList) p.list = { items: [] }
       this.pending.set(id, p)
-      mgr.action({ ...fields, action: name, actionid: id }, (_err, raw) => {
-        if (raw !== undefined) this.onResponse(id, raw)
-      })
+      // The library hands a "Response: Follows" without an ActionID to whichever action
+      // was sent last, using up its one-shot listener: only a response that carries our
+      // id is ours, anything else leaves us listening for the real one.
+      const onAnswer = (_err: unknown, raw: Record<string, unknown> | undefined): void => {
+        if (raw === undefined) return
+        if (raw.actionid !== id) { if (this.pending.has(id)) mgr.once(id, onAnswer); return }
+        this.onResponse(id, raw)
+      }
+      mgr.action({ ...fields, action: name, actionid: id }, onAnswer)
     })
   }
 

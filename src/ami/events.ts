@@ -104,8 +104,47 @@ const first = (f: RawFields, k: string): string => { const v = f[k]; if (v === u
 const n = (f: RawFields, k: string): number => { const v = Number(f[k]); return Number.isFinite(v) ? v : 0 }
 const yes = (v: string | undefined): boolean => v !== undefined && /^(1|yes|true|on)$/i.test(v)
 
-function channelFields (f: RawFields): ChannelFields {
-  return {
+type Builder = (f: RawFields) => KnownAmiEvent
+
+// Each builder makes the whole event in one object literal (no spreads of partial
+// objects): this runs for every event Asterisk sends, tens of thousands a second at
+// peak, so it allocates one object per event. Key order is known, event, the typed
+// fields, fields (then actionId, added by normalizeEvent).
+const newchannel = (f: RawFields): Newchannel => ({
+  known: true,
+  event: 'Newchannel',
+  channel: s(f, 'channel'),
+  uniqueid: s(f, 'uniqueid'),
+  linkedid: s(f, 'linkedid'),
+  callerIdNum: s(f, 'calleridnum'),
+  callerIdName: s(f, 'calleridname'),
+  context: s(f, 'context'),
+  exten: s(f, 'exten'),
+  channelState: s(f, 'channelstate'),
+  fields: f
+})
+
+const bridgeEvent = (event: 'BridgeEnter' | 'BridgeLeave', f: RawFields): BridgeEnter | BridgeLeave => ({
+  known: true,
+  event,
+  channel: s(f, 'channel'),
+  uniqueid: s(f, 'uniqueid'),
+  linkedid: s(f, 'linkedid'),
+  callerIdNum: s(f, 'calleridnum'),
+  callerIdName: s(f, 'calleridname'),
+  context: s(f, 'context'),
+  exten: s(f, 'exten'),
+  channelState: s(f, 'channelstate'),
+  bridgeUniqueid: s(f, 'bridgeuniqueid'),
+  bridgeNumChannels: n(f, 'bridgenumchannels'),
+  fields: f
+} as BridgeEnter | BridgeLeave)
+
+type AgentEvent = AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
+function agentEvent (event: AgentEvent['event'], f: RawFields, extra?: 'connect' | 'complete' | 'ringnoanswer'): AgentEvent {
+  const ev = {
+    known: true,
+    event,
     channel: s(f, 'channel'),
     uniqueid: s(f, 'uniqueid'),
     linkedid: s(f, 'linkedid'),
@@ -113,51 +152,65 @@ function channelFields (f: RawFields): ChannelFields {
     callerIdName: s(f, 'calleridname'),
     context: s(f, 'context'),
     exten: s(f, 'exten'),
-    channelState: s(f, 'channelstate')
-  }
-}
-
-function agentFields (f: RawFields): Omit<AgentBase, 'known' | 'fields' | 'actionId'> {
-  return {
-    ...channelFields(f),
+    channelState: s(f, 'channelstate'),
     queue: s(f, 'queue'),
     interface: s(f, 'interface'),
     memberName: s(f, 'membername'),
     destChannel: s(f, 'destchannel'),
     destUniqueid: s(f, 'destuniqueid'),
     destLinkedid: s(f, 'destlinkedid')
-  }
+  } as Record<string, unknown>
+  if (extra === 'connect') { ev.holdTime = n(f, 'holdtime'); ev.ringTime = n(f, 'ringtime') }
+  if (extra === 'complete') { ev.holdTime = n(f, 'holdtime'); ev.talkTime = n(f, 'talktime'); ev.reason = s(f, 'reason') }
+  if (extra === 'ringnoanswer') ev.ringTime = n(f, 'ringtime')
+  ev.fields = f
+  return ev as unknown as AgentEvent
 }
 
-function memberFields (f: RawFields): Omit<MemberBase, 'known' | 'fields' | 'actionId'> {
-  return {
-    queue: s(f, 'queue'),
-    interface: s(f, 'interface') || s(f, 'location'),
-    memberName: s(f, 'membername') || s(f, 'name'),
-    stateInterface: s(f, 'stateinterface'),
-    paused: yes(f.paused),
-    // Asterisk 22 says PausedReason; older releases said Reason.
-    pausedReason: s(f, 'pausedreason') || s(f, 'reason'),
-    status: n(f, 'status'),
-    inCall: yes(f.incall)
-  }
-}
-
-type Builder = (f: RawFields) => Omit<KnownAmiEvent, 'known' | 'fields' | 'actionId'>
+type MemberEvent = QueueMemberPause | QueueMemberStatus | QueueMemberAdded | QueueMemberRemoved
+const memberEvent = (event: MemberEvent['event'], f: RawFields): MemberEvent => ({
+  known: true,
+  event,
+  queue: s(f, 'queue'),
+  interface: s(f, 'interface') || s(f, 'location'),
+  memberName: s(f, 'membername') || s(f, 'name'),
+  stateInterface: s(f, 'stateinterface'),
+  paused: yes(f.paused),
+  // Asterisk 22 says PausedReason; older releases said Reason.
+  pausedReason: s(f, 'pausedreason') || s(f, 'reason'),
+  status: n(f, 'status'),
+  inCall: yes(f.incall),
+  fields: f
+} as MemberEvent)
 
 // A Map, not an object literal: an event named "constructor" or "__proto__" must
 // find nothing rather than Object.prototype's members.
 const builders = new Map<string, Builder>(Object.entries({
-  fullybooted: f => ({ event: 'FullyBooted', status: s(f, 'status') }),
-  newchannel: f => ({ event: 'Newchannel', ...channelFields(f) }),
-  hangup: f => ({ event: 'Hangup', ...channelFields(f), cause: n(f, 'cause'), causeText: s(f, 'cause-txt') }),
-  bridgeenter: f => ({ event: 'BridgeEnter', ...channelFields(f), bridgeUniqueid: s(f, 'bridgeuniqueid'), bridgeNumChannels: n(f, 'bridgenumchannels') }),
-  bridgeleave: f => ({ event: 'BridgeLeave', ...channelFields(f), bridgeUniqueid: s(f, 'bridgeuniqueid'), bridgeNumChannels: n(f, 'bridgenumchannels') }),
-  agentcalled: f => ({ event: 'AgentCalled', ...agentFields(f) }),
-  agentconnect: f => ({ event: 'AgentConnect', ...agentFields(f), holdTime: n(f, 'holdtime'), ringTime: n(f, 'ringtime') }),
-  agentcomplete: f => ({ event: 'AgentComplete', ...agentFields(f), holdTime: n(f, 'holdtime'), talkTime: n(f, 'talktime'), reason: s(f, 'reason') }),
-  agentringnoanswer: f => ({ event: 'AgentRingNoAnswer', ...agentFields(f), ringTime: n(f, 'ringtime') }),
+  fullybooted: f => ({ known: true, event: 'FullyBooted', status: s(f, 'status'), fields: f }),
+  newchannel,
+  hangup: f => ({
+    known: true,
+    event: 'Hangup',
+    channel: s(f, 'channel'),
+    uniqueid: s(f, 'uniqueid'),
+    linkedid: s(f, 'linkedid'),
+    callerIdNum: s(f, 'calleridnum'),
+    callerIdName: s(f, 'calleridname'),
+    context: s(f, 'context'),
+    exten: s(f, 'exten'),
+    channelState: s(f, 'channelstate'),
+    cause: n(f, 'cause'),
+    causeText: s(f, 'cause-txt'),
+    fields: f
+  }),
+  bridgeenter: f => bridgeEvent('BridgeEnter', f),
+  bridgeleave: f => bridgeEvent('BridgeLeave', f),
+  agentcalled: f => agentEvent('AgentCalled', f),
+  agentconnect: f => agentEvent('AgentConnect', f, 'connect'),
+  agentcomplete: f => agentEvent('AgentComplete', f, 'complete'),
+  agentringnoanswer: f => agentEvent('AgentRingNoAnswer', f, 'ringnoanswer'),
   blindtransfer: f => ({
+    known: true,
     event: 'BlindTransfer',
     result: s(f, 'result'),
     success: s(f, 'result') === 'Success',
@@ -169,13 +222,14 @@ const builders = new Map<string, Builder>(Object.entries({
     transfereeLinkedid: s(f, 'transfereelinkedid'),
     context: s(f, 'context'),
     extension: s(f, 'extension'),
-    isExternal: yes(f.isexternal)
+    isExternal: yes(f.isexternal),
+    fields: f
   }),
-  queuememberpause: f => ({ event: 'QueueMemberPause', ...memberFields(f) }),
-  queuememberstatus: f => ({ event: 'QueueMemberStatus', ...memberFields(f) }),
-  queuememberadded: f => ({ event: 'QueueMemberAdded', ...memberFields(f) }),
-  queuememberremoved: f => ({ event: 'QueueMemberRemoved', ...memberFields(f) }),
-  userevent: f => ({ event: 'UserEvent', userEvent: first(f, 'userevent') })
+  queuememberpause: f => memberEvent('QueueMemberPause', f),
+  queuememberstatus: f => memberEvent('QueueMemberStatus', f),
+  queuememberadded: f => memberEvent('QueueMemberAdded', f),
+  queuememberremoved: f => memberEvent('QueueMemberRemoved', f),
+  userevent: f => ({ known: true, event: 'UserEvent', userEvent: first(f, 'userevent'), fields: f })
 } satisfies Record<string, Builder>))
 
 /** Raw parsed message (with an `event` key) → normalized event. */
@@ -184,9 +238,7 @@ export function normalizeEvent (raw: Record<string, unknown>): AmiEvent {
   const name = first(fields, 'event')
   const actionId = fields.actionid
   const build = builders.get(name.toLowerCase())
-  const ev = build !== undefined
-    ? { known: true, ...build(fields), fields } as KnownAmiEvent
-    : { known: false, event: name, fields } as UntypedAmiEvent
+  const ev: AmiEvent = build !== undefined ? build(fields) : { known: false, event: name, fields }
   if (actionId !== undefined) ev.actionId = actionId
   return ev
 }

@@ -7,6 +7,7 @@
 //
 // At least once: a record is marked delivered only after the 2xx, so a crash between
 // the receiver's commit and ours sends it again with the same Idempotency-Key.
+import { backoffDelay } from '../backoff.ts'
 import { Agent, request } from 'undici'
 import { silentLog, type Log } from '../log.ts'
 import type { Outbox, OutboxEntry } from './outbox.ts'
@@ -26,6 +27,8 @@ export interface DispatcherOptions {
   log?: Log
   random?: () => number
   now?: () => Date
+  /** Told after a record's state changed (delivered, dead, retry scheduled), e.g. for the live feed. */
+  onSettled?: (id: string) => void
 }
 
 type Outcome =
@@ -40,12 +43,6 @@ export const dispatcherDefaults = {
   pollMs: 1000,
   backoff: { initialMs: 1000, maxMs: 5 * 60 * 1000 }
 } as const
-
-/** Delay before retry number `attempt` (1 = the first retry): exponential, capped, "equal jitter". */
-export function backoffDelay (attempt: number, initialMs: number, maxMs: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(Math.max(attempt - 1, 0), 30))
-  return Math.round(ceiling / 2 + random() * ceiling / 2)
-}
 
 /** Retry-After as seconds or an HTTP date, in ms from now; undefined when absent or unreadable. */
 function retryAfterMs (header: string | string[] | undefined, now: number): number | undefined {
@@ -198,7 +195,9 @@ export class Dispatcher {
     } catch (err) {
       this.outbox.release(entry.id)
       this.log.error({ err, id: entry.id }, 'APKT outbox: cannot record the delivery result')
+      return
     }
+    this.opts.onSettled?.(entry.id)
   }
 
   private async post (record: ApktRecord): Promise<Outcome> {

@@ -5,7 +5,7 @@ import type { AmiClient } from '../ami/index.ts'
 import type { Log } from '../log.ts'
 import type { CallTracker } from './tracker.ts'
 
-export async function resyncFromAmi (ami: AmiClient, tracker: CallTracker, log: Log): Promise<void> {
+export async function resyncFromAmi (ami: AmiClient, tracker: CallTracker, log: Log, onError?: (err: unknown) => void): Promise<void> {
   try {
     const [channels, queues] = await Promise.all([ami.list('CoreShowChannels'), ami.list('QueueStatus')])
     const result = tracker.resync(
@@ -31,5 +31,6 @@ export async function resyncFromAmi (ami: AmiClient, tracker: CallTracker, log: 
   } catch (err) {
     // A failed resync leaves the old picture; the next reconnect tries again.
     log.warn({ err: { message: (err as Error).message } }, 'resync from Asterisk failed')
+    onError?.(err) // a store failure: the store guard resyncs again once it is writable
   }
 }

@@ -52,6 +52,27 @@ interface TrackerEvents {
 // Asterisk queue member Status values that mean the device cannot take calls.
 const UNAVAILABLE = new Set([4, 5]) // AST_DEVICE_INVALID, AST_DEVICE_UNAVAILABLE
 
+/**
+ * A deep copy of plain JSON-like data (objects, arrays, primitives), as structuredClone
+ * would make it for a Call (which holds nothing else: it is stored as JSON), at a
+ * sixth of its cost; update() copies a call on every state change.
+ */
+function cloneData<T> (v: T): T {
+  if (typeof v !== 'object' || v === null) return v
+  if (Array.isArray(v)) return v.map(cloneData) as T
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) {
+    const x = cloneData((v as Record<string, unknown>)[k])
+    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true })
+    else out[k] = x
+  }
+  return out as T
+}
+
+/** Same status, every field of AgentStatus compared (an absent callId equals an undefined one, as in JSON). */
+const sameStatus = (a: AgentStatus, b: AgentStatus): boolean =>
+  a.presence === b.presence && a.paused === b.paused && a.pausedReason === b.pausedReason && a.callId === b.callId
+
 export class CallTracker extends EventEmitter<TrackerEvents> {
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
@@ -60,6 +81,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private readonly hooks: OutcomeHook[] = []
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
+  /** transfers Asterisk confirmed while the store could not record them */
+  private readonly unrecorded = new Map<string, { context: string, exten: string }>()
 
   constructor (
     private readonly agents: readonly TrackedAgent[],
@@ -83,6 +106,17 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   onOutcome (hook: OutcomeHook): void { this.hooks.push(hook) }
 
+  /** Records the transfers confirmed while the store was unwritable; throws if it still is. */
+  recordUnrecorded (): number {
+    let n = 0
+    for (const [callId, to] of [...this.unrecorded]) {
+      this.transferred(callId, to.context, to.exten)
+      this.unrecorded.delete(callId)
+      n++
+    }
+    return n
+  }
+
   get (callId: string): Call | undefined { return this.calls.get(callId) ?? this.repo.get(callId) }
 
   agentStatus (agentId: string): AgentStatus | undefined { return this.status.get(agentId) }
@@ -103,7 +137,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   update (callId: string, change: (c: Call) => void, outcome?: Outcome): Call {
     const call = this.get(callId)
     if (call === undefined) throw new Error(`unknown call ${callId}`)
-    const next: Call = structuredClone(call)
+    const next: Call = cloneData(call)
     change(next)
     this.repo.transaction(() => {
       if (outcome !== undefined) for (const hook of this.hooks) hook(next, outcome)
@@ -143,7 +177,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         const callId = this.byChannel.get(ev.transfererChannel) ?? this.byChannel.get(ev.transfereeChannel)
         if (callId === undefined) return
         this.emit('transfer', callId, ev.success, ev.result)
-        if (ev.success) this.transferred(callId, ev.context, ev.extension)
+        if (!ev.success) return
+        try {
+          this.transferred(callId, ev.context, ev.extension)
+        } catch (err) {
+          // Asterisk has moved the customer but the store could not take it: keep the
+          // fact, recordUnrecorded() writes it (and its APKT record) once the store is back.
+          this.unrecorded.set(callId, { context: ev.context, exten: ev.extension })
+          throw err
+        }
         return
       }
       case 'Hangup': {
@@ -240,8 +282,26 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     for (const call of [...this.calls.values()]) {
       const customerHere = call.customerChannel !== undefined && live.has(call.customerChannel)
       const agentHere = call.agentChannel !== undefined && live.has(call.agentChannel)
-      if (call.agentId !== undefined && !agentHere && ACTIVE_STATES.has(call.state)) {
+      // Not only active calls: a release undone because the store was unwritable leaves
+      // the agent on a transferred call (release() is a no-op unless the agent is on it).
+      if (call.agentId !== undefined && !agentHere) {
         this.release(call.agentId, call.callId, 'call ended while the service could not see it')
+      }
+      if (call.state === 'transferring' && customerHere && agentHere) {
+        // Both legs still bridged together: the BlindTransfer was never made (the process
+        // was killed between recording "transferring" and sending it, or the store failed
+        // on the way back). Without this the call stayed "transferring" for good and
+        // every later press answered 409 (found by test/faults/sigkill-transfer.test.ts).
+        const bridge = (ch: string | undefined): string | undefined => channels.find(x => x.channel === ch)?.bridgeId
+        const together = bridge(call.customerChannel) !== '' && bridge(call.customerChannel) === bridge(call.agentChannel)
+        if (together) {
+          this.update(call.callId, c => {
+            c.state = 'connected'
+            c.transfer = { status: 'failed', target: c.transfer?.target ?? 0, at: c.transfer?.at ?? this.now().toISOString(), message: 'not made: the outcome was lost (service restart or store failure) and the customer is still with the agent; press again' }
+          })
+          this.log.warn({ callId: call.callId, agentId: call.agentId }, 'transfer found not made after a resync: call back to connected')
+        }
+        continue
       }
       if (call.state === 'transferring' && customerHere && !agentHere) {
         const snap = channels.find(ch => ch.channel === call.customerChannel)
@@ -358,7 +418,19 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call !== undefined && call.agentChannel !== undefined) this.byChannel.delete(call.agentChannel)
     this.releasedBecause.set(callId, reason)
     this.log.info({ callId, agentId, reason }, 'agent released from call')
-    if (call !== undefined) this.emit('released', agentId, call, reason)
+    if (call === undefined) return
+    try {
+      this.emit('released', agentId, call, reason)
+    } catch (err) {
+      // A listener could not record what the release causes (ACW's deadline: the store
+      // is full or read-only). Undo the release in memory, so that a retried CTI event,
+      // or the resync once the store is back, releases the agent again with its ACW
+      // instead of never (found by test/faults/store-unwritable.test.ts).
+      this.releasedBecause.delete(callId)
+      if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, callId)
+      this.setStatus(agentId, { callId })
+      throw err
+    }
   }
 
   private setStatus (agentId: string, patch: Partial<AgentStatus>): void {
@@ -366,7 +438,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (st === undefined) return
     const next = { ...st, ...patch }
     if ('callId' in patch && patch.callId === undefined) delete next.callId
-    if (JSON.stringify(next) === JSON.stringify(st)) return
+    if (sameStatus(next, st)) return
     this.status.set(agentId, next)
     this.emit('agent', agentId)
   }

@@ -8,13 +8,26 @@ const OneLine = (opts: { minLength?: number, description?: string } = {}) =>
   Type.String({ minLength: opts.minLength ?? 1, pattern: '^[^\\r\\n\\x00]*$', ...(opts.description ? { description: opts.description } : {}) })
 const Port = Type.Integer({ minimum: 1, maximum: 65535 })
 const Millis = (def: number, min = 1) => Type.Integer({ minimum: min, default: def })
-const Secret = (description: string) => Type.String({ minLength: 1, description })
+// Secrets go into headers too (AMI Login, APKT Authorization): one line as well.
+const Secret = (description: string) => Type.String({ minLength: 1, pattern: '^[^\\r\\n\\x00]*$', description })
 
 export const HttpConfig = Type.Object({
   host: Type.String({ default: '127.0.0.1', minLength: 1 }),
   port: Type.Integer({ minimum: 0, maximum: 65535, default: 8123 }),
   bodyLimit: Type.Integer({ minimum: 1024, default: 65536, description: 'largest request body, bytes' }),
-  shutdownTimeoutMs: Millis(10000)
+  shutdownTimeoutMs: Millis(10000),
+  // Per token (per client IP without a valid one). The PBX token carries three CTI
+  // events per call plus directory lookups, so the default leaves room for a busy hour.
+  rateLimit: Type.Object({
+    max: Type.Integer({ minimum: 1, default: 6000, description: 'requests per token (or per IP without a valid token) per window' }),
+    timeWindowMs: Millis(60000, 1000)
+  }, { additionalProperties: false, default: {} }),
+  // Load shedding: past these, API requests get 503 (health and readiness still answer). 0 = off.
+  underPressure: Type.Object({
+    maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 1000, description: 'mean event-loop delay over a second' }),
+    maxHeapUsedBytes: Type.Integer({ minimum: 0, default: 0 }),
+    maxRssBytes: Type.Integer({ minimum: 0, default: 0 })
+  }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 
 export const LogConfig = Type.Object({

@@ -6,7 +6,7 @@ import type { AcwService } from '../acw/service.ts'
 import type { AgentView } from '../calls/types.ts'
 import { agentViewOr404 } from './agents-routes.ts'
 import { assertActsAs } from './auth.ts'
-import { AgentIdParam, AgentViewSchema, ErrorBody } from './schemas.ts'
+import { AgentIdParam, AgentViewSchema, ErrorBody, NoBody, NoQuery } from './schemas.ts'
 
 export interface AcwRouteDeps {
   acw: AcwService
@@ -24,6 +24,8 @@ export const acwRoutes: FastifyPluginAsyncTypebox<AcwRouteDeps> = async (app, de
       summary: 'The agent ends its own ACW early (only when acw.mode is early-exit)',
       tags: ['agents'],
       params: AgentIdParam,
+      querystring: NoQuery,
+      body: NoBody,
       response: { 200: AgentViewSchema, ...errors }
     }
   }, async (req) => {
@@ -38,6 +40,7 @@ export const acwRoutes: FastifyPluginAsyncTypebox<AcwRouteDeps> = async (app, de
       summary: 'A supervisor extends ({ extendSeconds }) or ends ({ end: true }) an agent\'s ACW',
       tags: ['agents'],
       params: AgentIdParam,
+      querystring: NoQuery,
       body: Type.Union([
         Type.Object({ extendSeconds: Type.Integer({ minimum: 1, maximum: 3600 }) }, { additionalProperties: false }),
         Type.Object({ end: Type.Literal(true) }, { additionalProperties: false })

@@ -6,7 +6,7 @@ import type { CallTracker } from '../calls/tracker.ts'
 import { Errors } from '../errors.ts'
 import { assertActsAs } from './auth.ts'
 import { callView } from './calls-routes.ts'
-import { AgentIdParam, AgentViewSchema, CallViewSchema, ErrorBody } from './schemas.ts'
+import { AgentIdParam, AgentViewSchema, CallViewSchema, ErrorBody, NoQuery } from './schemas.ts'
 
 export interface AgentRouteDeps {
   tracker: CallTracker
@@ -28,7 +28,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRouteDeps> = async (app
 
   app.get('/v1/agents', {
     config: { auth: { roles: ['supervisor', 'agent'] } },
-    schema: { summary: 'Every agent\'s state (an agent token sees only itself)', tags: ['agents'], response: { 200: Type.Array(AgentViewSchema), ...errors } }
+    schema: { summary: 'Every agent\'s state (an agent token sees only itself)', tags: ['agents'], querystring: NoQuery, response: { 200: Type.Array(AgentViewSchema), ...errors } }
   }, async (req) => {
     const ids = req.principal?.role === 'agent' ? [req.principal.agentId ?? ''] : deps.tracker.agentIds()
     return ids.map(id => one(id))
@@ -36,7 +36,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRouteDeps> = async (app
 
   app.get('/v1/agents/:agentId', {
     config: { auth: { roles: ['supervisor', 'agent'] } },
-    schema: { summary: 'One agent\'s state', tags: ['agents'], params: AgentIdParam, response: { 200: AgentViewSchema, ...errors } }
+    schema: { summary: 'One agent\'s state', tags: ['agents'], params: AgentIdParam, querystring: NoQuery, response: { 200: AgentViewSchema, ...errors } }
   }, async (req) => {
     assertActsAs(req, req.params.agentId)
     return one(req.params.agentId)
@@ -44,7 +44,7 @@ export const agentRoutes: FastifyPluginAsyncTypebox<AgentRouteDeps> = async (app
 
   app.get('/v1/agents/:agentId/call', {
     config: { auth: { roles: ['supervisor', 'agent'] } },
-    schema: { summary: 'The agent\'s current call; 404 when none', tags: ['agents'], params: AgentIdParam, response: { 200: CallViewSchema, ...errors } }
+    schema: { summary: 'The agent\'s current call; 404 when none', tags: ['agents'], params: AgentIdParam, querystring: NoQuery, response: { 200: CallViewSchema, ...errors } }
   }, async (req) => {
     assertActsAs(req, req.params.agentId)
     one(req.params.agentId)

@@ -4,12 +4,16 @@ import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { OutboxError } from '../apkt/errors.ts'
 import type { Outbox } from '../apkt/outbox.ts'
+import type { AuditSink } from '../audit/log.ts'
 import { Errors } from '../errors.ts'
+import { NoBody, NoQuery } from './schemas.ts'
 
 export interface ApktRouteDeps {
   outbox: Pick<Outbox, 'list' | 'retry' | 'stats'>
   /** Told after a retry so the record goes out now rather than at the next poll. */
   dispatcher?: { kick: () => void }
+  /** Who re-queued what, for GET /v1/audit. */
+  audit?: AuditSink
 }
 
 const Text = Type.String()
@@ -54,6 +58,7 @@ export const apktRoutes: FastifyPluginAsyncTypebox<ApktRouteDeps> = async (app, 
     config: { auth: { roles: ['supervisor'] } },
     schema: {
       summary: 'The APKT outbox, newest first, with counts by status',
+      tags: ['supervisor'],
       querystring: Type.Object({
         status: Type.Optional(Status),
         // A digit string: query values are text and the app does not coerce types.
@@ -83,7 +88,10 @@ export const apktRoutes: FastifyPluginAsyncTypebox<ApktRouteDeps> = async (app, 
     config: { auth: { roles: ['supervisor'] } },
     schema: {
       summary: 'Re-queue a dead APKT record: pending again, due now, attempts kept',
+      tags: ['supervisor'],
       params: Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) }, { additionalProperties: false }),
+      querystring: NoQuery,
+      body: NoBody,
       response: { 200: Type.Object({ record: OutboxEntrySchema }, { additionalProperties: false }), 404: ErrorBody, 409: ErrorBody }
     }
   }, async (req) => {
@@ -96,6 +104,7 @@ export const apktRoutes: FastifyPluginAsyncTypebox<ApktRouteDeps> = async (app, 
       throw err
     }
     req.log.info({ id: record.id, callId: record.callId, by: req.principal?.name }, 'APKT record re-queued by a supervisor')
+    deps.audit?.record({ actor: req.principal?.name ?? 'unknown', role: req.principal?.role ?? '?', action: 'apkt.retry', target: record.id, details: { callId: record.callId, attempts: record.attempts, lastError: record.lastError } })
     deps.dispatcher?.kick()
     return { record }
   })

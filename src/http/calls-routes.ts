@@ -10,7 +10,7 @@ import type { Call } from '../calls/types.ts'
 import { Errors } from '../errors.ts'
 import type { TransferService } from '../transfer/service.ts'
 import { assertActsAs } from './auth.ts'
-import { CallIdParam, CallViewSchema, ErrorBody, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
+import { CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
 
 export interface CallRouteDeps {
   audit: AuditSink
@@ -53,7 +53,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
 
   app.get('/v1/calls/:callId', {
     config: { auth: { roles: ['agent', 'supervisor'] } },
-    schema: { summary: 'A call: state, topic, consent, transfer, APKT record', tags: ['calls'], params: CallIdParam, response: { 200: CallViewSchema, ...errors } }
+    schema: { summary: 'A call: state, topic, consent, transfer, APKT record', tags: ['calls'], params: CallIdParam, querystring: NoQuery, response: { 200: CallViewSchema, ...errors } }
   }, async (req) => callView(ownCall(req, req.params.callId), deps.apktStatus))
 
   app.post('/v1/calls/:callId/inquiry', {
@@ -62,6 +62,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       summary: 'Classify the inquiry: the script to read, guidance and the APKT text',
       tags: ['calls'],
       params: CallIdParam,
+      querystring: NoQuery,
       body: Type.Object({
         topic: TopicSchema,
         customer: Type.Object({
@@ -105,6 +106,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       summary: 'Record whether the customer agreed to be transferred (YA / Baik)',
       tags: ['calls'],
       params: CallIdParam,
+      querystring: NoQuery,
       body: Type.Object({ accepted: Type.Boolean() }, { additionalProperties: false }),
       response: { 200: Type.Object({ consent: Type.Object({ accepted: Type.Boolean(), at: Type.String() }) }), ...errors }
     }
@@ -122,6 +124,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       description: '200 only once Asterisk reports the customer placed at the target. A second press never makes a second transfer.',
       tags: ['calls'],
       params: CallIdParam,
+      querystring: NoQuery,
       body: Type.Object({ target: Type.Integer({ minimum: 0, maximum: 99 }) }, { additionalProperties: false }),
       response: { 200: Type.Object({ transfer: TransferSchema }), ...errors }
     }
@@ -130,12 +133,18 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
     const record = (result: string, details: Record<string, unknown> = {}): void => {
       deps.audit.record({ actor: by(req), role: req.principal?.role ?? '?', action: 'call.direct-transfer', target: call.callId, details: { target: req.body.target, result, ...details } })
     }
+    // The transfer's answer is the truth about the PBX (made, refused, made but not
+    // recorded): an audit row the store cannot take is logged, never allowed to replace
+    // that answer (a 503 "not completed" for a transfer that was made invites a retry).
+    const audited = (result: string, details: Record<string, unknown> = {}): void => {
+      try { record(result, details) } catch (err) { req.log.error({ err: { message: (err as Error).message }, callId: call.callId, result }, 'audit entry for the transfer not written') }
+    }
     try {
       const transfer = await deps.transfers.directTransfer(call.callId, req.body.target)
-      record('completed')
+      audited('completed')
       return { transfer }
     } catch (err) {
-      record((err as { code?: string }).code ?? 'error', { message: (err as Error).message })
+      audited((err as { code?: string }).code ?? 'error', { message: (err as Error).message })
       throw err
     }
   })

@@ -4,7 +4,7 @@
 // with fetch() and the Authorization header: tokens never go into URLs.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { LiveFeed, LiveMessage } from '../live/feed.ts'
-import { ErrorBody } from './schemas.ts'
+import { ErrorBody, NoQuery } from './schemas.ts'
 
 export interface EventsRouteDeps {
   feed: LiveFeed
@@ -20,10 +20,13 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRouteDeps> = async (a
 
   app.get('/v1/events', {
     config: { auth: { roles: ['supervisor'] } },
+    // A HEAD would open a stream that sends nothing and never ends.
+    exposeHeadRoute: false,
     schema: {
       summary: 'Server-Sent Events: a snapshot, then agent, call, APKT and AMI changes',
       description: 'text/event-stream. Events: snapshot, agent, call, apkt, ami. Send the bearer token in the Authorization header.',
       tags: ['supervisor'],
+      querystring: NoQuery,
       response: { 200: { type: 'string', description: 'text/event-stream' }, 401: ErrorBody, 403: ErrorBody }
     }
   }, async (req, reply) => {

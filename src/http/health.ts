@@ -3,6 +3,7 @@
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AmiStatus } from '../ami/index.ts'
+import { NoQuery } from './schemas.ts'
 
 export interface HealthDeps {
   ami: { status: () => AmiStatus }
@@ -14,13 +15,14 @@ const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() })
 export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, deps) => {
   app.get('/healthz', {
     config: { auth: 'public' },
-    schema: { summary: 'Liveness: 200 while the process runs', response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
+    schema: { summary: 'Liveness: 200 while the process runs', querystring: NoQuery, response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
   }, async () => ({ status: 'ok' as const }))
 
   app.get('/readyz', {
     config: { auth: 'public' },
     schema: {
       summary: 'Readiness: 200 when logged in to AMI and the store is usable, else 503 with the reason',
+      querystring: NoQuery,
       response: {
         200: Type.Object({ status: Type.Literal('ready'), checks: Type.Object({ ami: Check, store: Check }) }),
         503: Type.Object({ error: Type.Literal('NOT_READY'), message: Type.String(), checks: Type.Object({ ami: Check, store: Check }) })

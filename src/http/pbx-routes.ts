@@ -5,7 +5,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { CallTracker } from '../calls/tracker.ts'
 import { Errors } from '../errors.ts'
 import type { DirectoryEntry } from '../transfer/service.ts'
-import { ChannelName, ErrorBody, OneLine } from './schemas.ts'
+import { ChannelName, ErrorBody, NoQuery, OneLine } from './schemas.ts'
 
 export interface PbxRouteDeps {
   tracker: CallTracker
@@ -22,6 +22,7 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
       summary: 'A Direct Transfer entry as text/plain "context,exten,1", for CURL() + Goto()',
       tags: ['pbx'],
       params: Type.Object({ index: Type.String({ pattern: '^[0-9]{1,2}$' }) }, { additionalProperties: false }),
+      querystring: NoQuery,
       response: { 200: Type.String(), ...errors }
     }
   }, async (req, reply) => {
@@ -35,6 +36,7 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
     schema: {
       summary: 'A CTI event from the dialplan or a CTI middleware',
       tags: ['pbx'],
+      querystring: NoQuery,
       body: Type.Object({
         type: Type.Union([Type.Literal('call.offered'), Type.Literal('call.answered'), Type.Literal('call.ended'), Type.Literal('agent.login'), Type.Literal('agent.logout')]),
         callId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })),

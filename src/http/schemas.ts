@@ -6,6 +6,15 @@ export const ErrorBody = Type.Object({
   message: Type.String()
 }, { additionalProperties: true })
 
+/** For routes that take no query: an unknown parameter is a client bug to hear about. */
+export const NoQuery = Type.Object({}, { additionalProperties: false })
+
+/**
+ * For POSTs that take no body: none (Fastify validates a missing body as null), or {}.
+ * `nullable` rather than a union, so an unknown field is named in the 400 like anywhere else.
+ */
+export const NoBody = Type.Unsafe<Record<string, never> | null>({ type: 'object', nullable: true, properties: {}, additionalProperties: false, description: 'no body, or {}' })
+
 /** Asterisk Linkedids look like 1795549373.12; CTI middlewares may use UUIDs. */
 export const CallIdParam = Type.Object({
   callId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })

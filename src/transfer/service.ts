@@ -2,6 +2,7 @@
 // makes a double press or a retried request get the first transfer's result, and a
 // call that was transferred answers ALREADY_TRANSFERRED with that result. Success is
 // what Asterisk reports (BlindTransfer event, Result: Success), not the action's ack.
+import { EventEmitter } from 'node:events'
 import { Errors, withDetails } from '../errors.ts'
 import type { Log } from '../log.ts'
 import type { CallTracker } from '../calls/tracker.ts'
@@ -10,6 +11,12 @@ import type { TransferInfo } from '../calls/types.ts'
 /** What the transfer needs from the PBX; the AMI adapter provides it in the wiring. */
 export interface BlindTransferPort {
   blindTransfer: (agentChannel: string, context: string, exten: string) => Promise<void>
+  /**
+   * Calls back (with the error to answer) when the PBX connection drops; returns the
+   * unsubscribe. A transfer waiting for its confirmation then fails at once instead of
+   * waiting out the timeout: the confirmation cannot come over a dead connection.
+   */
+  onConnectionLost?: (cb: (err: Error) => void) => () => void
 }
 
 export interface DirectoryEntry { index: number, name: string, context: string, exten: string }
@@ -25,9 +32,12 @@ export interface TransferHooks {
   failed: (agentId: string, callId: string) => Promise<void>
 }
 
+/** One press of the button and how it ended, for metrics: `result` is completed or the error code. */
+export interface TransferAttempt { callId: string, target: number, result: string, seconds: number, reachedPbx: boolean }
+
 const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 
-export class TransferService {
+export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
   private readonly inflight = new Map<string, Promise<TransferInfo>>()
 
   constructor (
@@ -38,7 +48,7 @@ export class TransferService {
     private readonly log: Log,
     private readonly hooks?: TransferHooks,
     private readonly now: () => Date = () => new Date()
-  ) {}
+  ) { super() }
 
   /**
    * Transfers the customer of `callId` to directory entry `target`. Resolves with the
@@ -46,21 +56,34 @@ export class TransferService {
    * call share the first one's outcome.
    */
   async directTransfer (callId: string, target: number): Promise<TransferInfo> {
-    const running = this.inflight.get(callId)
-    if (running !== undefined) {
-      const first = await running
-      throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred to ${first.target}; no second transfer was made`), { transfer: first })
+    const started = process.hrtime.bigint()
+    const progress = { reachedPbx: false }
+    const report = (result: string): void => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9
+      this.emit('attempt', { callId, target, result, seconds, reachedPbx: progress.reachedPbx })
     }
-    const p = this.run(callId, target)
-    this.inflight.set(callId, p)
     try {
-      return await p
-    } finally {
-      this.inflight.delete(callId)
+      const running = this.inflight.get(callId)
+      if (running !== undefined) {
+        const first = await running
+        throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred to ${first.target}; no second transfer was made`), { transfer: first })
+      }
+      const p = this.run(callId, target, progress)
+      this.inflight.set(callId, p)
+      try {
+        const done = await p
+        report('completed')
+        return done
+      } finally {
+        this.inflight.delete(callId)
+      }
+    } catch (err) {
+      report((err as { code?: string }).code ?? 'error')
+      throw err
     }
   }
 
-  private async run (callId: string, target: number): Promise<TransferInfo> {
+  private async run (callId: string, target: number, progress: { reachedPbx: boolean }): Promise<TransferInfo> {
     const call = this.tracker.get(callId)
     if (call === undefined) throw new Errors.CallNotFound(`no call ${callId}`)
     if (call.transfer?.status === 'completed' || call.state === 'transferred') {
@@ -96,6 +119,7 @@ export class TransferService {
     const confirmation = this.waitForResult(callId)
     try {
       if (call.agentId !== undefined) await this.hooks?.before(call.agentId, callId, call.queue)
+      progress.reachedPbx = true
       await this.pbx.blindTransfer(agentChannel, entry.context, entry.exten)
       const result = await confirmation.promise
       if (!result.success) throw new Errors.TransferFailed(`Asterisk reported the blind transfer as ${result.result}`)
@@ -103,10 +127,20 @@ export class TransferService {
       confirmation.cancel()
       const message = (err as Error).message
       const current = this.tracker.get(callId)
+      // The connection dropped with the BlindTransfer sent: Asterisk may or may not have
+      // moved the customer. Saying "connected" could be false (a customer at ICONNET with
+      // no record, and a second BlindTransfer at the next press), so the call stays
+      // "transferring", outcome unknown, and the resync after the reconnect settles it
+      // from the live channels (test/faults/asterisk-killed-transfer.test.ts).
+      const unknown = (err as { code?: string }).code === 'AMI_CONNECTION_LOST'
       if (current?.state === 'transferring') {
         this.tracker.update(callId, c => {
-          c.state = 'connected'
-          c.transfer = { status: 'failed', target, at, message }
+          if (unknown) {
+            c.transfer = { status: 'pending', target, at, message }
+          } else {
+            c.state = 'connected'
+            c.transfer = { status: 'failed', target, at, message }
+          }
         })
       }
       if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
@@ -115,6 +149,13 @@ export class TransferService {
       throw err
     }
     const done = this.tracker.get(callId)
+    if (done?.state === 'transferring') {
+      // Asterisk moved the customer but the store could not record it (disk full, read
+      // only): no success claim for what is not recorded. The tracker keeps the fact and
+      // records it, with its APKT record, once the store is back; a second press is
+      // refused (the call is not connected), so there is never a second transfer.
+      throw new Errors.StoreUnavailable(`Asterisk confirmed the transfer of call ${callId}, but the store cannot record it now; it will be recorded when the store is writable again. Do not press again.`)
+    }
     return { status: 'completed', target, at: done?.transfer?.at ?? at }
   }
 
@@ -130,7 +171,8 @@ export class TransferService {
         cleanup()
         reject(new Errors.TransferFailed(`Asterisk accepted the transfer but did not confirm it within ${this.opts.confirmTimeoutMs} ms; outcome unknown, see the call's state`))
       }, this.opts.confirmTimeoutMs)
-      const cleanup = (): void => { clearTimeout(timer); this.tracker.off('transfer', onTransfer) }
+      const unsubscribe = this.pbx.onConnectionLost?.(err => { cleanup(); reject(err) })
+      const cleanup = (): void => { clearTimeout(timer); this.tracker.off('transfer', onTransfer); unsubscribe?.() }
       cancel = cleanup
       this.tracker.on('transfer', onTransfer)
     })

@@ -1,7 +1,7 @@
 // Retry delays: exponential, capped, never zero, jittered within the upper half.
 import t from 'tap'
 import fc from 'fast-check'
-import { backoffDelay } from '../../src/apkt/dispatcher.ts'
+import { backoffDelay } from '../../src/backoff.ts'
 
 t.test('doubles per attempt from initialMs, up to maxMs', async t => {
   const top = (): number => 1 // the random source at its maximum: the ceiling itself

@@ -1,0 +1,44 @@
+// The operator's reference: every route of the real route table is in the OpenAPI
+// document served at /docs/json, with its method, parameters, body and who may call it.
+import t from 'tap'
+import { startAppStack } from '../helpers/app-stack.ts'
+
+const toOpenApi = (url: string): string => url.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
+
+t.test('/docs and /docs/json are public; every route is documented with its method, params, body and roles', async t => {
+  const s = await startAppStack(t)
+  const ui = await s.get('/docs')
+  t.equal(ui.status, 200, 'Swagger UI without a token')
+  t.match(String(ui.headers['content-type']), /text\/html/)
+  const res = await s.get('/docs/json')
+  t.equal(res.status, 200, 'the document without a token')
+  const doc = res.body as { openapi: string, paths: Record<string, Record<string, any>>, components: any }
+  t.match(doc.openapi, /^3\./, 'OpenAPI 3')
+  t.same(doc.components.securitySchemes.bearer, { type: 'http', scheme: 'bearer', description: doc.components.securitySchemes.bearer.description })
+
+  const routes = s.svc.app.routeTable.filter(r => !r.hidden && r.method !== 'HEAD')
+  t.ok(routes.length >= 18, `${routes.length} routes to document`)
+  let documented = 0
+  for (const r of routes) {
+    const name = `${r.method} ${r.url}`
+    const op = doc.paths[toOpenApi(r.url)]?.[r.method.toLowerCase()]
+    if (!t.ok(op, `${name} is documented`)) continue
+    documented++
+    if (r.auth === 'public') {
+      t.same(op.security, [], `${name}: no token needed`)
+      continue
+    }
+    if (r.auth === undefined) continue
+    t.same(op.security, [{ bearer: [] }], `${name}: needs a bearer token`)
+    t.match(op.description, new RegExp(`Roles: ${r.auth.roles.join(', ')}\\.`), `${name}: says which roles`)
+    t.ok(typeof op.summary === 'string' && op.summary.length > 0, `${name}: has a summary`)
+    for (const p of r.url.match(/:([A-Za-z0-9_]+)/g) ?? []) {
+      t.ok((op.parameters ?? []).some((x: { in: string, name: string }) => x.in === 'path' && x.name === p.slice(1)), `${name}: path parameter ${p} documented`)
+    }
+    const body = (r.schema as { body?: unknown } | undefined)?.body
+    if (r.method === 'POST' && body !== undefined) t.ok(op.requestBody?.content?.['application/json']?.schema, `${name}: request body documented`)
+  }
+  const operations = Object.values(doc.paths).reduce((n, p) => n + Object.keys(p).length, 0)
+  t.equal(operations, documented, 'and nothing in the document that the app does not serve')
+  t.ok(doc.paths['/v1/calls/{callId}/direct-transfer']?.post?.responses?.['409'], 'error responses are documented (409 for the transfer)')
+})
