@@ -1,0 +1,80 @@
+// Fault: the service's AMI secret is wrong (real process of src/server.ts, real
+// Asterisk). /readyz must say 503 with a reason naming the refused login; the process
+// keeps retrying with capped back-off and logs the failure once, not once per attempt;
+// when the PBX side is corrected it logs in at the next attempt.
+import t from 'tap'
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import { baseRawConfig } from '../helpers/config.ts'
+import { eventually } from '../helpers/ami.ts'
+import { ADMIN_USER, sandboxClient, startSandbox } from '../pbx/fixture.ts'
+import { freePort } from '../pbx/sandbox.ts'
+import { http, sleep, spawnService, stopProc, writeConfig, type LogLine } from './lib.ts'
+
+const WRONG = 'wrong-secret-for-cti-0123'
+const INITIAL_MS = 100
+const MAX_MS = 800
+
+const isRequestLog = (l: LogLine): boolean => l.req !== undefined || l.res !== undefined
+const amiLine = (l: LogLine): boolean => l.module === 'ami'
+
+t.test('wrong AMI credentials: clear readiness reason, back-off, no log spam, recovers when fixed', async t => {
+  const sb = await startSandbox(t)
+  const { client: admin } = await sandboxClient(t, sb, ADMIN_USER)
+  const port = await freePort()
+  const raw = baseRawConfig(sb.amiPort)
+  raw.http.port = port
+  raw.log.level = 'debug' // so the test can count attempts; info and above is what an operator sees
+  raw.ami.secret = WRONG
+  raw.ami.reconnect = { initialMs: INITIAL_MS, maxMs: MAX_MS }
+  const base = `http://127.0.0.1:${port}`
+  const p = spawnService({ configFile: writeConfig(raw) })
+  t.teardown(() => stopProc(p))
+
+  await eventually('listening', async () => (await http(base, 'GET', '/healthz')).status === 200, 20_000)
+  const ready = await eventually('/readyz names the refused login', async () => {
+    const r = await http(base, 'GET', '/readyz')
+    return r.status === 503 && /login refused/.test(r.body?.checks?.ami?.detail ?? '') ? r : undefined
+  }, 10_000)
+  t.equal(ready.body.error, 'NOT_READY')
+  t.equal(ready.body.checks.ami.ok, false)
+  t.match(ready.body.checks.ami.detail, /^AMI (disconnected|connecting): login refused for user "cti": Authentication failed$/, `reason: ${ready.body.checks.ami.detail as string}`)
+  t.match(ready.body.message, /login refused for user "cti"/, 'the top-level message carries the reason too')
+  t.equal(ready.body.checks.store.ok, true, 'the store is not blamed')
+  t.notMatch(JSON.stringify(ready.body), WRONG, 'the secret is not in the answer')
+
+  // Several attempts' worth of time. Asterisk itself holds each refused login for about
+  // a second (its anti-guessing delay), so an attempt costs ~1 s plus our back-off.
+  const from = Date.now()
+  await sleep(7500)
+  const window = p.lines().filter(l => l.time >= from)
+  const attempts = window.filter(l => l.msg === 'AMI reconnect scheduled')
+  const delays = attempts.map(l => l.delayMs as number)
+  t.ok(attempts.length >= 4, `kept retrying: ${attempts.length} attempts in 7.5 s`)
+  t.ok(attempts.length <= Math.ceil(7500 / (MAX_MS / 2)) + 1, `with back-off, not a busy loop: ${attempts.length} attempts (delays ${delays.join(', ')} ms)`)
+  for (const l of attempts) {
+    // Equal jitter: attempt n waits between half and all of min(max, initial * 2^(n-1)).
+    const ceiling = Math.min(MAX_MS, INITIAL_MS * 2 ** ((l.attempt as number) - 1))
+    t.ok((l.delayMs as number) >= ceiling / 2 && (l.delayMs as number) <= ceiling, `attempt ${l.attempt as number}: ${l.delayMs as number} ms within [${ceiling / 2}, ${ceiling}]`)
+  }
+  const loud = window.filter(l => l.level >= 30 && !isRequestLog(l))
+  t.same(loud.map(l => l.msg), [], `no info/warn/error lines while retrying the same failure (${attempts.length} attempts)`)
+  const refusals = (await sb.log()).split('\n').filter(l => /failed to authenticate as 'cti'/.test(l))
+  t.ok(refusals.length >= attempts.length, `Asterisk saw the attempts: ${refusals.length} refused logins in its log`)
+  const allLoud = p.lines().filter(l => l.level >= 30 && amiLine(l))
+  t.ok(allLoud.length <= 3, `whole run so far: ${allLoud.length} AMI lines at info or above: ${allLoud.map(l => l.msg).join(' | ')}`)
+  t.equal(allLoud.filter(l => l.level === 40 && /login refused/.test(l.msg ?? '')).length, 1, 'the refusal is logged once, as a warning')
+  t.notMatch(p.out(), WRONG, 'the secret never appears in the log')
+
+  // The PBX side is corrected (the operator sets the secret the service has).
+  const conf = path.join(sb.dir, 'etc', 'manager.conf')
+  await writeFile(conf, (await readFile(conf, 'utf8')).replace(/^(\[cti\][^[]*?secret = ).*$/m, `$1${WRONG}`))
+  await admin.action('Command', { Command: 'manager reload' })
+  const fixedAt = Date.now()
+  await eventually('/readyz 200 after the fix', async () => (await http(base, 'GET', '/readyz')).status === 200, 5000)
+  const took = Date.now() - fixedAt
+  t.ok(took <= MAX_MS + 1500, `logged in at the next attempt (${took} ms after the fix)`)
+  const after = p.lines().filter(l => l.time >= fixedAt && amiLine(l) && l.level >= 30).map(l => l.msg)
+  t.ok(after.includes('AMI connected'), 'says it connected, once')
+  t.equal(after.filter(m => m === 'AMI connected').length, 1)
+})

@@ -1,0 +1,258 @@
+// Fault: SIGKILL at random moments during a scripted run of 50 calls on the real Asterisk
+// sandbox, against the real process of src/server.ts, restarted each time. The script
+// mixes the SOP's topics (activation/disruption: consent + Direct Transfer; coverage/
+// billing: educate) with calls that are just hung up (by the caller or by the agent),
+// ACW of 2 s, 4 agents. The driver behaves like a softphone: when the service does not
+// answer it waits and tries again (so a press may be repeated across a kill).
+// At the end:
+//  - every call that completed its outcome has exactly one APKT record at the receiver
+//    (which deduplicates by Idempotency-Key), and calls without an ICONNET inquiry none;
+//  - no call was transferred twice (BlindTransfer events and IconnetArrived user events,
+//    as the admin AMI session saw them, per Linkedid);
+//  - no agent is stuck paused (QueueStatus), none is left in ACW or on a call;
+//  - nothing is pending or dead in the outbox, no call is left half-way.
+// The seed is printed; FAULTS_SEED=<n> replays the same kill schedule and script.
+import t from 'tap'
+import type { AmiEvent } from '../../src/ami/index.ts'
+import { baseRawConfig, TOKENS } from '../helpers/config.ts'
+import { eventually } from '../helpers/ami.ts'
+import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
+import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from '../pbx/fixture.ts'
+import { freePort } from '../pbx/sandbox.ts'
+import { http, sleep, spawnService, stopProc, writeConfig, type HttpAnswer, type Proc } from './lib.ts'
+
+const CALLS = 50
+const AGENTS = ['1001', '1002', '1003', '1004']
+const ACW_SECONDS = 2
+const KILLS = 3
+
+type Kind = 'activation' | 'disruption' | 'coverage' | 'billing' | 'caller-hangup' | 'agent-hangup'
+const SCRIPT: Kind[] = ['activation', 'coverage', 'disruption', 'billing', 'caller-hangup', 'activation', 'coverage', 'agent-hangup']
+const PERMASALAHAN: Partial<Record<Kind, string>> = {
+  activation: 'ICONNET : TRANSFER CALL',
+  disruption: 'ICONNET : TRANSFER CALL',
+  coverage: 'ICONNET : INFO CAKUPAN AREA DI WILAYAH KOJA, TELAH DIJELASKAN SESUAI KETENTUAN. PELANGGAN MENGERTI',
+  billing: 'ICONNET : INFO TAGIHAN, TELAH DIJELASKAN SESUAI KETENTUAN. PELANGGAN MENGERTI'
+}
+
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let x = Math.imul(a ^ (a >>> 15), 1 | a)
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+interface Outcome { i: number, kind: Kind, caller: string, callId: string, agentId: string, completed: boolean, notes: string[], connectedAt: number, hungUpAt: number }
+
+t.test(`SIGKILL ${KILLS} times at random during ${CALLS} calls: no lost record, no stuck agent, no double transfer`, async t => {
+  const seed = Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000)
+  t.comment(`seed ${seed} (FAULTS_SEED=${seed} replays it)`)
+  const rnd = mulberry32(seed)
+  const started = Date.now()
+
+  const sb = await startSandbox(t)
+  const { client: admin } = await sandboxClient(t, sb, ADMIN_USER)
+  const pbx: AmiEvent[] = []
+  const seenAt = new WeakMap<AmiEvent, number>()
+  admin.on('event', e => { pbx.push(e); seenAt.set(e, Date.now()) })
+  for (const id of AGENTS.slice(2)) {
+    await admin.action('QueueAdd', { Queue: 'pln123', Interface: `Local/${id}@agents/n`, MemberName: `Agent ${id}`, StateInterface: `Local/${id}@agents/n`, Paused: 'false' })
+  }
+  const receiver = await Receiver.start(() => ({ status: 201 }))
+  t.teardown(() => receiver.stop())
+
+  const tokens: Record<string, string> = { 1001: TOKENS.agent1001, 1002: TOKENS.agent1002, 1003: 'test-agent-1003-token-0123456789', 1004: 'test-agent-1004-token-0123456789' }
+  const port = await freePort()
+  const raw = baseRawConfig(sb.amiPort)
+  raw.http.port = port
+  raw.log.level = 'info'
+  raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' }
+  raw.agents = AGENTS.map(id => ({ id, interface: `Local/${id}@agents/n`, queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' }))
+  raw.auth.tokens = [
+    { token: TOKENS.pbx, role: 'pbx', name: 'pbx' },
+    { token: TOKENS.supervisor, role: 'supervisor', name: 'supervisor' },
+    ...AGENTS.map(id => ({ token: tokens[id], role: 'agent', agent: id, name: `agent-${id}` }))
+  ]
+  raw.apkt = { url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 1000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 500 } } }
+  const file = writeConfig(raw)
+  const base = `http://127.0.0.1:${port}`
+  const procs: Proc[] = []
+  const boot = async (): Promise<void> => {
+    const p = spawnService({ configFile: file })
+    procs.push(p)
+    t.teardown(() => stopProc(p))
+    await eventually('service ready', async () => (await http(base, 'GET', '/readyz', undefined, undefined, 1000)).status === 200, 20_000)
+  }
+  await boot()
+
+  // ---- the softphone driver ----------------------------------------------------------
+  const unexpected: string[] = []
+  const api = async (method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<HttpAnswer> => await http(base, method, url, token, body, 10_000)
+  /** Retries while the service is down, restarting, or has not resynced the call yet. */
+  const until = async (what: string, o: Outcome, fn: () => Promise<HttpAnswer>, done: (r: HttpAnswer) => boolean): Promise<HttpAnswer> => {
+    const deadline = Date.now() + 25_000
+    for (;;) {
+      const r = await fn()
+      if (done(r)) return r
+      const transient = r.status === 0 || r.status === 503 || r.status === 502 || r.body?.error === 'CALL_NOT_FOUND' ||
+        (r.body?.error === 'CALL_NOT_CONNECTED' && /is (offered|transferring)/.test(r.body?.message ?? ''))
+      if (!transient || Date.now() > deadline) {
+        unexpected.push(`call ${o.i} (${o.kind}, ${o.callId}): ${what} answered ${r.status} ${JSON.stringify(r.body)}`)
+        return r
+      }
+      o.notes.push(r.status === 0 ? `${what}: no answer (service down)` : `${what}: ${r.status} ${r.body?.error as string}`)
+      await sleep(150)
+    }
+  }
+  const connectedTo = async (caller: string): Promise<AmiEvent> => await eventually(`call ${caller} at an agent`, async () => pbx.find(e => e.event === 'AgentConnect' && e.fields.calleridnum === caller), 30_000)
+
+  const outcomes: Outcome[] = []
+  let finished = 0
+  const runCall = async (i: number): Promise<void> => {
+    const kind = SCRIPT[i % SCRIPT.length] as Kind
+    const caller = `0811990${String(i).padStart(3, '0')}`
+    const o: Outcome = { i, kind, caller, callId: '', agentId: '', completed: false, notes: [], connectedAt: 0, hungUpAt: 0 }
+    outcomes.push(o)
+    await placeCall(admin, caller)
+    const ac = await connectedTo(caller)
+    o.connectedAt = seenAt.get(ac) ?? Date.now()
+    o.callId = ac.fields.linkedid ?? ''
+    o.agentId = /Local\/(\d+)@/.exec(ac.fields.interface ?? '')?.[1] ?? ''
+    const token = tokens[o.agentId] as string
+    const customer = ac.fields.channel ?? ''
+    if (kind === 'caller-hangup' || kind === 'agent-hangup') {
+      await sleep(rnd() * 300)
+      await admin.action('Hangup', { Channel: kind === 'caller-hangup' ? customer : ac.fields.destchannel ?? '' })
+      o.hungUpAt = Date.now()
+      finished++
+      return
+    }
+    const inquiry = kind === 'coverage'
+      ? { topic: kind, customer: { name: 'Sari', salutation: 'Ibu' }, area: 'Koja' }
+      : kind === 'billing'
+        ? { topic: kind, customer: { name: 'Sari', salutation: 'Ibu' }, subscribedViaPlnMobile: false }
+        : { topic: kind, customer: { name: 'Budi', salutation: 'Bapak' } }
+    const inq = await until('inquiry', o, async () => await api('POST', `/v1/calls/${o.callId}/inquiry`, token, inquiry), r => r.status === 200)
+    if (inq.status !== 200) { finished++; return }
+    if (kind === 'coverage' || kind === 'billing') {
+      await sleep(rnd() * 200)
+      await admin.action('Hangup', { Channel: customer })
+      o.completed = true
+      finished++
+      return
+    }
+    const con = await until('consent', o, async () => await api('POST', `/v1/calls/${o.callId}/consent`, token, { accepted: true }), r => r.status === 200)
+    if (con.status !== 200) { finished++; return }
+    const press = await until('direct-transfer', o, async () => await api('POST', `/v1/calls/${o.callId}/direct-transfer`, token, { target: 3 }),
+      r => r.status === 200 || (r.status === 409 && r.body?.error === 'ALREADY_TRANSFERRED'))
+    if (press.status === 200 || press.body?.error === 'ALREADY_TRANSFERRED') {
+      o.completed = true
+      if (press.status === 409) o.notes.push('press answered ALREADY_TRANSFERRED (a press before a kill had done it)')
+      const arrived = await eventually(`call ${i} at ICONNET`, async () => pbx.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === o.callId), 10_000)
+        .catch(() => undefined)
+      if (arrived === undefined) unexpected.push(`call ${i} (${o.callId}): transfer answered ${press.status} but the customer never reached ICONNET`)
+      else await admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
+    }
+    finished++
+  }
+
+  // ---- the killer ---------------------------------------------------------------------
+  const kills: Array<{ afterCalls: number, at: number, wall: number, pid: number }> = []
+  const killer = (async () => {
+    const marks = Array.from({ length: KILLS }, (_, k) => Math.floor(((k + 1) / (KILLS + 1)) * CALLS + (rnd() - 0.5) * 8))
+    for (const mark of marks) {
+      while (finished < mark) await sleep(20)
+      await sleep(rnd() * 1500) // a random moment, whatever is in flight
+      const p = procs.at(-1) as Proc
+      kills.push({ afterCalls: finished, at: Date.now() - started, wall: Date.now(), pid: p.pid })
+      p.child.kill('SIGKILL')
+      await p.exit
+      await boot()
+    }
+  })()
+
+  // ---- the run: up to one call per agent in progress ----------------------------------
+  let next = 0
+  await Promise.all(AGENTS.map(async () => {
+    while (next < CALLS) {
+      const i = next++
+      await runCall(i).catch((err: Error) => { unexpected.push(`call ${i}: ${err.message}`); finished++ })
+    }
+  }))
+  await killer
+  t.comment(`kills: ${kills.map(k => `after ${k.afterCalls} calls at ${k.at} ms`).join('; ')}; run took ${Date.now() - started} ms`)
+  t.equal(kills.length, KILLS, `${KILLS} SIGKILLs`)
+  for (const p of procs.slice(0, -1)) t.equal((await p.exit).signal, 'SIGKILL')
+  t.same(unexpected, [], `the softphone never got an answer it should not have${unexpected.length > 0 ? `: ${unexpected.join(' | ')}` : ''}`)
+
+  // ---- the end state ------------------------------------------------------------------
+  const last = procs.at(-1) as Proc
+  await eventually('outbox drained', async () => {
+    const r = await api('GET', '/v1/apkt/records?status=pending&limit=1', TOKENS.supervisor)
+    return r.status === 200 && r.body.stats.pending === 0 ? r.body.stats : undefined
+  }, 15_000).catch(() => undefined)
+  const stats = (await api('GET', '/v1/apkt/records?limit=1', TOKENS.supervisor)).body.stats
+  t.match(stats, { pending: 0, dead: 0 }, `outbox: ${JSON.stringify(stats)}`)
+
+  const held = [...receiver.accepted.values()]
+  let expectedRecords = 0
+  for (const o of outcomes) {
+    const mine = held.filter(r => r.callId === o.callId)
+    const want = PERMASALAHAN[o.kind]
+    if (o.completed && want !== undefined) {
+      expectedRecords++
+      if (mine.length !== 1 || mine[0]?.permasalahan !== want) t.fail(`call ${o.i} (${o.kind}, ${o.callId}): ${mine.length} APKT record(s) ${JSON.stringify(mine.map(m => m.permasalahan))}; notes: ${o.notes.join('; ')}`)
+    } else if (want === undefined && mine.length !== 0) {
+      t.fail(`call ${o.i} (${o.kind}): ${mine.length} APKT record(s) for a call without an ICONNET inquiry`)
+    }
+  }
+  t.equal(held.length, expectedRecords, `APKT holds exactly one record per completed outcome (${expectedRecords}; ${receiver.received.length} requests, ${receiver.duplicates} duplicates absorbed by the key)`)
+  t.equal(new Set(held.map(r => r.callId)).size, held.length, 'never two records for one call')
+
+  const perCall = (pred: (e: AmiEvent) => string | undefined): Map<string, number> => {
+    const m = new Map<string, number>()
+    for (const e of pbx) { const id = pred(e); if (id !== undefined) m.set(id, (m.get(id) ?? 0) + 1) }
+    return m
+  }
+  const blind = perCall(e => e.event === 'BlindTransfer' ? e.fields.transfereelinkedid : undefined)
+  const arrivals = perCall(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' ? e.fields.linkedid : undefined)
+  t.same([...blind].filter(([, n]) => n > 1), [], 'no call got two BlindTransfers')
+  t.same([...arrivals].filter(([, n]) => n > 1), [], 'no customer reached ICONNET twice')
+  const transfers = outcomes.filter(o => o.completed && (o.kind === 'activation' || o.kind === 'disruption'))
+  t.ok(transfers.every(o => blind.get(o.callId) === 1 && arrivals.get(o.callId) === 1), `each of the ${transfers.length} transferred calls: one BlindTransfer, one arrival`)
+  t.ok(outcomes.filter(o => !(o.kind === 'activation' || o.kind === 'disruption')).every(o => !blind.has(o.callId)), 'no transfer of a call that was not to be transferred')
+
+  // Agents: after the last ACW, none paused in Asterisk, all ready in the service.
+  const free = await eventually('every agent free', async () => {
+    const q = await admin.list('QueueStatus', { Queue: 'pln123' })
+    const stuck = q.items.filter(i => i.event === 'QueueMember' && i.fields.paused === '1').map(i => i.fields.location)
+    const agents = (await api('GET', '/v1/agents', TOKENS.supervisor)).body as Array<{ id: string, state: string }>
+    return stuck.length === 0 && agents.every(a => a.state === 'ready') ? agents : undefined
+  }, (ACW_SECONDS + 8) * 1000).catch(async () => {
+    const q = await admin.list('QueueStatus', { Queue: 'pln123' })
+    return { paused: q.items.filter(i => i.fields.paused === '1').map(i => `${i.fields.location ?? ''} (${i.fields.pausedreason ?? ''})`), agents: (await api('GET', '/v1/agents', TOKENS.supervisor)).body }
+  })
+  t.ok(Array.isArray(free), `no agent stuck paused, in ACW or on a call: ${JSON.stringify(free)}`)
+
+  // A call that began and ended while the service was down (between a kill and the
+  // resync of the next process) was never seen by it: nothing to settle, nothing owed.
+  const resyncedAt = procs.slice(1).map(p => p.lines().find(l => l.msg === 'call state resynced from Asterisk')?.time ?? Infinity)
+  const unseen = (o: Outcome): boolean => kills.some((k, n) => o.connectedAt >= k.wall - 200 && o.hungUpAt > 0 && o.hungUpAt <= (resyncedAt[n] ?? 0))
+  const halfway: string[] = []
+  let whileDown = 0
+  for (const o of outcomes) {
+    const c = await api('GET', `/v1/calls/${o.callId}`, TOKENS.supervisor)
+    if (c.status === 404 && unseen(o)) { whileDown++; continue }
+    if (!(c.body.state === 'ended' || c.body.state === 'transferred')) halfway.push(`${o.i} ${o.kind} ${o.callId}: ${c.status} ${c.body.state as string} (connected +${o.connectedAt - started} ms, hung up +${o.hungUpAt - started} ms)`)
+  }
+  t.comment(`${whileDown} call(s) began and ended while the service was down`)
+  const retried = outcomes.filter(o => o.notes.length > 0)
+  t.comment(`${retried.length} call(s) had a request repeated across a kill: ${[...new Set(retried.flatMap(o => o.notes))].join(' | ')}`)
+  t.same(halfway, [], `every call settled as ended or transferred${halfway.length > 0 ? `: ${halfway.join('; ')}; kills at ${kills.map(k => k.wall - started).join(', ')} ms, resynced at ${resyncedAt.map(r => r - started).join(', ')} ms` : ''}`)
+  t.ok(Date.now() - started < 90_000, `under 90 s (${Date.now() - started} ms)`)
+  if (t.passing() === false) t.comment(last.out().split('\n').filter(l => /"level":(40|50|60)/.test(l)).slice(-40).join('\n'))
+  await stopProc(last, 'SIGTERM')
+})
