@@ -1,7 +1,7 @@
 // The agent panel: the SOP's flow (classify, read the script, get consent, Direct
 // Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
 // use /v1/events (supervisor-only), so the panel polls its own state once a second.
-import { ApiError, createApi, duration, h, secondsUntil, session, timeOf } from './api.js'
+import { ApiError, createApi, duration, h, secondsUntil, session, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
@@ -392,17 +392,7 @@ function wire () {
   onLangChange(() => render())
   $('error-close').addEventListener('click', clearError)
   $('signout').addEventListener('click', () => signOut())
-  $('signin-form').addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const token = $('token').value.trim()
-    if (token === '') return
-    const e = $('signin-error')
-    e.hidden = false
-    e.textContent = t('signin.checking')
-    signIn(token).then(() => { e.hidden = true; $('token').value = '' }, (err) => {
-      e.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)
-    })
-  })
+  wireSignInForm(signIn, () => t('signin.checking'))
   for (const b of document.querySelectorAll('#topics .topic')) b.addEventListener('click', () => pickTopic(b.dataset.topic))
   $('inquiry-form').addEventListener('submit', (ev) => {
     ev.preventDefault()

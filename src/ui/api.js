@@ -97,3 +97,22 @@ export function secondsUntil (iso, now = Date.now()) {
   const end = new Date(iso).getTime()
   return Number.isNaN(end) ? 0 : Math.max(0, Math.ceil((end - now) / 1000))
 }
+
+/**
+ * The sign-in form both pages share: reads the token from the password field (never
+ * a URL), shows "checking", then the API's refusal as CODE: message.
+ */
+export function wireSignInForm (signIn, checkingText) {
+  const byId = (id) => document.getElementById(id)
+  byId('signin-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const token = byId('token').value.trim()
+    if (token === '') return
+    const e = byId('signin-error')
+    e.hidden = false
+    e.textContent = checkingText()
+    signIn(token).then(() => { e.hidden = true; byId('token').value = '' }, (err) => {
+      e.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)
+    })
+  })
+}

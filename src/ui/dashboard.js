@@ -1,7 +1,7 @@
 // The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
 // AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
 // happens after the call's last event.
-import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, timeOf } from './api.js'
+import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 import { openEventStream } from './sse.js'
 
@@ -384,17 +384,7 @@ function wire () {
   onLangChange(() => { if (st.api !== undefined) render() })
   $('error-close').addEventListener('click', clearError)
   $('signout').addEventListener('click', () => signOut())
-  $('signin-form').addEventListener('submit', (ev) => {
-    ev.preventDefault()
-    const token = $('token').value.trim()
-    if (token === '') return
-    const e = $('signin-error')
-    e.hidden = false
-    e.textContent = t('signin.checking')
-    signIn(token).then(() => { e.hidden = true; $('token').value = '' }, (err) => {
-      e.textContent = err instanceof ApiError ? `${err.code}: ${err.message}` : String(err)
-    })
-  })
+  wireSignInForm(signIn, () => t('signin.checking'))
   for (const b of document.querySelectorAll('#outbox-tabs .tab')) {
     b.addEventListener('click', () => {
       st.tab = b.dataset.status
