@@ -4,7 +4,7 @@
 // records consent and presses Direct Transfer 3; the customer reaches ICONNET, the
 // panel shows ACW counting down, and the dashboard (a second page) shows the agent in
 // ACW within a second and the APKT record delivered. Screenshots go to
-// .tap/screenshots/browser/ and one of each page to docs/screenshots/ for the README.
+// .tap/screenshots/browser/, and with UPDATE_SCREENSHOTS=1 one of each page to docs/screenshots/ for the README.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import { existsSync } from 'node:fs'
@@ -69,7 +69,8 @@ async function shoot (page: Page, name: string, docsName?: string): Promise<void
   await mkdir(SHOTS, { recursive: true })
   const file = path.join(SHOTS, `${name}.png`)
   await page.screenshot({ path: file, fullPage: true })
-  if (docsName !== undefined) {
+  // A test run must not change tracked files: the README's copies are refreshed on request.
+  if (docsName !== undefined && process.env.UPDATE_SCREENSHOTS === '1') {
     await mkdir(DOCS, { recursive: true })
     await copyFile(file, path.join(DOCS, docsName))
   }
