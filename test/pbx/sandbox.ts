@@ -57,12 +57,13 @@ export class PbxSandbox {
     this.dir = dir
   }
 
-  static async start (opts: { amiPort?: number } = {}): Promise<PbxSandbox> {
+  /** `config`: extra or replaced files for this instance's etc/asterisk (e.g. a queues.conf with 20 members). */
+  static async start (opts: { amiPort?: number, config?: Record<string, string> } = {}): Promise<PbxSandbox> {
     if (process.getuid?.() !== 0) throw new Error('the Asterisk sandbox needs root (unshare, mount, chroot)')
     ensureRoot()
     const amiPort = opts.amiPort ?? await freePort()
     const dir = await mkdtemp(path.join(os.tmpdir(), 'pln123-pbx-'))
-    await writeInstanceConfig(dir, amiPort)
+    await writeInstanceConfig(dir, amiPort, opts.config)
     const sb = new PbxSandbox(amiPort, dir)
     await sb.boot()
     return sb
@@ -137,9 +138,10 @@ export class PbxSandbox {
   }
 }
 
-async function writeInstanceConfig (dir: string, amiPort: number): Promise<void> {
+async function writeInstanceConfig (dir: string, amiPort: number, extra: Record<string, string> = {}): Promise<void> {
   const etc = path.join(dir, 'etc')
   await cp(path.join(projectRoot, 'config', 'asterisk'), etc, { recursive: true })
+  for (const [name, text] of Object.entries(extra)) await writeFile(path.join(etc, path.basename(name)), text)
   await mkdir(path.join(dir, 'log'), { recursive: true })
   const managerPath = path.join(etc, 'manager.conf')
   const manager = (await readFile(managerPath, 'utf8')).replace(/^port = \d+$/m, `port = ${amiPort}`)

@@ -1,0 +1,110 @@
+// One measured AMI consumer, in its own process (a clean heap and JIT per run; the
+// stream server runs in the parent on the other core). Prints one JSON line.
+//   tsx test/bench/ami-ingest-client.ts <variant> <port> <events>
+// variants:
+//   bare           asterisk-manager alone, counting 'managerevent's (the baseline)
+//   service-mem    the service's AmiClient + CallTracker, calls in MemoryCallRepository
+//   service-sqlite the same with the real store: SqliteCallRepository on a SQLite file
+//                  (WAL, synchronous FULL: every state change is a durable commit)
+//   raw            a socket that only splits on blank lines (the physical ceiling)
+// The service variants log at info level, as the service does by default, to /dev/null.
+import net from 'node:net'
+import os from 'node:os'
+import path from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import pino from 'pino'
+import AsteriskManager from 'asterisk-manager'
+import { AmiClient } from '../../src/ami/index.ts'
+import { CallTracker } from '../../src/calls/tracker.ts'
+import { MemoryCallRepository, type CallRepository } from '../../src/calls/repository.ts'
+import { SqliteCallRepository } from '../../src/store/calls-repository.ts'
+import { openStore } from '../../src/store/sqlite.ts'
+import { migrations } from '../../src/store/migrations.ts'
+import { apktMigrations } from '../../src/apkt/migrations.ts'
+import { redactPaths } from '../../src/log.ts'
+import { agentIds, memberInterface } from './lib/ami-stream.ts'
+
+const [variant = 'bare', portArg = '0', eventsArg = '0', agentsArg = '20'] = process.argv.slice(2)
+const port = Number(portArg)
+const expected = Number(eventsArg)
+const agents = Number(agentsArg)
+
+let count = 0
+let t0 = 0
+let cpu0 = process.cpuUsage()
+const cleanup: Array<() => void> = []
+
+function tick (): void {
+  if (count === 0) { t0 = performance.now(); cpu0 = process.cpuUsage() }
+  if (++count === expected) finish()
+}
+
+function finish (): void {
+  const ms = performance.now() - t0
+  const cpu = process.cpuUsage(cpu0)
+  const out = { variant, events: count, ms, eventsPerSec: (count - 1) / (ms / 1000), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, ...extra() }
+  process.stdout.write(`${JSON.stringify(out)}\n`)
+  for (const c of cleanup) { try { c() } catch {} }
+  process.exit(0)
+}
+
+let extra = (): Record<string, unknown> => ({})
+
+if (variant === 'bare') {
+  const mgr = AsteriskManager(port, '127.0.0.1', 'cti', 'secret', true)
+  mgr.on('managerevent', () => tick())
+} else if (variant === 'raw') {
+  const sock = net.connect(port, '127.0.0.1')
+  sock.setEncoding('utf8')
+  let buf = ''
+  let greeted = false
+  sock.on('data', (d: string) => {
+    buf += d
+    if (!greeted) {
+      const i = buf.indexOf('\r\n')
+      if (i < 0) return
+      buf = buf.slice(i + 2)
+      greeted = true
+      sock.write('Action: Login\r\nUsername: cti\r\nSecret: secret\r\nEvents: on\r\nActionID: 1\r\n\r\n')
+    }
+    let from = 0
+    let idx: number
+    while ((idx = buf.indexOf('\r\n\r\n', from)) >= 0) {
+      if (!buf.startsWith('Response:', from)) tick()
+      from = idx + 4
+    }
+    buf = buf.slice(from)
+  })
+} else if (variant === 'service-mem' || variant === 'service-sqlite') {
+  const logger = pino({ level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } }, pino.destination({ dest: '/dev/null', sync: true }))
+  let repo: CallRepository
+  if (variant === 'service-sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-ingest-'))
+    const store = openStore(path.join(dir, 'cti.db'), [...migrations, ...apktMigrations])
+    repo = new SqliteCallRepository(store.db)
+    cleanup.push(() => { store.close(); rmSync(dir, { recursive: true, force: true }) })
+  } else {
+    repo = new MemoryCallRepository()
+  }
+  const tracker = new CallTracker(agentIds(agents).map(id => ({ id, interface: memberInterface(id), queues: ['pln123'] })), repo, logger.child({ module: 'calls' }))
+  const ami = new AmiClient({
+    host: '127.0.0.1', port, username: 'cti', secret: 'secret', events: 'on',
+    actionTimeoutMs: 5000, connectTimeoutMs: 5000, pingIntervalMs: 600_000,
+    reconnect: { initialMs: 500, maxMs: 5000 }, logger: logger.child({ module: 'ami' })
+  })
+  // Wired as src/service.ts wires them.
+  ami.on('event', ev => tracker.onAmi(ev))
+  ami.on('event', () => tick())
+  let changes = 0
+  tracker.on('call', () => { changes++ })
+  extra = () => ({ callChanges: changes, liveCalls: tracker.liveCalls().length })
+  ami.start()
+} else {
+  process.stderr.write(`unknown variant ${variant}\n`)
+  process.exit(2)
+}
+
+setTimeout(() => {
+  process.stderr.write(`${variant}: only ${count} of ${expected} events after 120 s\n`)
+  process.exit(1)
+}, 120_000).unref()

@@ -1,0 +1,81 @@
+// Benchmark 2, dialplan hook throughput: autocannon (programmatic API) against
+// GET /v1/dialplan/directory/3 with the pbx bearer token on the real service
+// (createService with 200 agents and their 202 tokens: auth, rate limit, load
+// shedding, validation, error handling, request logging at the configured level,
+// logged in to a fake AMI) vs a bare Fastify hello-world, each
+// in its own child process started the same way; autocannon runs here, on the other
+// core. Runs alternate; medians reported, and the server's CPU per request (from
+// /proc). Target: >= 0.5 of hello-world req/s.
+//   tsx test/bench/dialplan-hook.ts [--rounds 3] [--seconds 5] [--connections 20]
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import autocannon from 'autocannon'
+import { TOKENS } from './lib/config.ts'
+import { startTarget } from './lib/proc.ts'
+import { figure, machineFigure, median, met, note, procStat, round, summary } from './lib/report.ts'
+
+const BENCH = 'dialplan-hook'
+const here = path.dirname(fileURLToPath(import.meta.url))
+const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
+const rounds = arg('rounds', 3)
+const seconds = arg('seconds', 5)
+const connections = arg('connections', 20)
+
+interface Run { rps: number, p50: number, p99: number, non2xx: number, errors: number, cpuUsPerReq: number }
+
+async function load (pid: number, url: string, headers: Record<string, string> = {}, duration = seconds): Promise<Run> {
+  const cpu0 = procStat(pid).cpuSeconds
+  const r = await autocannon({ url, headers, connections, pipelining: 1, duration })
+  const cpu = procStat(pid).cpuSeconds - cpu0
+  // The server's CPU per request: steadier than req/s on a shared machine, and not
+  // capped by the load generator (which a hello-world can outrun).
+  const total = r.requests.total ?? r.requests.average * duration
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors + r.timeouts, cpuUsPerReq: cpu * 1e6 / total }
+}
+
+const targets = [
+  { name: 'hello', args: ['hello'], path: '/hello', headers: {} },
+  // The service as configured by default (config/default.yaml: log level info, so
+  // Fastify logs every request), and at warn (no per-request log lines).
+  { name: 'app', args: ['app', 'info'], path: '/v1/dialplan/directory/3', headers: { authorization: `Bearer ${TOKENS.pbx}` } },
+  { name: 'app-warn', args: ['app', 'warn'], path: '/v1/dialplan/directory/3', headers: { authorization: `Bearer ${TOKENS.pbx}` } }
+] as const
+
+machineFigure(BENCH)
+const runs = new Map<string, Run[]>(targets.map(t => [t.name, []]))
+for (let r = 0; r < rounds; r++) {
+  const order = targets.map((_, i) => targets[(i + r) % targets.length] as typeof targets[number])
+  const line: string[] = []
+  for (const t of order) {
+    const target = await startTarget(path.join(here, 'lib', 'serve.ts'), [...t.args])
+    try {
+      const url = `${target.url}${t.path}`
+      const check = await fetch(url, { headers: t.headers })
+      const body = await check.text()
+      if (check.status !== 200) throw new Error(`${t.name}: GET ${t.path} answered ${check.status}: ${body}`)
+      await load(target.pid, url, t.headers, 1) // warm-up: JIT, connection pool
+      const res = await load(target.pid, url, t.headers)
+      runs.get(t.name)?.push(res)
+      line.push(`${t.name} ${Math.round(res.rps)} req/s p99 ${res.p99} ms ${Math.round(res.cpuUsPerReq)} us CPU/req${res.non2xx + res.errors > 0 ? ` (${res.non2xx} non-2xx, ${res.errors} errors)` : ''}`)
+    } finally {
+      await target.stop()
+    }
+  }
+  note(`round ${r + 1}/${rounds}: ${line.join(', ')}`)
+}
+
+const med = (name: string, k: keyof Run): number => median((runs.get(name) ?? []).map(x => x[k]))
+const ratio = (name: string): number => median((runs.get(name) ?? []).map((x, i) => x.rps / ((runs.get('hello') ?? [])[i]?.rps ?? Number.NaN)))
+for (const t of targets) {
+  const rs = runs.get(t.name) ?? []
+  figure({ bench: BENCH, name: `req_per_s.${t.name}`, value: med(t.name, 'rps'), unit: 'req/s', path: t.path, runs: rs.map(x => Math.round(x.rps)), ratioToHello: round(ratio(t.name)), connections, seconds })
+  figure({ bench: BENCH, name: `latency_p99.${t.name}`, value: med(t.name, 'p99'), unit: 'ms', p50: med(t.name, 'p50') })
+  figure({ bench: BENCH, name: `cpu_per_request.${t.name}`, value: med(t.name, 'cpuUsPerReq'), unit: 'us', ratioHelloOverThis: round(median(rs.map((x, i) => ((runs.get('hello') ?? [])[i]?.cpuUsPerReq ?? NaN) / x.cpuUsPerReq))) })
+  figure({ bench: BENCH, name: `failed.${t.name}`, value: rs.reduce((a, x) => a + x.non2xx + x.errors, 0), unit: 'requests' })
+}
+const rApp = ratio('app')
+// CPU per request: hello-world's over the app's, i.e. req/s each would reach on a core of its own.
+const cpuRatio = (name: string): number => median((runs.get(name) ?? []).map((x, i) => ((runs.get('hello') ?? [])[i]?.cpuUsPerReq ?? NaN) / x.cpuUsPerReq))
+figure({ bench: BENCH, name: 'ratio.app_over_hello', value: rApp, unit: 'ratio', target: 0.5, met: rApp >= 0.5 })
+figure({ bench: BENCH, name: 'ratio.app_over_hello_per_cpu', value: cpuRatio('app'), unit: 'ratio', target: 0.5, met: cpuRatio('app') >= 0.5, warn: round(cpuRatio('app-warn')) })
+summary(BENCH, `GET /v1/dialplan/directory/3 ${Math.round(med('app', 'rps'))} req/s (p99 ${med('app', 'p99')} ms, ${Math.round(med('app', 'cpuUsPerReq'))} us CPU/request) = ${rApp.toFixed(2)} of hello-world ${Math.round(med('hello', 'rps'))} req/s (p99 ${med('hello', 'p99')} ms, ${Math.round(med('hello', 'cpuUsPerReq'))} us CPU/request); at log level warn ${Math.round(med('app-warn', 'rps'))} req/s = ${ratio('app-warn').toFixed(2)} (${Math.round(med('app-warn', 'cpuUsPerReq'))} us CPU/request). Target >= 0.5: ${met(rApp >= 0.5)} by req/s (${rApp.toFixed(2)}; hello-world's req/s is partly capped by the load generator), ${met(cpuRatio('app') >= 0.5)} by server CPU per request (${cpuRatio('app').toFixed(2)}; warn ${cpuRatio('app-warn').toFixed(2)}) (${connections} connections, ${seconds} s x ${rounds} alternating rounds)`)

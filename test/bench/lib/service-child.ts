@@ -1,0 +1,98 @@
+// The real service (createService, real SQLite store on disk, real AMI adapter) in its
+// own process, with measuring points for benchmarks. Config comes as JSON in
+// BENCH_CONFIG or in the file BENCH_CONFIG_FILE (a raw config, validated by the real parser). Talks over IPC:
+//   { cmd: 'timings' }  -> per request on /v1/calls/:callId (GET, the baseline) and
+//                          /v1/calls/:callId/direct-transfer: start, BlindTransfer
+//                          written, its event back, response finished (ms, this process's performance.now())
+//   { cmd: 'stats' }    -> memory and CPU of this process, event-loop delay since the
+//                          last stats, live calls, outbox counts
+//   { cmd: 'gc' }       -> a full GC (when started with --expose-gc), then stats
+// Prints "LISTENING <url>" on stderr once listening and logged in to AMI.
+import { readFileSync } from 'node:fs'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import pino from 'pino'
+import { parseConfig } from '../../../src/config/load.ts'
+import { createService } from '../../../src/service.ts'
+import { redactPaths } from '../../../src/log.ts'
+
+interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
+
+// A large config (1,000 agents and their tokens) does not fit in one environment variable.
+const configText = process.env.BENCH_CONFIG_FILE !== undefined ? readFileSync(process.env.BENCH_CONFIG_FILE, 'utf8') : process.env.BENCH_CONFIG ?? '{}'
+const config = parseConfig(JSON.parse(configText) as Record<string, unknown>)
+const logger = pino({ level: config.log.level, redact: { paths: redactPaths, censor: '[redacted]' } })
+const svc = await createService(config, logger)
+// What-if only (BENCH_SYNCHRONOUS=NORMAL): the store's durability setting, to show what
+// the per-commit fsync costs. The service itself always runs with synchronous FULL.
+if (process.env.BENCH_SYNCHRONOUS !== undefined) svc.store.db.pragma(`synchronous = ${process.env.BENCH_SYNCHRONOUS.replace(/[^A-Z]/gi, '')}`)
+
+const timings = new Map<string, Timing>()
+const channelToCall = new Map<string, string>()
+const action = svc.ami.action.bind(svc.ami)
+svc.ami.action = async (name, fields = {}, opts = {}) => {
+  if (name === 'BlindTransfer') {
+    const key = channelToCall.get(String(fields.Channel))
+    const t = key !== undefined ? timings.get(key) : undefined
+    if (t !== undefined) t.blindTransferAt = performance.now() // the action is written to the socket in this call
+  }
+  return await action(name, fields, opts)
+}
+// Asterisk's BlindTransfer event reached the call model (before the transfer's own listener).
+svc.tracker.on('transfer', callId => {
+  const t = timings.get(`transfer ${callId}`)
+  if (t !== undefined) t.confirmedAt = performance.now()
+})
+const CALL_URL = /^\/v1\/calls\/([^/?]+)(\/direct-transfer)?$/
+const keyOf = (method: string, url: string): { key: string, kind: Timing['kind'], callId: string } | undefined => {
+  const m = CALL_URL.exec(url)
+  if (m?.[1] === undefined) return undefined
+  const kind = m[2] !== undefined && method === 'POST' ? 'transfer' : method === 'GET' && m[2] === undefined ? 'read' : undefined
+  return kind === undefined ? undefined : { key: `${kind} ${m[1]}`, kind, callId: decodeURIComponent(m[1]) }
+}
+svc.app.addHook('onRequest', async (req, reply) => {
+  const k = keyOf(req.method, req.url)
+  if (k === undefined) return
+  // Fastify starts the reply's clock before the first onRequest hook runs.
+  timings.set(k.key, { kind: k.kind, callId: k.callId, start: performance.now() - reply.elapsedTime })
+  if (k.kind !== 'transfer') return
+  const call = svc.tracker.get(k.callId)
+  if (call?.agentChannel !== undefined) channelToCall.set(call.agentChannel, k.key)
+})
+svc.app.addHook('onResponse', async (req, reply) => {
+  const k = keyOf(req.method, req.url)
+  const t = k !== undefined ? timings.get(k.key) : undefined
+  if (t === undefined) return
+  t.end = t.start + reply.elapsedTime // elapsedTime stops when the response was handed to the socket
+  t.status = reply.statusCode
+})
+
+const eld = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RESOLUTION ?? 10) })
+eld.enable()
+const stats = (): Record<string, unknown> => {
+  const m = process.memoryUsage()
+  const loop = { p50Ms: eld.percentile(50) / 1e6, p99Ms: eld.percentile(99) / 1e6, maxMs: eld.max / 1e6 }
+  eld.reset()
+  const c = process.cpuUsage()
+  return {
+    rssBytes: m.rss,
+    heapUsedBytes: m.heapUsed,
+    externalBytes: m.external,
+    cpuSeconds: (c.user + c.system) / 1e6,
+    eventLoopDelay: loop,
+    liveCalls: svc.tracker.liveCalls().length,
+    outbox: svc.outbox.stats()
+  }
+}
+
+process.on('message', (msg: { id: number, cmd: string }) => {
+  let result: unknown
+  if (msg.cmd === 'timings') { result = [...timings.values()]; timings.clear() } else if (msg.cmd === 'stats') result = stats()
+  else if (msg.cmd === 'gc') { (globalThis as { gc?: () => void }).gc?.(); result = stats() }
+  process.send?.({ id: msg.id, result })
+})
+process.once('SIGTERM', () => { void svc.stop().finally(() => process.exit(0)) })
+process.once('disconnect', () => { void svc.stop().finally(() => process.exit(0)) })
+
+const url = await svc.start()
+while (!svc.ami.ready) await new Promise(resolve => setTimeout(resolve, 10))
+process.stderr.write(`LISTENING ${url}\n`)

@@ -1,0 +1,200 @@
+// Benchmark 4, the APKT outbox.
+// (1) Durable record writes, each its own commit, WAL + synchronous FULL (an fsync per
+//     commit) in every variant, alternating, median of rounds:
+//       bare     better-sqlite3 alone: a prepared INSERT into the same table (same DDL,
+//                same indexes), autocommit, the record's JSON prepared beforehand
+//       outbox   the real path: db.transaction(() => outbox.add(record, key))() on a
+//                store opened by openStore() with the real migrations
+//       outcome  what a transfer really commits (src/service.ts: the tracker's outcome
+//                hook): outbox.add and the call's row saved, in one transaction
+//     Target: outbox/bare >= 0.5 records/s.
+// (2) Delivery: 5,000 pending records of 200 agents, the real Dispatcher (default
+//     concurrency 4, and 16) posting to a local Fastify receiver in another process,
+//     vs a bare undici loop POSTing the same bodies with the same concurrency.
+//     Target: >= 1,000 records/s delivered.
+//   tsx test/bench/outbox.ts [--rounds 5] [--records 2000] [--deliver 5000]
+import os from 'node:os'
+import path from 'node:path'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { Agent, request } from 'undici'
+import { openStore } from '../../src/store/sqlite.ts'
+import { migrations } from '../../src/store/migrations.ts'
+import { apktMigrations } from '../../src/apkt/migrations.ts'
+import { Outbox } from '../../src/apkt/outbox.ts'
+import { Dispatcher } from '../../src/apkt/dispatcher.ts'
+import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
+import { SqliteCallRepository } from '../../src/store/calls-repository.ts'
+import type { Call } from '../../src/calls/types.ts'
+import { agentIds } from './lib/ami-stream.ts'
+import { startTarget } from './lib/proc.ts'
+import { figure, machineFigure, median, met, note, round, sleep, summary } from './lib/report.ts'
+
+const BENCH = 'outbox'
+const here = path.dirname(fileURLToPath(import.meta.url))
+const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
+const rounds = arg('rounds', 5)
+const RECORDS = arg('records', 2000)
+const DELIVER = arg('deliver', 5000)
+const AGENTS = agentIds(200)
+
+const root = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-outbox-'))
+let seq = 0
+const fresh = (name: string): string => path.join(root, `${name}-${++seq}.db`)
+
+function makeRecords (n: number, tag: string): ApktRecord[] {
+  const at = new Date()
+  return Array.from({ length: n }, (_, i) => buildApktRecord({
+    callId: `${tag}-${i}.0`,
+    agentId: AGENTS[i % AGENTS.length] as string,
+    topic: i % 2 === 0 ? 'activation' : 'coverage',
+    apkt: { jenis: 'Informasi', tipeKeluhan: 'ICONNET', subTipeKeluhan: 'Aktivasi layanan', permasalahan: 'Pelanggan menanyakan aktivasi layanan ICONNET, diteruskan ke Contact Center ICONNET' },
+    customer: { name: 'Budi Santoso', customerId: '5123456789' },
+    unit: 'Distribusi Jakarta Raya',
+    unitPelayanan: 'UP3 Tanjung Priok',
+    at
+  }))
+}
+
+// The outbox table as the migration creates it: the baseline pays the same index upkeep.
+const APKT_DDL = (apktMigrations[0] as { sql: string }).sql
+
+function bare (records: ApktRecord[]): number {
+  const db = new Database(fresh('bare'))
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = FULL')
+  db.exec(APKT_DDL)
+  const ins = db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
+    VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)`)
+  const now = new Date().toISOString()
+  const rows = records.map(r => [r.id, `${r.callId}:transfer`, r.agentId, r.callId, now, now, JSON.stringify(r)] as const)
+  const t0 = performance.now()
+  for (const row of rows) ins.run(...row)
+  const ms = performance.now() - t0
+  db.close()
+  return records.length / (ms / 1000)
+}
+
+function viaOutbox (records: ApktRecord[], withCall: boolean): number {
+  const store = openStore(fresh(withCall ? 'outcome' : 'outbox'), [...migrations, ...apktMigrations])
+  const outbox = new Outbox(store.db)
+  const calls = new SqliteCallRepository(store.db)
+  const t0 = performance.now()
+  for (const r of records) {
+    if (withCall) {
+      const call: Call = { callId: r.callId, state: 'transferred', agentId: r.agentId, offeredAt: r.createdAt, connectedAt: r.createdAt, source: 'ami', queue: 'pln123', customerChannel: `PJSIP/trunk-${r.callId}`, agentChannel: `PJSIP/${r.agentId}-${r.callId}`, callerIdNum: '081234567890', endReason: 'transferred to 3@direct-transfer', transfer: { status: 'completed', target: 3, at: r.createdAt } }
+      calls.transaction(() => {
+        const { record } = outbox.add(r, `${r.callId}:transfer`)
+        call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
+        calls.save(call)
+      })
+    } else {
+      store.db.transaction(() => outbox.add(r, `${r.callId}:transfer`))()
+    }
+  }
+  const ms = performance.now() - t0
+  store.close()
+  return records.length / (ms / 1000)
+}
+
+machineFigure(BENCH)
+
+// (1) writes
+const writes = new Map<string, number[]>([['bare', []], ['outbox', []], ['outcome', []]])
+const variants = ['bare', 'outbox', 'outcome']
+for (let r = 0; r < rounds; r++) {
+  const records = makeRecords(RECORDS, `w${r}`)
+  const order = variants.map((_, i) => variants[(i + r) % variants.length] as string)
+  const line: string[] = []
+  for (const v of order) {
+    const rate = v === 'bare' ? bare(records) : viaOutbox(records, v === 'outcome')
+    writes.get(v)?.push(rate)
+    line.push(`${v} ${Math.round(rate)}/s`)
+  }
+  note(`writes round ${r + 1}/${rounds}: ${line.join(', ')}`)
+}
+const ratioTo = (v: string): number => median((writes.get(v) ?? []).map((x, i) => x / ((writes.get('bare') ?? [])[i] ?? NaN)))
+for (const v of variants) {
+  const rs = writes.get(v) ?? []
+  figure({ bench: BENCH, name: `writes_per_s.${v}`, value: median(rs), unit: 'records/s', runs: rs.map(Math.round), ratioToBare: round(ratioTo(v)), usPerRecord: round(1e6 / median(rs)) })
+}
+const writeRatio = ratioTo('outbox')
+figure({ bench: BENCH, name: 'ratio.outbox_over_bare', value: writeRatio, unit: 'ratio', target: 0.5, met: writeRatio >= 0.5 })
+
+// (2) delivery
+const receiver = await startTarget(path.join(here, 'lib', 'serve.ts'), ['apkt'])
+const url = `${receiver.url}/apkt/records`
+const count = async (): Promise<{ posts: number, unique: number }> => await (await fetch(`${receiver.url}/count`)).json() as { posts: number, unique: number }
+
+async function deliverOutbox (concurrency: number): Promise<{ rate: number, delivered: number, unique: number }> {
+  const store = openStore(fresh('deliver'), [...migrations, ...apktMigrations])
+  const outbox = new Outbox(store.db)
+  const records = makeRecords(DELIVER, `d${++seq}`)
+  const past = new Date(Date.now() - 1000)
+  store.db.transaction(() => { for (const r of records) outbox.add(r, `${r.callId}:transfer`, past) })()
+  const before = await count()
+  const dispatcher = new Dispatcher({ outbox, url, token: 'bench-apkt-token', timeoutMs: 5000, concurrency })
+  const t0 = performance.now()
+  dispatcher.start()
+  const deadline = Date.now() + 120_000
+  while (outbox.stats().pending > 0 && Date.now() < deadline) await sleep(5)
+  const ms = performance.now() - t0
+  await dispatcher.stop()
+  const stats = outbox.stats()
+  store.close()
+  const after = await count()
+  return { rate: stats.delivered / (ms / 1000), delivered: stats.delivered, unique: after.unique - before.unique }
+}
+
+async function deliverBare (concurrency: number): Promise<number> {
+  const bodies = makeRecords(DELIVER, `b${++seq}`).map(r => ({ id: r.id, body: JSON.stringify(r) }))
+  const agent = new Agent({ connections: concurrency, keepAliveTimeout: 4000 })
+  let next = 0
+  const t0 = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length) {
+      const b = bodies[next++] as { id: string, body: string }
+      const res = await request(url, { method: 'POST', dispatcher: agent, headers: { 'content-type': 'application/json', authorization: 'Bearer bench-apkt-token', 'idempotency-key': b.id }, body: b.body })
+      await res.body.dump()
+      if (res.statusCode !== 201) throw new Error(`receiver answered ${res.statusCode}`)
+    }
+  }))
+  const ms = performance.now() - t0
+  await agent.close()
+  return bodies.length / (ms / 1000)
+}
+
+const deliveryRounds = Math.max(1, Math.min(3, rounds))
+const delivery = new Map<string, number[]>()
+let lost = 0
+try {
+  for (let r = 0; r < deliveryRounds; r++) {
+    const line: string[] = []
+    for (const [v, c] of (r % 2 === 0 ? [['dispatcher-4', 4], ['bare-4', 4], ['dispatcher-16', 16], ['bare-16', 16]] : [['bare-4', 4], ['dispatcher-4', 4], ['bare-16', 16], ['dispatcher-16', 16]]) as Array<[string, number]>) {
+      let rate: number
+      if (v.startsWith('dispatcher')) {
+        const d = await deliverOutbox(c)
+        rate = d.rate
+        lost += DELIVER - d.delivered + (d.delivered - d.unique)
+      } else {
+        rate = await deliverBare(c)
+      }
+      delivery.set(v, [...(delivery.get(v) ?? []), rate])
+      line.push(`${v} ${Math.round(rate)}/s`)
+    }
+    note(`delivery round ${r + 1}/${deliveryRounds}: ${line.join(', ')}`)
+  }
+} finally {
+  await receiver.stop()
+  rmSync(root, { recursive: true, force: true })
+}
+const dRatio = (c: number): number => median((delivery.get(`dispatcher-${c}`) ?? []).map((x, i) => x / ((delivery.get(`bare-${c}`) ?? [])[i] ?? NaN)))
+for (const [v, rs] of delivery) {
+  figure({ bench: BENCH, name: `delivered_per_s.${v}`, value: median(rs), unit: 'records/s', runs: rs.map(Math.round), records: DELIVER, ...(v.startsWith('dispatcher') ? { ratioToBare: round(dRatio(Number(v.split('-')[1]))) } : {}) })
+}
+figure({ bench: BENCH, name: 'delivery_lost_or_duplicated', value: lost, unit: 'records' })
+const d4 = median(delivery.get('dispatcher-4') ?? [])
+figure({ bench: BENCH, name: 'target.delivery_rate', value: d4, unit: 'records/s', target: 1000, met: d4 >= 1000 })
+summary(BENCH, `durable writes (WAL, synchronous FULL, one commit each): bare ${Math.round(median(writes.get('bare') ?? []))}/s, Outbox.add in a transaction ${Math.round(median(writes.get('outbox') ?? []))}/s = ${writeRatio.toFixed(2)} of bare (target >= 0.5: ${met(writeRatio >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get('outcome') ?? []))}/s = ${ratioTo('outcome').toFixed(2)}; ` +
+  `delivery of ${DELIVER} records to a local receiver: dispatcher concurrency 4 ${Math.round(d4)}/s (target >= 1000: ${met(d4 >= 1000)}; bare undici ${Math.round(median(delivery.get('bare-4') ?? []))}/s, ratio ${dRatio(4).toFixed(2)}), concurrency 16 ${Math.round(median(delivery.get('dispatcher-16') ?? []))}/s (ratio ${dRatio(16).toFixed(2)}); lost or duplicated: ${lost}`)

@@ -1,0 +1,247 @@
+// Benchmark 5, soak on the real PBX: the Asterisk 22 sandbox with 20 queue members
+// (Local/1001..1020@agents/n), the service as its own process (src/server.ts, exactly
+// as deployed, config from a file, log level info to /dev/null), a local APKT
+// receiver, and a driver (the sandbox admin AMI user) placing 500 calls at 5 calls/s,
+// the four topics in turn. Each call: reaches an agent through the queue, gets its
+// inquiry (coverage and billing: educate; activation and disruption: transfer), then
+// either the customer hangs up after a short talk, or consent + Direct Transfer 3, the
+// customer lands at CC ICONNET (UserEvent IconnetArrived), and hangs up there; ACW of
+// 2 s per agent. The driver learns call ids from the service's SSE feed, as a
+// dashboard would.
+// Reported: calls completed, transfers landed, APKT records delivered (each must equal
+// its expectation: nothing lost), transfer latency p50/p99 (button -> 200, client
+// side), the service's RSS at start and end (growth < 20 MB) and CPU seconds per 1,000
+// calls (from /proc), with Asterisk's own CPU per 1,000 calls as the baseline beside it.
+//   tsx test/bench/pbx-soak.ts [--calls 500] [--rate 5] [--agents 20] [--acw 2]
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import Fastify from 'fastify'
+import pino from 'pino'
+import { Agent, request } from 'undici'
+import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
+import { ADMIN_USER, PbxSandbox, freePort, projectRoot } from '../pbx/sandbox.ts'
+import { agentIds, memberInterface } from './lib/ami-stream.ts'
+import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
+import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
+
+const BENCH = 'pbx-soak'
+const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
+const CALLS = arg('calls', 500)
+const RATE = arg('rate', 5)
+const AGENTS = arg('agents', 20)
+const ACW = arg('acw', 2)
+const TOPICS = ['coverage', 'billing', 'activation', 'disruption'] as const
+const EXTRA: Record<string, Record<string, unknown>> = { coverage: { area: 'Cilincing Jakarta Utara' }, billing: { subscribedViaPlnMobile: false } }
+const isTransfer = (topic: string): boolean => topic === 'activation' || topic === 'disruption'
+
+machineFigure(BENCH)
+const ids = agentIds(AGENTS)
+
+// The PBX: the project's queues.conf with its members replaced by 20 sandbox agents.
+const queues = readFileSync(path.join(projectRoot, 'config', 'asterisk', 'queues.conf'), 'utf8')
+  .split('\n').filter(l => !l.startsWith('member =>')).join('\n').trimEnd() + '\n' +
+  ids.map(id => `member => ${memberInterface(id)},0,Agent ${id},${memberInterface(id)}`).join('\n') + '\n'
+const sb = await PbxSandbox.start({ config: { 'queues.conf': queues } })
+note(`Asterisk sandbox up (AMI ${sb.amiPort}), ${AGENTS} queue members`)
+
+// The APKT receiver: counts records by call and by Idempotency-Key.
+const recordsByCall = new Map<string, number>()
+const keys = new Set<string>()
+let posts = 0
+const apkt = Fastify()
+apkt.post('/apkt/records', async (req, reply) => {
+  posts++
+  keys.add(String(req.headers['idempotency-key']))
+  const callId = String((req.body as { callId?: string }).callId)
+  recordsByCall.set(callId, (recordsByCall.get(callId) ?? 0) + 1)
+  return await reply.code(201).send({ ok: true })
+})
+const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/records`
+
+// The service, as deployed: src/server.ts with a config file.
+const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-soak-'))
+const raw = benchRawConfig({ amiPort: sb.amiPort, agents: AGENTS, acwSeconds: ACW, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
+raw.http.port = await freePort()
+raw.apkt.dispatcher = { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } }
+writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw)) // JSON is YAML
+const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: { ...process.env, CTI_CONFIG: path.join(dir, 'config.json') }, stdio: ['ignore', 'ignore', 'pipe'] })
+let childErr = ''
+child.stderr?.on('data', (d: Buffer) => { childErr += d.toString() })
+const childExit = new Promise<void>(resolve => child.once('exit', () => resolve()))
+const base = `http://127.0.0.1:${raw.http.port as number}`
+const http = new Agent({ connections: 64, keepAliveTimeout: 60_000, bodyTimeout: 0 })
+
+async function api (method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<{ status: number, body: any }> {
+  const res = await request(`${base}${url}`, { method, dispatcher: http, headers: { ...(token !== '' ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
+  const text = await res.body.text()
+  try { return { status: res.statusCode, body: JSON.parse(text) } } catch { return { status: res.statusCode, body: text } }
+}
+
+async function until<T> (what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = fn()
+    if (v !== undefined && v !== false) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(20)
+  }
+}
+
+// The driver's view of the PBX.
+const admin = new AmiClient({ host: '127.0.0.1', port: sb.amiPort, ...ADMIN_USER, actionTimeoutMs: 5000, connectTimeoutMs: 5000, pingIntervalMs: 10_000, reconnect: { initialMs: 200, maxMs: 2000 }, logger: pino({ level: 'silent' }) })
+const customerOf = new Map<string, string>() // callId -> customer channel (AgentConnect)
+const arrivedOf = new Map<string, string>() // callId -> channel that reached ICONNET
+admin.on('event', (e: AmiEvent) => {
+  if (e.known && e.event === 'AgentConnect') customerOf.set(e.linkedid, e.channel)
+  else if (e.known && e.event === 'UserEvent' && e.userEvent === 'IconnetArrived') arrivedOf.set(e.fields.linkedid ?? '', e.fields.channel ?? '')
+})
+
+interface CallView { callId: string, state: string, agentId?: string, callerIdNum?: string, endedAt?: string, endReason?: string }
+const byCaller = new Map<string, CallView>()
+const byId = new Map<string, CallView>()
+
+async function followFeed (): Promise<void> {
+  const res = await request(`${base}/v1/events`, { dispatcher: http, headers: { authorization: `Bearer ${TOKENS.supervisor}` } })
+  let buf = ''
+  for await (const chunk of res.body) {
+    buf += (chunk as Buffer).toString()
+    let i: number
+    while ((i = buf.indexOf('\n\n')) >= 0) {
+      const frame = buf.slice(0, i)
+      buf = buf.slice(i + 2)
+      if (!/^event: call$/m.test(frame)) continue
+      const data = /^data: (.*)$/m.exec(frame)?.[1]
+      if (data === undefined) continue
+      const c = JSON.parse(data) as CallView
+      byId.set(c.callId, c)
+      if (c.callerIdNum !== undefined) byCaller.set(c.callerIdNum, c)
+    }
+  }
+}
+
+const finished = (c: CallView | undefined): boolean => c !== undefined && (c.state === 'ended' || (c.state === 'transferred' && c.endedAt !== undefined))
+
+interface Outcome { ok: boolean, topic: string, transferMs?: number, landed?: boolean, error?: string }
+
+async function oneCall (i: number): Promise<Outcome> {
+  const topic = TOPICS[i % TOPICS.length] as string
+  const caller = `0812${String(10_000_000 + i)}`
+  try {
+    await admin.action('Originate', { Channel: 'Local/s@caller', Context: 'inbound', Exten: '123', Priority: 1, CallerID: `"Pelanggan ${i}" <${caller}>`, Async: 'true' })
+    const c = await until(`call ${i} connected`, () => { const v = byCaller.get(caller); return v?.state === 'connected' && v.agentId !== undefined ? v : undefined }, 120_000)
+    const token = agentToken(c.agentId as string)
+    const inq = await api('POST', `/v1/calls/${c.callId}/inquiry`, token, { topic, customer: { name: `Pelanggan ${i}`, salutation: i % 2 === 0 ? 'Bapak' : 'Ibu' }, ...EXTRA[topic] })
+    if (inq.status !== 200) throw new Error(`inquiry: HTTP ${inq.status} ${JSON.stringify(inq.body)}`)
+    await sleep(300 + Math.random() * 700) // the agent talks
+    if (isTransfer(topic)) {
+      const con = await api('POST', `/v1/calls/${c.callId}/consent`, token, { accepted: true })
+      if (con.status !== 200) throw new Error(`consent: HTTP ${con.status} ${JSON.stringify(con.body)}`)
+      const t0 = performance.now()
+      const tr = await api('POST', `/v1/calls/${c.callId}/direct-transfer`, token, { target: 3 })
+      const transferMs = performance.now() - t0
+      if (tr.status !== 200) throw new Error(`direct-transfer: HTTP ${tr.status} ${JSON.stringify(tr.body)}`)
+      const arrived = await until(`call ${i} at ICONNET`, () => arrivedOf.get(c.callId), 20_000)
+      await sleep(200 + Math.random() * 300) // ICONNET talks, then the customer hangs up
+      await admin.action('Hangup', { Channel: arrived })
+      await until(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
+      return { ok: true, topic, transferMs, landed: true }
+    }
+    const customer = await until(`call ${i} customer channel`, () => customerOf.get(c.callId), 10_000)
+    await admin.action('Hangup', { Channel: customer })
+    await until(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
+    return { ok: true, topic }
+  } catch (err) {
+    return { ok: false, topic, error: (err as Error).message }
+  }
+}
+
+let exitCode = 0
+try {
+  const readyBy = Date.now() + 30_000
+  for (;;) {
+    try { if ((await api('GET', '/readyz', '')).status === 200) break } catch {}
+    if (Date.now() > readyBy) throw new Error(`service not ready:\n${childErr}`)
+    await sleep(100)
+  }
+  admin.start()
+  await until('driver login', () => admin.ready)
+  void followFeed().catch(() => {})
+  await sleep(1000)
+  const pid = child.pid as number
+  const asteriskPid = sb.asteriskPid()
+  const start = procStat(pid)
+  const startPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
+  note(`service pid ${pid}: RSS ${(start.rssBytes / MB).toFixed(1)} MB at start; placing ${CALLS} calls at ${RATE}/s`)
+
+  const t0 = Date.now()
+  let warm: { cpuSeconds: number, rssBytes: number } | undefined
+  const runs: Array<Promise<Outcome>> = []
+  for (let i = 0; i < CALLS; i++) {
+    const due = t0 + (i * 1000) / RATE
+    if (due > Date.now()) await sleep(due - Date.now())
+    runs.push(oneCall(i))
+    if ((i + 1) % 100 === 0) {
+      const now = procStat(pid)
+      if (warm === undefined) warm = now // after the first 100 calls: code compiled, caches full
+      note(`${i + 1} calls placed, ${[...byId.values()].filter(finished).length} finished, RSS ${(now.rssBytes / MB).toFixed(1)} MB`)
+    }
+  }
+  const outcomes = await Promise.all(runs)
+  const placedSeconds = (Date.now() - t0) / 1000
+  // Every record delivered, every agent out of ACW.
+  const expectedRecords = outcomes.length
+  const recDeadline = Date.now() + 30_000
+  while (recordsByCall.size < expectedRecords && Date.now() < recDeadline) await sleep(100)
+  const agentsDeadline = Date.now() + 30_000
+  let agentStates: Record<string, number> = {}
+  for (;;) {
+    const r = await api('GET', '/v1/agents', TOKENS.supervisor)
+    agentStates = {}
+    for (const a of r.body as Array<{ state: string }>) agentStates[a.state] = (agentStates[a.state] ?? 0) + 1
+    if ((agentStates.ready ?? 0) === AGENTS || Date.now() > agentsDeadline) break
+    await sleep(200)
+  }
+  await sleep(2000)
+  const end = procStat(pid)
+  const endPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
+
+  const completed = outcomes.filter(o => o.ok).length
+  const transfersExpected = outcomes.filter(o => isTransfer(o.topic)).length
+  const landed = outcomes.filter(o => o.landed === true).length
+  const delivered = recordsByCall.size
+  const duplicates = posts - keys.size
+  const lat = outcomes.flatMap(o => o.transferMs !== undefined ? [o.transferMs] : [])
+  const growthMB = (end.rssBytes - start.rssBytes) / MB
+  const cpuPer1000 = (end.cpuSeconds - start.cpuSeconds) / CALLS * 1000
+  const pbxCpuPer1000 = startPbx !== undefined && endPbx !== undefined ? (endPbx.cpuSeconds - startPbx.cpuSeconds) / CALLS * 1000 : NaN
+  const errors = outcomes.flatMap(o => o.error !== undefined ? [o.error] : [])
+  const zeroLost = completed === CALLS && landed === transfersExpected && delivered === expectedRecords
+
+  figure({ bench: BENCH, name: 'calls_completed', value: completed, unit: 'calls', expected: CALLS, placedOverSeconds: round(placedSeconds) })
+  figure({ bench: BENCH, name: 'transfers_landed', value: landed, unit: 'calls', expected: transfersExpected })
+  figure({ bench: BENCH, name: 'apkt_records_delivered', value: delivered, unit: 'records', expected: expectedRecords, posts, duplicatePosts: duplicates })
+  figure({ bench: BENCH, name: 'transfer_latency.p50', value: percentile(lat, 50), unit: 'ms', presses: lat.length })
+  figure({ bench: BENCH, name: 'transfer_latency.p99', value: percentile(lat, 99), unit: 'ms', max: round(Math.max(...lat)) })
+  figure({ bench: BENCH, name: 'rss_start', value: start.rssBytes / MB, unit: 'MB' })
+  figure({ bench: BENCH, name: 'rss_after_100_calls', value: (warm?.rssBytes ?? NaN) / MB, unit: 'MB' })
+  figure({ bench: BENCH, name: 'rss_end', value: end.rssBytes / MB, unit: 'MB', growthMB: round(growthMB), growthSince100CallsMB: round((end.rssBytes - (warm?.rssBytes ?? NaN)) / MB), target: '< 20 MB growth', met: growthMB < 20 })
+  figure({ bench: BENCH, name: 'cpu_seconds_per_1000_calls', value: cpuPer1000, unit: 's', asteriskCpuSecondsPer1000Calls: round(pbxCpuPer1000), ratioToAsterisk: round(cpuPer1000 / pbxCpuPer1000) })
+  figure({ bench: BENCH, name: 'agents_at_end', value: agentStates.ready ?? 0, unit: 'agents ready', states: agentStates })
+  figure({ bench: BENCH, name: 'errors', value: errors.length, unit: 'calls', first: errors.slice(0, 5) })
+  summary(BENCH, `${CALLS} calls at ${RATE}/s on Asterisk 22 with ${AGENTS} agents, ACW ${ACW} s: completed ${completed}/${CALLS}, transfers landed ${landed}/${transfersExpected}, APKT records delivered ${delivered}/${expectedRecords} (${duplicates} duplicate posts) -> ${zeroLost ? 'nothing lost' : 'LOSS'}; ` +
+    `transfer button -> 200 p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; service RSS ${(start.rssBytes / MB).toFixed(1)} MB at start, ${((warm?.rssBytes ?? NaN) / MB).toFixed(1)} MB after 100 calls, ${(end.rssBytes / MB).toFixed(1)} MB at end (growth ${growthMB.toFixed(1)} MB, target < 20: ${met(growthMB < 20)}); ` +
+    `service CPU ${cpuPer1000.toFixed(1)} s per 1000 calls (Asterisk ${pbxCpuPer1000.toFixed(1)} s, ratio ${(cpuPer1000 / pbxCpuPer1000).toFixed(2)}); agents ready at end ${agentStates.ready ?? 0}/${AGENTS}`)
+  if (!zeroLost) exitCode = 1
+} finally {
+  await admin.close().catch(() => {})
+  child.kill('SIGTERM')
+  await Promise.race([childExit, sleep(10_000)])
+  if (child.exitCode === null) child.kill('SIGKILL')
+  await http.close().catch(() => {})
+  await apkt.close()
+  await sb.destroy()
+  rmSync(dir, { recursive: true, force: true })
+}
+process.exit(exitCode)

@@ -1,0 +1,237 @@
+// Benchmark 3, transfer button latency: 200 agents on calls in the real service (own
+// process, real SQLite store, log level info), a fake AMI that answers at once
+// (BlindTransfer: Response + BlindTransfer event; QueuePause: Response +
+// QueueMemberPause, since ACW pauses the agent before the transfer) and a local APKT
+// receiver (every transfer writes an APKT record that the dispatcher then posts).
+// Calls come in as CTI events (POST /v1/cti/events, call.answered with
+// data.agentChannel); each gets an inquiry (activation: transfer) and consent.
+// Then 200 presses of Direct Transfer 3 (one per agent), in four patterns:
+//   serial  one press at a time, each after the previous one's 200 (the service time)
+//   steady  at random instants over 20 s: 10 presses/s (a 200-agent floor where every
+//           agent transfers a call every 20 s; a real floor presses about 1/s)
+//   spread  at random instants over 2 s: 100 presses/s
+//   burst   all 200 at the same instant (the worst case)
+// and, as the baseline in the same process, a burst of 200 GET /v1/calls/:id (the
+// cheapest authenticated route: same HTTP, auth, rate limit and logging, no work).
+// Service-side latency (from Fastify's start of the request, i.e. once the service
+// reads it) to BlindTransfer written and to the 200 handed to the socket: p50/p99 over
+// all rounds; the client's round trip too. Target: p99 <= 5 ms.
+// What-if (a second service, spread and burst): the store with synchronous NORMAL
+// instead of FULL, to show what the fsync of each durable commit costs.
+//   tsx test/bench/transfer-latency.ts [--rounds 3] [--agents 200] [--no-whatif] [--patterns serial,burst]
+//   BENCH_CPU_PROF=<dir> ... writes the service's V8 CPU profile there
+//   BENCH_NODE_ARGS=--trace-gc BENCH_SERVICE_STDOUT=inherit ... shows the service's GC pauses
+import path from 'node:path'
+import os from 'node:os'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import { Agent, request } from 'undici'
+import { agentIds } from './lib/ami-stream.ts'
+import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
+import { FakePbx } from './lib/fake-pbx.ts'
+import { startTarget, type Target } from './lib/proc.ts'
+import { startCanary } from './lib/canary.ts'
+import { figure, machineFigure, median, met, note, percentile, round, sleep, summary } from './lib/report.ts'
+
+const BENCH = 'transfer-latency'
+const here = path.dirname(fileURLToPath(import.meta.url))
+const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
+const rounds = arg('rounds', 3)
+const N = arg('agents', 200)
+const whatIf = !process.argv.includes('--no-whatif')
+const onlyIdx = process.argv.indexOf('--patterns')
+const only = onlyIdx > 0 ? new Set((process.argv[onlyIdx + 1] ?? '').split(',')) : undefined
+// ACW of 3 s: long enough that no ACW ends inside a spread window, short enough to wait for.
+const ACW_SECONDS = 3
+const PATTERNS = { serial: -1, steady: 20_000, spread: 2000, burst: 0 } as const
+type Pattern = keyof typeof PATTERNS
+
+interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
+interface Result { timings: Record<Pattern | 'read', Timing[]>, client: Record<Pattern | 'read', number[]>, perRound: Array<Record<string, number>>, stalls: Record<Pattern, Array<{ serviceMaxMs: number, canaryMaxMs: number, canaryP99Ms: number }>>, cpuMsPerPress: Record<Pattern, number[]> }
+
+machineFigure(BENCH)
+const pbx = await FakePbx.start()
+let apktReceived = 0
+const apkt = Fastify()
+apkt.post('/apkt/records', async (_req, reply) => { apktReceived++; return await reply.code(201).send({ ok: true }) })
+const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/records`
+const http = new Agent({ connections: N + 16, keepAliveTimeout: 60_000 })
+const ids = agentIds(N)
+// An idle process watching its own event loop: stalls it sees too come from the machine.
+const canary = await startCanary()
+
+async function call (svc: Target, method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<{ status: number, body: any, ms: number }> {
+  const t0 = performance.now()
+  const res = await request(`${svc.url}${url}`, {
+    method,
+    dispatcher: http,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
+  })
+  const text = await res.body.text()
+  const ms = performance.now() - t0
+  let parsed: unknown = text
+  try { parsed = JSON.parse(text) } catch {}
+  return { status: res.statusCode, body: parsed, ms }
+}
+
+async function must (what: string, p: Promise<{ status: number, body: any }>, status = 200): Promise<void> {
+  const r = await p
+  if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
+}
+
+/** N calls, one per agent, each classified (activation: transfer) with consent. */
+async function setupCalls (svc: Target, tag: string): Promise<string[]> {
+  const callIds = ids.map((_, i) => `bench-${tag}-${i}`)
+  await Promise.all(ids.map(async (agentId, i) => {
+    const callId = callIds[i] as string
+    await must('call.answered', call(svc, 'POST', '/v1/cti/events', TOKENS.pbx, {
+      type: 'call.answered', callId, agentId,
+      data: { customerChannel: `PJSIP/trunk-${tag}-${i}`, agentChannel: `Local/${agentId}@agents-${tag}${i};1`, callerIdNum: `0812${String(i).padStart(8, '0')}`, queue: 'pln123' }
+    }), 202)
+    await must('inquiry', call(svc, 'POST', `/v1/calls/${callId}/inquiry`, agentToken(agentId), { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } }))
+    await must('consent', call(svc, 'POST', `/v1/calls/${callId}/consent`, agentToken(agentId), { accepted: true }))
+  }))
+  return callIds
+}
+
+async function press (svc: Target, callIds: string[], pattern: Pattern): Promise<number[]> {
+  if (pattern === 'serial') {
+    const out: number[] = []
+    for (const [i, callId] of callIds.entries()) {
+      const r = await call(svc, 'POST', `/v1/calls/${callId}/direct-transfer`, agentToken(ids[i] as string), { target: 3 })
+      if (r.status !== 200) throw new Error(`direct-transfer ${callId}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
+      out.push(r.ms)
+    }
+    return out
+  }
+  return await Promise.all(callIds.map(async (callId, i) => {
+    if (PATTERNS[pattern] > 0) await sleep(Math.random() * PATTERNS[pattern])
+    const r = await call(svc, 'POST', `/v1/calls/${callId}/direct-transfer`, agentToken(ids[i] as string), { target: 3 })
+    if (r.status !== 200) throw new Error(`direct-transfer ${callId}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
+    return r.ms
+  }))
+}
+
+/** Waits until no agent is in ACW or on a call any more, so each pattern starts alike. */
+async function allReady (svc: Target): Promise<void> {
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    const r = await call(svc, 'GET', '/v1/agents', TOKENS.supervisor)
+    const busy = (r.body as Array<{ state: string }>).filter(a => a.state === 'acw' || a.state === 'on_call').length
+    if (busy === 0) return
+    if (Date.now() > deadline) throw new Error(`${busy} agents still in ACW or on a call`)
+    await sleep(200)
+  }
+}
+
+async function runService (label: string, patterns: Pattern[], nRounds: number, env: NodeJS.ProcessEnv = {}): Promise<Result> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-transfer-'))
+  const raw = benchRawConfig({ amiPort: pbx.port, agents: N, acwSeconds: ACW_SECONDS, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
+  raw.apkt.dispatcher = { pollMs: 200 }
+  const prof = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+  // BENCH_NODE_ARGS: extra node options for the service (e.g. --trace-gc, with BENCH_SERVICE_STDOUT=inherit).
+  const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
+  const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof, ...extra], stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...env, BENCH_CONFIG: JSON.stringify(raw) } })
+  const res: Result = { timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] } }
+  try {
+    for (let r = 0; r < nRounds; r++) {
+      const row: Record<string, number> = {}
+      const order = patterns.map((_, i) => patterns[(i + r) % patterns.length] as Pattern)
+      for (const pattern of order) {
+        const callIds = await setupCalls(svc, `${label}r${r}${pattern}`)
+        await svc.ask({ cmd: 'timings' }) // drop the setup's
+        if (pattern === 'burst') {
+          // The baseline first, on the same calls: a burst of reads.
+          res.client.read.push(...await Promise.all(callIds.map(async (callId, i) => (await call(svc, 'GET', `/v1/calls/${callId}`, agentToken(ids[i] as string))).ms)))
+          const t = await svc.ask<Timing[]>({ cmd: 'timings' })
+          res.timings.read.push(...t)
+          row.read_p99 = percentile(t.map(x => (x.end ?? NaN) - x.start), 99)
+        }
+        const before = pbx.count('BlindTransfer')
+        const cpu0 = (await svc.ask<{ cpuSeconds: number }>({ cmd: 'stats' })).cpuSeconds // also resets its event-loop delay histogram
+        await canary.read()
+        res.client[pattern].push(...await press(svc, callIds, pattern))
+        const after = await svc.ask<{ eventLoopDelay: { maxMs: number }, cpuSeconds: number }>({ cmd: 'stats' })
+        const loop = after.eventLoopDelay
+        // The service's CPU while pressing (and whatever the presses set off: APKT delivery).
+        res.cpuMsPerPress[pattern].push((after.cpuSeconds - cpu0) * 1000 / N)
+        const machine = await canary.read()
+        res.stalls[pattern].push({ serviceMaxMs: round(loop.maxMs), canaryMaxMs: round(machine.maxMs), canaryP99Ms: round(machine.p99Ms) })
+        row[`${pattern}_loopmax`] = loop.maxMs
+        row[`${pattern}_canarymax`] = machine.maxMs
+        const t = await svc.ask<Timing[]>({ cmd: 'timings' })
+        const sent = pbx.count('BlindTransfer') - before
+        const timed = t.filter(x => x.kind === 'transfer' && x.status === 200 && x.blindTransferAt !== undefined)
+        if (sent !== N || timed.length !== N) throw new Error(`${label} ${pattern}: ${sent} BlindTransfer actions and ${timed.length} timed presses for ${N} calls`)
+        res.timings[pattern].push(...timed)
+        row[`${pattern}_p99`] = percentile(timed.map(x => (x.end ?? NaN) - x.start), 99)
+        await allReady(svc)
+      }
+      res.perRound.push(row)
+      note(`${label} round ${r + 1}/${nRounds}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`)
+    }
+  } finally {
+    await svc.stop()
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return res
+}
+
+const lat = (t: Timing[], to: 'bt' | 'end'): number[] => t.map(x => (to === 'bt' ? (x.blindTransferAt ?? NaN) : (x.end ?? NaN)) - x.start)
+const p = (t: Timing[], to: 'bt' | 'end', q: number): number => percentile(lat(t, to), q)
+
+try {
+  const patterns = (['serial', 'steady', 'spread', 'burst'] as Pattern[]).filter(x => only === undefined || only.has(x))
+  const main = await runService('full', patterns, rounds)
+  const expected = rounds * patterns.length * N
+  const deadline = Date.now() + 20_000
+  while (apktReceived < expected && Date.now() < deadline) await sleep(100)
+  const delivered = apktReceived
+  for (const pattern of patterns) {
+    const t = main.timings[pattern]
+    for (const [to, label] of [['bt', 'to_blindtransfer'], ['end', 'to_200']] as const) {
+      figure({ bench: BENCH, name: `${pattern}.${label}.p50`, value: p(t, to, 50), unit: 'ms', presses: t.length })
+      figure({ bench: BENCH, name: `${pattern}.${label}.p99`, value: p(t, to, 99), unit: 'ms', presses: t.length, ...(to === 'end' ? { perRoundP99: main.perRound.map(x => round(x[`${pattern}_p99`] ?? NaN)) } : {}) })
+    }
+    // Where the time goes (medians): before the action, the PBX's answer, after it.
+    figure({ bench: BENCH, name: `${pattern}.cpu_per_press`, value: median(main.cpuMsPerPress[pattern]), unit: 'ms' })
+    figure({ bench: BENCH, name: `${pattern}.phases_p50`, value: p(t, 'end', 50), unit: 'ms', toBlindTransfer: round(p(t, 'bt', 50)), pbxRoundTrip: round(median(t.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)))), eventTo200: round(median(t.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)))) })
+    figure({ bench: BENCH, name: `${pattern}.client_roundtrip.p99`, value: percentile(main.client[pattern], 99), unit: 'ms', p50: round(percentile(main.client[pattern], 50)) })
+    // The longest event-loop stall in the service while pressing, and in an idle process beside it.
+    figure({ bench: BENCH, name: `${pattern}.event_loop_max`, value: median(main.stalls[pattern].map(x => x.serviceMaxMs)), unit: 'ms', perRound: main.stalls[pattern] })
+  }
+  const read = main.timings.read
+  figure({ bench: BENCH, name: 'baseline_read_burst.to_200.p50', value: p(read, 'end', 50), unit: 'ms', requests: read.length })
+  figure({ bench: BENCH, name: 'baseline_read_burst.to_200.p99', value: p(read, 'end', 99), unit: 'ms', client_p99: round(percentile(main.client.read, 99)) })
+  figure({ bench: BENCH, name: 'ratio.burst_over_read_burst.p99', value: p(main.timings.burst, 'end', 99) / p(read, 'end', 99), unit: 'ratio' })
+  figure({ bench: BENCH, name: 'apkt_records_delivered', value: delivered, unit: 'records', expected })
+  const verdict: string[] = []
+  for (const pattern of patterns) {
+    const v = p(main.timings[pattern], 'end', 99)
+    figure({ bench: BENCH, name: `target.${pattern}_p99`, value: v, unit: 'ms', target: 5, met: v <= 5 })
+    verdict.push(`${pattern} ${met(v <= 5)}`)
+  }
+  let whatIfText = ''
+  if (whatIf) {
+    const normal = await runService('normal', ['serial', 'spread', 'burst'], 1, { BENCH_SYNCHRONOUS: 'NORMAL' })
+    for (const pattern of ['serial', 'spread', 'burst'] as const) {
+      figure({ bench: BENCH, name: `whatif_synchronous_normal.${pattern}.to_200.p50`, value: p(normal.timings[pattern], 'end', 50), unit: 'ms' })
+      figure({ bench: BENCH, name: `whatif_synchronous_normal.${pattern}.to_200.p99`, value: p(normal.timings[pattern], 'end', 99), unit: 'ms' })
+    }
+    whatIfText = ` What-if synchronous NORMAL (no fsync per commit): serial p50 ${p(normal.timings.serial, 'end', 50).toFixed(2)} ms, spread p99 ${p(normal.timings.spread, 'end', 99).toFixed(2)} ms, burst p99 ${p(normal.timings.burst, 'end', 99).toFixed(2)} ms.`
+  }
+  // The machine's own noise: an idle process's event-loop delay p99 while the presses ran.
+  const noise = median(patterns.flatMap(x => main.stalls[x].map(y => y.canaryP99Ms)))
+  figure({ bench: BENCH, name: 'machine_noise.idle_process_p99', value: noise, unit: 'ms', max: round(Math.max(...patterns.flatMap(x => main.stalls[x].map(y => y.canaryMaxMs)))) })
+  const fmt = (pattern: Pattern): string => `${pattern} p50 ${p(main.timings[pattern], 'bt', 50).toFixed(2)}/${p(main.timings[pattern], 'end', 50).toFixed(2)} ms, p99 ${p(main.timings[pattern], 'bt', 99).toFixed(2)}/${p(main.timings[pattern], 'end', 99).toFixed(2)} ms`
+  summary(BENCH, `${N} agents, ${rounds} rounds, service-side press -> BlindTransfer written / -> 200 answered: ` +
+    `${fmt('serial')} (one at a time); ${fmt('steady')} (10 presses/s); ${fmt('spread')} (100/s); ${fmt('burst')} (${N} at once; baseline burst of ${N} reads p99 ${p(read, 'end', 99).toFixed(2)} ms). ` +
+    `Target p99 <= 5 ms: ${verdict.join(', ')} (an idle process on this machine sees ${noise.toFixed(1)} ms p99 event-loop delay by itself). APKT records delivered ${delivered}/${expected}.${whatIfText}`)
+} finally {
+  canary.stop()
+  await http.close()
+  await apkt.close()
+  await pbx.stop()
+}
