@@ -1,7 +1,7 @@
 // The agent panel: the SOP's flow (classify, read the script, get consent, Direct
 // Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
 // use /v1/events (supervisor-only), so the panel polls its own state once a second.
-import { ApiError, createApi, duration, h, secondsUntil, session, timeOf, wireSignInForm } from './api.js'
+import { ApiError, createApi, duration, h, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
@@ -72,13 +72,8 @@ function signOut (reason) {
   $('panel').hidden = true
   $('signout').hidden = true
   $('who').hidden = true
-  $('signin').hidden = false
   clearError()
-  const e = $('signin-error')
-  e.hidden = reason === undefined
-  e.textContent = reason ?? ''
-  $('token').value = ''
-  $('token').focus()
+  showSignIn(reason)
 }
 
 // ---- polling ---------------------------------------------------------------

@@ -116,3 +116,14 @@ export function wireSignInForm (signIn, checkingText) {
     })
   })
 }
+
+/** Back to the sign-in form, showing why (a refused token, an expired session) or nothing. */
+export function showSignIn (reason) {
+  const byId = (id) => document.getElementById(id)
+  byId('signin').hidden = false
+  const e = byId('signin-error')
+  e.hidden = reason === undefined
+  e.textContent = reason ?? ''
+  byId('token').value = ''
+  byId('token').focus()
+}

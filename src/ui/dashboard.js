@@ -1,7 +1,7 @@
 // The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
 // AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
 // happens after the call's last event.
-import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, timeOf, wireSignInForm } from './api.js'
+import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 import { openEventStream } from './sse.js'
 
@@ -96,13 +96,8 @@ function signOut (reason) {
   $('signout').hidden = true
   $('stream').hidden = true
   $('ami').hidden = true
-  $('signin').hidden = false
   clearError()
-  const e = $('signin-error')
-  e.hidden = reason === undefined
-  e.textContent = reason ?? ''
-  $('token').value = ''
-  $('token').focus()
+  showSignIn(reason)
 }
 
 // ---- live events ------------------------------------------------------------------
