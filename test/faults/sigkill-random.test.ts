@@ -190,9 +190,18 @@ t.test(`SIGKILL ${KILLS} times at random during ${CALLS} calls: no lost record, 
 
   // ---- the end state ------------------------------------------------------------------
   const last = procs.at(-1) as Proc
-  await eventually('outbox drained', async () => {
+  // Settled means: no agent still on a call (a call's record is written with its end)
+  // and nothing pending, seen twice 300 ms apart, so a hangup still on its way from
+  // Asterisk cannot add a record right after the check.
+  const settled = async (): Promise<boolean> => {
     const r = await api('GET', '/v1/apkt/records?status=pending&limit=1', TOKENS.supervisor)
-    return r.status === 200 && r.body.stats.pending === 0 ? r.body.stats : undefined
+    const a = await api('GET', '/v1/agents', TOKENS.supervisor)
+    return r.status === 200 && r.body.stats.pending === 0 && a.status === 200 && !(a.body as Array<{ state: string }>).some(x => x.state === 'on_call')
+  }
+  await eventually('outbox drained, no call in progress', async () => {
+    if (!await settled()) return undefined
+    await new Promise(resolve => setTimeout(resolve, 300))
+    return await settled() ? true : undefined
   }, 15_000).catch(() => undefined)
   const stats = (await api('GET', '/v1/apkt/records?limit=1', TOKENS.supervisor)).body.stats
   t.match(stats, { pending: 0, dead: 0 }, `outbox: ${JSON.stringify(stats)}`)
