@@ -6,6 +6,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/schema.ts'
 import { authPlugin } from './http/auth.ts'
 import { installErrorHandler } from './http/errors.ts'
+import { AccessLog } from './http/access-log.ts'
 import { closeConnectionsWhenClosing } from './http/shutdown.ts'
 import { healthRoutes, type HealthDeps } from './http/health.ts'
 import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
@@ -32,7 +33,9 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     // In-flight requests finish on close; idle keep-alive sockets do not hold shutdown.
     forceCloseConnections: 'idle',
-    return503OnClosing: true
+    return503OnClosing: true,
+    // One access line per request instead of two (http/access-log.ts).
+    logController: new AccessLog()
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   installErrorHandler(app)

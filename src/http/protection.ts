@@ -2,17 +2,16 @@
 // flooded service should refuse cheaply, before any token lookup or body parsing.
 //  - under-pressure answers 503 OVERLOADED past the configured event-loop delay or
 //    memory, except /healthz and /readyz, so probes still tell the truth;
-//  - the rate limit counts per token (a hash of it: the key is kept in memory and
+//  - the rate limit counts per token (its digest: the key is kept in memory and
 //    must not be the secret itself) when the token is a known one, else per client
 //    IP, so random tokens cannot buy a fresh allowance each and guessing is limited.
-import { createHash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import underPressure from '@fastify/under-pressure'
 import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config, TokenEntry } from '../config/schema.ts'
 import { Errors } from '../errors.ts'
-import { bearer, makeTokenLookup } from './auth.ts'
+import { decoratePresented, makeTokenLookup, presentedDigest } from './auth.ts'
 
 export interface ProtectionOptions {
   rateLimit: Config['http']['rateLimit']
@@ -43,6 +42,7 @@ export const protectionPlugin = fp<ProtectionOptions>(async (app, opts) => {
   })
 
   const lookup = makeTokenLookup(opts.tokens)
+  decoratePresented(app)
   // global: false, then one hook here: Fastify runs instance hooks before route-level
   // ones, and the plugin's own per-route hooks would run after authentication.
   await app.register(rateLimit, {
@@ -50,8 +50,8 @@ export const protectionPlugin = fp<ProtectionOptions>(async (app, opts) => {
     max: opts.rateLimit.max,
     timeWindow: opts.rateLimit.timeWindowMs,
     keyGenerator: (req: FastifyRequest) => {
-      const token = bearer(req)
-      if (token !== undefined && lookup(token) !== undefined) return `token:${createHash('sha256').update(token, 'utf8').digest('hex')}`
+      const presented = presentedDigest(req)
+      if (presented !== undefined && lookup(presented) !== undefined) return `token:${presented}`
       return `ip:${req.ip}`
     },
     allowList: (req: FastifyRequest) => isProbe(req),

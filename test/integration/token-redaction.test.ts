@@ -38,7 +38,14 @@ t.test('no token or secret appears in the service log, whatever the request did'
   await new Promise(resolve => setImmediate(resolve))
 
   const log = out.text()
-  t.match(log, /incoming request/, 'requests were logged')
+  t.match(log, /request completed/, 'requests were logged')
+  // One access line per request, with who asked (the token's name) and the outcome.
+  const access = log.split('\n').filter(l => l.includes('"request completed"')).map(l => JSON.parse(l) as Record<string, unknown>)
+  t.equal(access.length, 12, 'one access line for each of the 12 requests (the call set-up made one)')
+  t.notOk(log.includes('incoming request'), 'no second line per request')
+  t.match(access.find(a => a.url === '/v1/agents' && a.statusCode === 200), { method: 'GET', who: String, responseTime: Number }, 'the line names who asked')
+  t.match(access.find(a => a.url === '/v1/agents' && a.statusCode === 401), { method: 'GET' }, 'refused requests are logged too')
+  t.notOk(access.find(a => a.statusCode === 401)?.who, 'no name for an unknown token')
   t.match(log, /AMI action failed|direct transfer failed/, 'the upstream failure was logged')
   t.match(log, /\[redacted\]/, 'the careless lines were redacted')
   for (const secret of SECRETS) t.notOk(log.includes(secret), `the log does not contain ${secret.slice(0, 10)}...`)

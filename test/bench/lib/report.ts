@@ -65,7 +65,8 @@ export function machineFigure (bench: string): void {
 export const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
 
 /** CPU seconds (user + system) and RSS of another process, from /proc. */
-export function procStat (pid: number): { cpuSeconds: number, rssBytes: number } {
+/** CPU (user + system, and each apart: system time is mostly the kernel's socket work) and RSS of a process. */
+export function procStat (pid: number): { cpuSeconds: number, userSeconds: number, systemSeconds: number, rssBytes: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   // Fields after the command name (which may hold spaces) start after the last ')'.
   const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -73,7 +74,7 @@ export function procStat (pid: number): { cpuSeconds: number, rssBytes: number }
   const stime = Number(rest[12])
   const status = readFileSync(`/proc/${pid}/status`, 'utf8')
   const rssKb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? 0)
-  return { cpuSeconds: (utime + stime) / CLK_TCK, rssBytes: rssKb * 1024 }
+  return { cpuSeconds: (utime + stime) / CLK_TCK, userSeconds: utime / CLK_TCK, systemSeconds: stime / CLK_TCK, rssBytes: rssKb * 1024 }
 }
 
 // USER_HZ is 100 on every Linux build that matters here (getconf CLK_TCK).
