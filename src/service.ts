@@ -97,6 +97,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     onError: err => { guard.report(err, 'ACW') },
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
+  // A landed transfer's ACW deadline commits with its outcome and APKT record.
+  tracker.onOutcome((call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) })
   tracker.on('released', (agentId, call, reason) => {
     opts.failpoint?.('acw:released')
     acw.onReleased(agentId, call.callId, call.queue, reason)
@@ -122,7 +124,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       return () => { ami.off('disconnected', lost) }
     }
   }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
-    before: async (agentId, callId, queue) => { await acw.holdForTransfer(agentId, callId, queue) },
+    hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }
   })
   const apktStatus = (id: string): string | undefined => outbox.get(id)?.status

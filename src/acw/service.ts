@@ -84,15 +84,34 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     }
   }
 
-  /** Pauses the agent ahead of a blind transfer, so the next queue call cannot slip in. */
-  async holdForTransfer (agentId: string, callId: string, queue?: string): Promise<void> {
+  /**
+   * Records the hold ahead of a blind transfer; the caller runs this inside the
+   * transaction that marks the call "transferring", so both commit together. Returns
+   * the step to take once that has committed: pausing the member, so the next queue
+   * call cannot slip in (a no-op when there is nothing to hold).
+   */
+  holdForTransfer (agentId: string, callId: string, queue?: string): () => void {
     const seconds = acwSeconds(this.d.settings, agentId, queue)
-    if (seconds === 0 || this.d.repo.get(agentId) !== undefined) return
+    if (seconds === 0 || this.d.repo.get(agentId) !== undefined) return () => {}
     this.d.repo.save({ agentId, callId, startedAt: new Date(this.d.clock.now()).toISOString(), state: 'holding', seconds })
     // Not awaited: QueuePause is written to the AMI session now, before the transfer's
     // BlindTransfer, and Asterisk runs one session's actions in order. Confirmation
     // (and retries) go on in the background without slowing the transfer button.
-    this.background(this.apply(agentId, true), agentId)
+    return () => { this.background(this.apply(agentId, true), agentId) }
+  }
+
+  /**
+   * The transfer landed: the hold becomes ACW with its deadline. Runs inside the
+   * transaction that records the transfer's outcome (and its APKT record), so the
+   * deadline commits with it; the release that follows starts the countdown
+   * (onReleased). Nothing but the store is touched here: if that transaction fails,
+   * the hold stays as it was.
+   */
+  recordTransferred (agentId: string, callId: string): void {
+    const e = this.d.repo.get(agentId)
+    if (e?.state !== 'holding' || e.callId !== callId) return
+    const now = this.d.clock.now()
+    this.d.repo.save({ ...e, startedAt: new Date(now).toISOString(), endsAt: new Date(now + e.seconds * 1000).toISOString(), state: 'active' })
   }
 
   /** The transfer did not happen: the agent is still on the call, so no ACW yet. */
@@ -105,10 +124,17 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** The agent's part in a call is over (hangup on either side, transfer, a call outside the queue). */
   onReleased (agentId: string, callId: string, queue: string | undefined, reason: string): void {
     if (!this.byId.has(agentId)) return
-    const seconds = this.d.repo.get(agentId)?.seconds ?? acwSeconds(this.d.settings, agentId, queue)
+    const entry = this.d.repo.get(agentId)
+    if (entry?.state === 'active' && entry.callId === callId && entry.endsAt !== undefined) {
+      // Recorded with the transfer's outcome (recordTransferred): count down from there.
+      this.schedule(entry)
+      this.emit('change', agentId)
+      this.d.log.info({ agentId, callId, reason, seconds: entry.seconds }, 'agent in ACW')
+      return
+    }
+    const seconds = entry?.seconds ?? acwSeconds(this.d.settings, agentId, queue)
     if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
-    const held = this.d.repo.get(agentId)?.state === 'holding'
-    this.activate(agentId, callId, seconds, !held)
+    this.activate(agentId, callId, seconds, entry?.state !== 'holding')
     this.d.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
   }
 

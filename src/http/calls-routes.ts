@@ -140,8 +140,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       try { record(result, details) } catch (err) { req.log.error({ err: { message: (err as Error).message }, callId: call.callId, result }, 'audit entry for the transfer not written') }
     }
     try {
-      const transfer = await deps.transfers.directTransfer(call.callId, req.body.target)
-      audited('completed')
+      // Written with the landed transfer, in its transaction (one commit, not two).
+      let recorded = false
+      const transfer = await deps.transfers.directTransfer(call.callId, req.body.target, () => { record('completed'); recorded = true })
+      if (!recorded) audited('completed')
       return { transfer }
     } catch (err) {
       audited((err as { code?: string }).code ?? 'error', { message: (err as Error).message })

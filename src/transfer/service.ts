@@ -28,9 +28,21 @@ export interface TransferOptions {
 
 /** ACW's part in a transfer: pause the agent before the customer leaves, undo if it fails. */
 export interface TransferHooks {
-  before: (agentId: string, callId: string, queue?: string) => Promise<void>
+  /**
+   * Records the agent's hold; runs inside the transaction that marks the call
+   * "transferring". Returns the step to take once that has committed (the pause),
+   * which goes out before the BlindTransfer.
+   */
+  hold: (agentId: string, callId: string, queue?: string) => () => void
   failed: (agentId: string, callId: string) => Promise<void>
 }
+
+/**
+ * The caller's own record of a landed transfer (the route's audit entry). It runs in
+ * the transaction that records the outcome, so a press costs one durable commit
+ * after Asterisk's confirmation instead of two, and the two cannot disagree.
+ */
+export type RecordWithOutcome = (transfer: TransferInfo) => void
 
 /** One press of the button and how it ended, for metrics: `result` is completed or the error code. */
 export interface TransferAttempt { callId: string, target: number, result: string, seconds: number, reachedPbx: boolean }
@@ -39,6 +51,8 @@ const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 
 export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
   private readonly inflight = new Map<string, Promise<TransferInfo>>()
+  /** presses waiting for their outcome, with what they record alongside it */
+  private readonly recordWith = new Map<string, RecordWithOutcome>()
 
   constructor (
     private readonly tracker: CallTracker,
@@ -48,14 +62,21 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     private readonly log: Log,
     private readonly hooks?: TransferHooks,
     private readonly now: () => Date = () => new Date()
-  ) { super() }
+  ) {
+    super()
+    tracker.onOutcome((call, outcome) => {
+      if (outcome !== 'transferred' || call.transfer === undefined) return
+      this.recordWith.get(call.callId)?.(call.transfer)
+    })
+  }
 
   /**
    * Transfers the customer of `callId` to directory entry `target`. Resolves with the
    * completed transfer; throws a coded error otherwise. Concurrent calls for the same
-   * call share the first one's outcome.
+   * call share the first one's outcome. `recordWith` (optional) is written in the
+   * transaction that records the landed transfer; it is not called otherwise.
    */
-  async directTransfer (callId: string, target: number): Promise<TransferInfo> {
+  async directTransfer (callId: string, target: number, recordWith?: RecordWithOutcome): Promise<TransferInfo> {
     const started = process.hrtime.bigint()
     const progress = { reachedPbx: false }
     const report = (result: string): void => {
@@ -68,6 +89,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
         const first = await running
         throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred to ${first.target}; no second transfer was made`), { transfer: first })
       }
+      if (recordWith !== undefined) this.recordWith.set(callId, recordWith)
       const p = this.run(callId, target, progress)
       this.inflight.set(callId, p)
       try {
@@ -76,6 +98,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
         return done
       } finally {
         this.inflight.delete(callId)
+        this.recordWith.delete(callId)
       }
     } catch (err) {
       report((err as { code?: string }).code ?? 'error')
@@ -109,16 +132,20 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     if (agentChannel === undefined) throw new Errors.AgentLegUnknown(`the agent's channel of call ${callId} is not known (answered via a CTI event without data.agentChannel)`)
 
     const at = this.now().toISOString()
+    // "transferring" and ACW's hold in one durable commit; the pause goes out after it.
+    let pauseAgent = (): void => {}
     this.tracker.update(callId, c => {
       c.state = 'transferring'
       c.transfer = { status: 'pending', target, at }
+    }, undefined, () => {
+      if (call.agentId !== undefined && this.hooks !== undefined) pauseAgent = this.hooks.hold(call.agentId, callId, call.queue)
     })
     this.log.info({ callId, agentId: call.agentId, target, agentChannel }, 'direct transfer requested')
 
     // Listen before sending: the event can arrive before the action's response.
     const confirmation = this.waitForResult(callId)
     try {
-      if (call.agentId !== undefined) await this.hooks?.before(call.agentId, callId, call.queue)
+      pauseAgent()
       progress.reachedPbx = true
       await this.pbx.blindTransfer(agentChannel, entry.context, entry.exten)
       const result = await confirmation.promise

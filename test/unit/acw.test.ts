@@ -33,9 +33,10 @@ const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await P
 
 class MemRepo implements AcwRepository {
   rows = new Map<string, AcwEntry>()
+  saves = 0
   all = (): AcwEntry[] => [...this.rows.values()]
   get = (id: string): AcwEntry | undefined => this.rows.get(id)
-  save = (e: AcwEntry): void => { this.rows.set(e.agentId, { ...e }) }
+  save = (e: AcwEntry): void => { this.saves++; this.rows.set(e.agentId, { ...e }) }
   delete = (id: string): void => { this.rows.delete(id) }
 }
 
@@ -239,9 +240,11 @@ t.test('Asterisk restart: members come back unpaused, ACW pauses are re-applied'
 
 t.test('transfer: paused before the transfer, ACW counted from the transfer; a failed transfer undoes the hold', async t => {
   const h = harness()
-  await h.acw.holdForTransfer('1001', 'c', 'pln123')
+  const pause = h.acw.holdForTransfer('1001', 'c', 'pln123')
+  t.equal(h.repo.get('1001')?.state, 'holding', 'the hold is recorded at once (in the caller\'s transaction)')
+  t.same(h.sent, [], 'nothing is sent to the PBX before the caller has committed')
+  pause()
   await h.clock.advance(0)
-  t.equal(h.repo.get('1001')?.state, 'holding')
   t.equal(h.acw.endsAt('1001'), undefined, 'no countdown while still on the call')
   t.same(h.sent.map(s => s.paused), [true])
   await h.clock.advance(2000)
@@ -249,11 +252,35 @@ t.test('transfer: paused before the transfer, ACW counted from the transfer; a f
   t.equal(h.acw.endsAt('1001'), '2026-11-24T03:00:32.000Z', 'deadline from the moment the call left the agent')
   t.equal(h.sent.length, 1, 'no second pause: already paused')
 
-  await h.acw.holdForTransfer('1002', 'd', 'pln123')
+  h.acw.holdForTransfer('1002', 'd', 'pln123')()
   await h.clock.advance(0)
   await h.acw.releaseHold('1002')
   t.equal(h.repo.get('1002'), undefined)
   t.same(h.sent.filter(s => s.iface === 'PJSIP/1002').map(s => s.paused), [true, false], 'unpaused again')
+})
+
+t.test('transfer landed: the deadline is recorded with the outcome, the release only starts the countdown', async t => {
+  const h = harness()
+  h.acw.holdForTransfer('1001', 'c', 'pln123')()
+  await h.clock.advance(1000)
+  h.acw.recordTransferred('1002', 'c') // not held: nothing to do
+  h.acw.recordTransferred('1001', 'other-call') // another call's outcome: the hold stays
+  t.equal(h.repo.get('1001')?.state, 'holding')
+  h.acw.recordTransferred('1001', 'c')
+  t.match(h.repo.get('1001'), { state: 'active', callId: 'c', endsAt: '2026-11-24T03:00:31.000Z', seconds: 30 }, 'deadline recorded with the outcome')
+  const saved = h.repo.saves
+  await h.clock.advance(5)
+  h.acw.onReleased('1001', 'c', 'pln123', 'transferred')
+  t.equal(h.repo.saves, saved, 'the release writes nothing more')
+  t.equal(h.acw.endsAt('1001'), '2026-11-24T03:00:31.000Z', 'the deadline recorded with the outcome is kept')
+  t.same(h.sent.map(s => s.paused), [true], 'no second pause')
+  await h.clock.advance(29_994)
+  await h.clock.advance(0)
+  t.equal(h.sent.length, 1, 'still in ACW 1 ms before the deadline')
+  await h.clock.advance(1)
+  await h.clock.advance(0)
+  t.same(h.sent.map(s => s.paused), [true, false], 'unpaused at the deadline')
+  t.equal(h.repo.get('1001'), undefined)
 })
 
 t.test('a kill while holding for a transfer: after restart ACW starts if the agent is off the call', async t => {
