@@ -1,5 +1,5 @@
-// The APKT outbox's schema (version 3; 1 and 2 belong to the store and other
-// features). Append only, like src/store/migrations.ts: a released migration is never
+// The APKT outbox's schema (versions 3 and 6; the others belong to the store and
+// other features). Append only, like src/store/migrations.ts: a released migration is never
 // edited, a change is a new version.
 import type { Migration } from '../store/migrations.ts'
 
@@ -26,5 +26,31 @@ export const apktMigrations: Migration[] = [
     ) STRICT;
     CREATE INDEX apkt_records_pending_by_agent ON apkt_records (agent_id, seq) WHERE status = 'pending';
     CREATE INDEX apkt_records_status ON apkt_records (status, seq);`
+  },
+  {
+    version: 6,
+    name: 'apkt outbox counts',
+    // The outbox's counts by status, kept by triggers in the same transaction as each
+    // change. COUNT(*) ... GROUP BY status read every record ever written (4 ms at
+    // 100,000 records, 14 ms at 300,000), twice per call (the live feed after each
+    // outcome and each delivery) and on every metrics scrape. Triggers, not counters in
+    // the process: the CLI writes to the same file, and the counts stay exact.
+    sql: `CREATE TABLE apkt_counts (
+      status TEXT PRIMARY KEY CHECK (status IN ('pending', 'delivered', 'dead')),
+      n INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO apkt_counts (status, n)
+      SELECT s.status, (SELECT COUNT(*) FROM apkt_records r WHERE r.status = s.status)
+      FROM (SELECT 'pending' AS status UNION ALL SELECT 'delivered' UNION ALL SELECT 'dead') s;
+    CREATE TRIGGER apkt_counts_insert AFTER INSERT ON apkt_records BEGIN
+      UPDATE apkt_counts SET n = n + 1 WHERE status = NEW.status;
+    END;
+    CREATE TRIGGER apkt_counts_update AFTER UPDATE OF status ON apkt_records WHEN OLD.status <> NEW.status BEGIN
+      UPDATE apkt_counts SET n = n - 1 WHERE status = OLD.status;
+      UPDATE apkt_counts SET n = n + 1 WHERE status = NEW.status;
+    END;
+    CREATE TRIGGER apkt_counts_delete AFTER DELETE ON apkt_records BEGIN
+      UPDATE apkt_counts SET n = n - 1 WHERE status = OLD.status;
+    END;`
   }
 ]

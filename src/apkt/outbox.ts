@@ -103,7 +103,8 @@ export class Outbox {
       listBy: db.prepare<[OutboxStatus, number], Row>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq DESC LIMIT ?'),
       eachAll: db.prepare<[], Row>('SELECT * FROM apkt_records ORDER BY seq'),
       eachBy: db.prepare<[OutboxStatus], Row>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq'),
-      counts: db.prepare<[], { status: OutboxStatus, n: number }>('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status'),
+      // Kept by triggers (migration 6): reading them does not scan the records.
+      counts: db.prepare<[], { status: OutboxStatus, n: number }>('SELECT status, n FROM apkt_counts'),
       oldestPending: db.prepare<[], { created_at: string }>(`SELECT created_at FROM apkt_records WHERE status = 'pending' ORDER BY seq LIMIT 1`)
     }
   }

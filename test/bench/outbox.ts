@@ -12,7 +12,11 @@
 //     concurrency 4, and 16) posting to a local Fastify receiver in another process,
 //     vs a bare undici loop POSTing the same bodies with the same concurrency.
 //     Target: >= 1,000 records/s delivered.
-//   tsx test/bench/outbox.ts [--rounds 5] [--records 2000] [--deliver 5000]
+// (3) The outbox's counts (Outbox.stats(): the live feed reads them after every outcome
+//     and every delivery, metrics on every scrape) with a long history (100,000
+//     records, 1 in 1,000 pending), vs the COUNT(*) ... GROUP BY it replaced, on the
+//     same file in the same run.
+//   tsx test/bench/outbox.ts [--rounds 5] [--records 2000] [--deliver 5000] [--history 100000]
 import os from 'node:os'
 import path from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -37,6 +41,7 @@ const arg = (name: string, def: number): number => { const i = process.argv.inde
 const rounds = arg('rounds', 5)
 const RECORDS = arg('records', 2000)
 const DELIVER = arg('deliver', 5000)
+const HISTORY = arg('history', 100_000)
 const AGENTS = agentIds(200)
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-outbox-'))
@@ -122,6 +127,28 @@ for (const v of variants) {
 const writeRatio = ratioTo('outbox')
 figure({ bench: BENCH, name: 'ratio.outbox_over_bare', value: writeRatio, unit: 'ratio', target: 0.5, met: writeRatio >= 0.5 })
 
+// (3) counts with a long history
+function countsCost (): { statsMs: number, groupByMs: number } {
+  const store = openStore(fresh('history'), [...migrations, ...apktMigrations])
+  const outbox = new Outbox(store.db)
+  const ins = store.db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, created_at, body) VALUES (?, ?, ?, ?, ?, 0, ?, '{}')`)
+  const at = new Date().toISOString()
+  store.db.transaction(() => { for (let i = 0; i < HISTORY; i++) ins.run(`h-${i}`, `h-${i}:educate`, AGENTS[i % AGENTS.length], `h-${i}`, i % 1000 === 0 ? 'pending' : 'delivered', at) })()
+  const groupBy = store.db.prepare('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status')
+  const time = (f: () => unknown, n: number): number => { for (let i = 0; i < 3; i++) f(); const t0 = performance.now(); for (let i = 0; i < n; i++) f(); return (performance.now() - t0) / n }
+  const out = { statsMs: NaN, groupByMs: NaN }
+  const a: number[] = []; const b: number[] = []
+  for (let r = 0; r < rounds; r++) { a.push(time(() => outbox.stats(), 200)); b.push(time(() => groupBy.all(), 20)) }
+  out.statsMs = median(a); out.groupByMs = median(b)
+  const s = outbox.stats()
+  if (s.pending + s.delivered !== HISTORY) throw new Error(`counts ${JSON.stringify(s)} do not add up to ${HISTORY}`)
+  store.close()
+  return out
+}
+const counts = countsCost()
+figure({ bench: BENCH, name: 'stats_ms.long_history', value: counts.statsMs, unit: 'ms', records: HISTORY, baselineGroupByMs: round(counts.groupByMs), ratioBaselineOverThis: round(counts.groupByMs / counts.statsMs) })
+note(`counts with ${HISTORY} records: Outbox.stats() ${counts.statsMs.toFixed(3)} ms, COUNT(*) GROUP BY ${counts.groupByMs.toFixed(3)} ms`)
+
 // (2) delivery
 const receiver = await startTarget(path.join(here, 'lib', 'serve.ts'), ['apkt'])
 const url = `${receiver.url}/apkt/records`
@@ -197,4 +224,4 @@ figure({ bench: BENCH, name: 'delivery_lost_or_duplicated', value: lost, unit: '
 const d4 = median(delivery.get('dispatcher-4') ?? [])
 figure({ bench: BENCH, name: 'target.delivery_rate', value: d4, unit: 'records/s', target: 1000, met: d4 >= 1000 })
 summary(BENCH, `durable writes (WAL, synchronous FULL, one commit each): bare ${Math.round(median(writes.get('bare') ?? []))}/s, Outbox.add in a transaction ${Math.round(median(writes.get('outbox') ?? []))}/s = ${writeRatio.toFixed(2)} of bare (target >= 0.5: ${met(writeRatio >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get('outcome') ?? []))}/s = ${ratioTo('outcome').toFixed(2)}; ` +
-  `delivery of ${DELIVER} records to a local receiver: dispatcher concurrency 4 ${Math.round(d4)}/s (target >= 1000: ${met(d4 >= 1000)}; bare undici ${Math.round(median(delivery.get('bare-4') ?? []))}/s, ratio ${dRatio(4).toFixed(2)}), concurrency 16 ${Math.round(median(delivery.get('dispatcher-16') ?? []))}/s (ratio ${dRatio(16).toFixed(2)}); lost or duplicated: ${lost}`)
+  `delivery of ${DELIVER} records to a local receiver: dispatcher concurrency 4 ${Math.round(d4)}/s (target >= 1000: ${met(d4 >= 1000)}; bare undici ${Math.round(median(delivery.get('bare-4') ?? []))}/s, ratio ${dRatio(4).toFixed(2)}), concurrency 16 ${Math.round(median(delivery.get('dispatcher-16') ?? []))}/s (ratio ${dRatio(16).toFixed(2)}); lost or duplicated: ${lost}; counts with ${HISTORY} records: ${counts.statsMs.toFixed(3)} ms (COUNT(*) GROUP BY: ${counts.groupByMs.toFixed(2)} ms)`)

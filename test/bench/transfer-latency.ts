@@ -198,6 +198,10 @@ try {
     // Where the time goes (medians): before the action, the PBX's answer, after it.
     figure({ bench: BENCH, name: `${pattern}.cpu_per_press`, value: median(main.cpuMsPerPress[pattern]), unit: 'ms' })
     figure({ bench: BENCH, name: `${pattern}.phases_p50`, value: p(t, 'end', 50), unit: 'ms', toBlindTransfer: round(p(t, 'bt', 50)), pbxRoundTrip: round(median(t.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)))), eventTo200: round(median(t.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)))) })
+    // The slowest presses by phase: where a tail comes from (before the action, the PBX, after it).
+    const slowest = [...t].sort((a, b) => ((b.end ?? 0) - b.start) - ((a.end ?? 0) - a.start)).slice(0, 3)
+      .map(x => ({ total: round((x.end ?? NaN) - x.start), toBlindTransfer: round((x.blindTransferAt ?? NaN) - x.start), pbxRoundTrip: round((x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)), eventTo200: round((x.end ?? NaN) - (x.confirmedAt ?? NaN)) }))
+    figure({ bench: BENCH, name: `${pattern}.slowest_presses`, value: slowest[0]?.total ?? NaN, unit: 'ms', slowest })
     figure({ bench: BENCH, name: `${pattern}.client_roundtrip.p99`, value: percentile(main.client[pattern], 99), unit: 'ms', p50: round(percentile(main.client[pattern], 50)) })
     // The longest event-loop stall in the service while pressing, and in an idle process beside it.
     figure({ bench: BENCH, name: `${pattern}.event_loop_max`, value: median(main.stalls[pattern].map(x => x.serviceMaxMs)), unit: 'ms', perRound: main.stalls[pattern] })

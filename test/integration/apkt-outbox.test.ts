@@ -177,3 +177,50 @@ t.test('list, entries and stats', async t => {
   const { outbox: empty } = setup(t)
   t.strictSame(empty.stats(), { pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null })
 })
+
+t.test('the counts by status are kept exact by the store, whoever writes (migration 6)', async t => {
+  const { store, outbox } = setup(t)
+  const truth = (): Record<string, number> => {
+    const out: Record<string, number> = { pending: 0, delivered: 0, dead: 0 }
+    for (const r of store.db.prepare('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status').all() as Array<{ status: string, n: number }>) out[r.status] = r.n
+    return out
+  }
+  const counts = (): Record<string, number> => { const s = outbox.stats(NOW); return { pending: s.pending, delivered: s.delivered, dead: s.dead } }
+  const ids = Array.from({ length: 6 }, (_, i) => outbox.add(makeRecord({ callId: `n${i}` }), `n${i}:transfer`, NOW).record.id)
+  outbox.add(makeRecord({ callId: 'n0' }), 'n0:transfer', NOW) // the same outcome again: no new record
+  t.same(counts(), { pending: 6, delivered: 0, dead: 0 })
+  outbox.claimDue(NOW, 10)
+  outbox.markDelivered(ids[0] as string, NOW)
+  outbox.markDelivered(ids[1] as string, NOW)
+  outbox.markFailed(ids[2] as string, 'HTTP 503', NOW)
+  outbox.markDead(ids[3] as string, 'HTTP 400')
+  t.same(counts(), { pending: 3, delivered: 2, dead: 1 })
+  t.same(counts(), truth())
+  outbox.retry(ids[3] as string, NOW) // a supervisor's retry: dead -> pending
+  t.same(counts(), { pending: 4, delivered: 2, dead: 0 })
+  // Another writer on the same file (the CLI, a repair by hand): still exact.
+  store.db.prepare("UPDATE apkt_records SET status = 'dead' WHERE id = ?").run(ids[4])
+  store.db.prepare('DELETE FROM apkt_records WHERE id = ?').run(ids[5])
+  t.same(counts(), { pending: 2, delivered: 2, dead: 1 })
+  t.same(counts(), truth())
+  // A rolled-back change leaves the counts as they were.
+  t.throws(() => store.db.transaction(() => { outbox.add(makeRecord({ callId: 'rb' }), 'rb:transfer', NOW); throw new Error('rolled back') })())
+  t.same(counts(), truth())
+})
+
+t.test('migration 6 counts the records written before it', async t => {
+  const file = path.join(t.testdir(), 'old.db')
+  // A store as it was before migration 6, with records in every state.
+  const { openStore } = await import('../../src/store/sqlite.ts')
+  const { migrations } = await import('../../src/store/migrations.ts')
+  const { apktMigrations } = await import('../../src/apkt/migrations.ts')
+  const old = openStore(file, [...migrations, ...apktMigrations.filter(m => m.version < 6)])
+  const insert = old.db.prepare("INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, created_at, body) VALUES (?, ?, '1001', ?, ?, ?, '{}')")
+  const states = ['delivered', 'dead', 'pending', 'pending', 'pending']
+  states.forEach((status, i) => insert.run(`old-${i}`, `o${i}:educate`, `o${i}`, status, NOW.toISOString()))
+  t.throws(() => old.db.prepare('SELECT * FROM apkt_counts').all(), /no such table/, 'before migration 6 there are no counts')
+  old.close()
+  const store = openApktStore(file)
+  t.teardown(() => store.close())
+  t.match(new Outbox(store.db).stats(NOW), { pending: 3, delivered: 1, dead: 1 })
+})
