@@ -46,6 +46,12 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
   const ownCall = (req: FastifyRequest, callId: string): Call => {
     const call = deps.tracker.get(callId)
     if (call === undefined) throw new Errors.CallNotFound(`no call ${callId}`)
+    if (req.principal?.role === 'agent' && call.agentId === undefined && call.state === 'offered') {
+      // Nobody's call yet. Right after a restart the softphone can know of the answer
+      // before the service does (it learns it from the resync): "not connected yet"
+      // says retry, where 403 would say never (seen in test/faults/sigkill-random).
+      throw new Errors.CallNotConnected(`call ${callId} is offered: not connected to an agent yet; try again in a moment`)
+    }
     if (req.principal?.role === 'agent') assertActsAs(req, call.agentId)
     return call
   }

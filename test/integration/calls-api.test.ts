@@ -49,7 +49,14 @@ t.test('CTI events drive call and agent state', async t => {
   const offered = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'cti-1', data: { callerIdNum: '0811777' } })
   t.equal(offered.status, 202)
   t.same(offered.body.call, { callId: 'cti-1', state: 'offered' })
+  // Nobody's call yet (a softphone can know of the answer before the service does):
+  // "not connected yet", to retry, rather than 403.
+  const early = await get('/v1/calls/cti-1', TOKENS.agent1001)
+  t.equal(early.status, 409)
+  t.match(early.body, { error: 'CALL_NOT_CONNECTED', message: /is offered: not connected to an agent yet/ })
   await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'cti-1', agentId: '1001', data: { agentChannel: 'PJSIP/1001-00000001' } })
+  t.equal((await get('/v1/calls/cti-1', TOKENS.agent1001)).status, 200, 'once answered: the agent\'s own call')
+  t.equal((await get('/v1/calls/cti-1', TOKENS.agent1002)).status, 403, 'and another agent\'s is refused')
   const agent = await get('/v1/agents/1001', TOKENS.supervisor)
   t.same(agent.body, { id: '1001', state: 'on_call', callId: 'cti-1' })
   const own = await get('/v1/agents/1001/call', TOKENS.agent1001)
