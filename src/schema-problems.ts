@@ -1,5 +1,6 @@
 // Turns Ajv's errors into one line per key ("topics.billing.script: is required"), so
-// whoever edits a policy file sees every mistake by name in one go.
+// whoever edits the config or a policy file sees every mistake by name in one go.
+// Shared by both loaders: one wording for the same kind of mistake.
 import type { ErrorObject } from 'ajv'
 
 export const keyName = (pointer: string): string =>
@@ -11,6 +12,13 @@ export function schemaProblems (errors: readonly ErrorObject[]): string[] {
     const list = byKey.get(key) ?? []
     if (!list.includes(msg)) list.push(msg)
     byKey.set(key, list)
+  }
+  // A union of literals (TypeBox's Union of Literal: anyOf of const) is named by its values.
+  const literals = new Map<string, string[]>()
+  for (const e of errors) {
+    if (e.keyword !== 'const') continue
+    const key = keyName(e.instancePath)
+    literals.set(key, [...(literals.get(key) ?? []), String((e.params as { allowedValue?: unknown }).allowedValue)])
   }
   for (const e of withoutLosingBranches(errors)) {
     const key = keyName(e.instancePath)
@@ -28,9 +36,12 @@ export function schemaProblems (errors: readonly ErrorObject[]): string[] {
       case 'enum':
         add(key, `must be one of: ${(params.allowedValues as unknown[]).map(String).join(', ')}`)
         break
-      case 'pattern':
       case 'anyOf':
-        add(key, parent.description !== undefined ? `must be ${parent.description}` : (e.message ?? e.keyword))
+        if (literals.has(key)) add(key, `must be one of: ${literals.get(key)?.join(', ') ?? ''}`)
+        else add(key, parent.description !== undefined ? `must be ${parent.description}` : (e.message ?? 'does not match any allowed form'))
+        break
+      case 'pattern':
+        add(key, parent.description !== undefined ? `must be ${parent.description}` : `has a form or characters that are not allowed (must match ${String(params.pattern)})`)
         break
       case 'minLength':
       case 'minItems':

@@ -3,8 +3,9 @@
 // a bad file in one go; nothing else in the service reads the file or the environment.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { Ajv, type ErrorObject } from 'ajv'
+import { Ajv } from 'ajv'
 import YAML from 'yaml'
+import { schemaProblems } from '../schema-problems.ts'
 import { applyEnv } from './env.ts'
 import { ConfigSchema, type Config } from './schema.ts'
 
@@ -48,44 +49,6 @@ export function parseConfig (raw: Record<string, unknown>, env: NodeJS.ProcessEn
 // Ajv rather than TypeBox's own checker: it reports every error (allErrors), where
 // TypeBox stops inside an object at its first failing keyword.
 const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(ConfigSchema)
-
-const keyName = (pointer: string): string =>
-  pointer.split('/').filter(Boolean).map((seg, i) => /^\d+$/.test(seg) ? `[${seg}]` : (i === 0 ? seg : `.${seg}`)).join('') || '(top level)'
-
-function schemaProblems (errors: ErrorObject[]): string[] {
-  const byKey = new Map<string, string[]>()
-  const add = (key: string, msg: string): void => {
-    const list = byKey.get(key) ?? []
-    if (!list.includes(msg)) list.push(msg)
-    byKey.set(key, list)
-  }
-  const literals = new Map<string, string[]>()
-  for (const e of errors) {
-    const key = keyName(e.instancePath)
-    const params = e.params as Record<string, unknown>
-    switch (e.keyword) {
-      case 'additionalProperties':
-        add(keyName(`${e.instancePath}/${String(params.additionalProperty)}`), 'unknown key (not in the configuration schema)')
-        break
-      case 'required':
-        add(keyName(`${e.instancePath}/${String(params.missingProperty)}`), 'is required')
-        break
-      case 'const':
-        literals.set(key, [...(literals.get(key) ?? []), String(params.allowedValue)])
-        break
-      case 'anyOf':
-        if (literals.has(key)) add(key, `must be one of: ${literals.get(key)?.join(', ')}`)
-        else add(key, e.message ?? 'does not match any allowed form')
-        break
-      case 'pattern':
-        add(key, `has a form or characters that are not allowed (must match ${String(params.pattern)})`)
-        break
-      default:
-        add(key, e.message ?? e.keyword)
-    }
-  }
-  return [...byKey].map(([key, msgs]) => `${key}: ${msgs.join('; ')}`)
-}
 
 function duplicates<T> (items: T[], pick: (t: T) => string): string[] {
   const seen = new Set<string>()

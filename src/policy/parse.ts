@@ -6,7 +6,7 @@ import { isCalendarDate, midnightIn } from './calendar.ts'
 import { PolicyFileError } from './errors.ts'
 import { FACT_PLACEHOLDERS, KNOWN_PLACEHOLDERS, TARGET_PLACEHOLDER } from './placeholders.ts'
 import { placeholdersIn } from './render.ts'
-import { schemaProblems } from './problems.ts'
+import { schemaProblems } from '../schema-problems.ts'
 import { PolicyFileSchema, type PolicyFile, type TopicEntry } from './schema.ts'
 import { TOPICS, type ApktFields, type GuidanceLine, type PolicyVersion, type RequiredFact, type Topic, type TopicPolicy } from './types.ts'
 

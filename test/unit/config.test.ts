@@ -34,7 +34,7 @@ const mistakes: Array<{ kind: string, edit: (raw: any) => void, names: RegExp }>
   { kind: 'agent token bound to an unknown agent', edit: r => { r.auth.tokens[2].agent = '9999' }, names: /^auth\.tokens\[2\]\.agent: "9999" is not an id in agents/ },
   { kind: 'duplicate agent id', edit: r => { r.agents[1].id = '1001' }, names: /^agents: id "1001" appears more than once/ },
   { kind: 'token too short', edit: r => { r.auth.tokens[0].token = 'abc' }, names: /^auth\.tokens\[0\]\.token: must NOT have fewer than 16 characters/ },
-  { kind: 'empty list', edit: r => { r.agents = [] }, names: /^agents: must NOT have fewer than 1 items/ }
+  { kind: 'empty list', edit: r => { r.agents = [] }, names: /^agents: must not be empty/ }
 ]
 
 for (const m of mistakes) {
