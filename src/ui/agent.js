@@ -1,7 +1,7 @@
 // The agent panel: the SOP's flow (classify, read the script, get consent, Direct
 // Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
 // use /v1/events (supervisor-only), so the panel polls its own state once a second.
-import { ApiError, createApi, duration, h, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
+import { ApiError, createApi, duration, h, resumeSession, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
@@ -404,9 +404,4 @@ function wire () {
 }
 
 wire()
-const saved = session.get(TOKEN_KEY)
-if (saved !== undefined) {
-  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? t('error.session') : String(err?.message ?? err)))
-} else {
-  signOut()
-}
+resumeSession(TOKEN_KEY, signIn, signOut, () => t('error.session'))

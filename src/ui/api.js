@@ -117,6 +117,17 @@ export function wireSignInForm (signIn, checkingText) {
   })
 }
 
+/**
+ * On page load: resumes this tab's session when it holds a token (a reload keeps the
+ * agent signed in), else shows the sign-in form. A refused token signs out with
+ * `sessionEnded()`; a network failure with its own message.
+ */
+export function resumeSession (key, signIn, signOut, sessionEnded) {
+  const saved = session.get(key)
+  if (saved === undefined) { signOut(); return }
+  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? sessionEnded() : String(err?.message ?? err)))
+}
+
 /** Back to the sign-in form, showing why (a refused token, an expired session) or nothing. */
 export function showSignIn (reason) {
   const byId = (id) => document.getElementById(id)

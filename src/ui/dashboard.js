@@ -1,7 +1,7 @@
 // The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
 // AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
 // happens after the call's last event.
-import { ApiError, createApi, duration, h, jakartaDay, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
+import { ApiError, createApi, duration, h, jakartaDay, resumeSession, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 import { openEventStream } from './sse.js'
 
@@ -398,9 +398,4 @@ function wire () {
 }
 
 wire()
-const saved = session.get(TOKEN_KEY)
-if (saved !== undefined) {
-  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? t('error.session') : String(err?.message ?? err)))
-} else {
-  signOut()
-}
+resumeSession(TOKEN_KEY, signIn, signOut, () => t('error.session'))

@@ -134,6 +134,15 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     await dash.click('#lang')
     t.equal(await dash.textContent('[data-i18n="dash.agents"]'), 'Agen')
     await dash.waitForSelector('#stream[data-state="live"]')
+
+    // A reload with a token the service now refuses: back to sign-in, saying why.
+    await dash.evaluate(() => { (globalThis as any).sessionStorage.setItem('pln123.supervisor.token', 'a-token-the-service-refuses-0123') })
+    await dash.reload()
+    await dash.waitForSelector('#signin:not([hidden])')
+    t.equal(await dash.textContent('#signin-error'), 'Sesi berakhir atau token ditolak. Silakan masuk lagi.', 'the refused session is named')
+    t.equal(await dash.evaluate(() => (globalThis as any).sessionStorage.getItem('pln123.supervisor.token')), null, 'and forgotten')
+    await signIn(dash, TOKENS.supervisor)
+    await dash.waitForSelector('#stream[data-state="live"]')
   })
 
   await t.test('the SSE parser takes frames split anywhere, with any line ending', async t => {
