@@ -16,12 +16,12 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { generateStream } from './lib/ami-stream.ts'
 import { figure, machineFigure, median, met, note, round, summary } from './lib/report.ts'
+import { listArg, numArg, textArg } from './lib/args.ts'
 
 const BENCH = 'ami-ingest'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const rounds = arg('rounds', 5)
-const targetEvents = arg('events', 100_000)
+const rounds = numArg('rounds', 5)
+const targetEvents = numArg('events', 100_000)
 const AGENTS = 20
 
 interface RunResult { variant: string, events: number, ms: number, eventsPerSec: number, cpuMs: number, rssBytes: number }
@@ -121,10 +121,8 @@ machineFigure(BENCH)
 const report: string[] = []
 let targetRatio = Number.NaN
 let targetCpuRatio = Number.NaN
-const onlyIdx = process.argv.indexOf('--only')
-const only = onlyIdx > 0 ? process.argv[onlyIdx + 1] : undefined
-const varIdx = process.argv.indexOf('--variants')
-const pick = varIdx > 0 ? new Set((process.argv[varIdx + 1] ?? '').split(',')) : undefined
+const only = textArg('only')
+const pick = listArg('variants')
 for (const [classes, allVariants] of [['cti', ['bare', 'service-mem', 'service-sqlite', 'raw']], ['all', ['bare', 'service-mem', 'raw']]] as const) {
   if (only !== undefined && only !== classes) continue
   const variants = allVariants.filter(v => pick === undefined || pick.has(v) || v === 'bare')

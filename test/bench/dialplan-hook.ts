@@ -13,13 +13,13 @@ import autocannon from 'autocannon'
 import { TOKENS } from './lib/config.ts'
 import { startTarget } from './lib/proc.ts'
 import { figure, machineFigure, median, met, note, procStat, round, summary } from './lib/report.ts'
+import { numArg } from './lib/args.ts'
 
 const BENCH = 'dialplan-hook'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const rounds = arg('rounds', 3)
-const seconds = arg('seconds', 5)
-const connections = arg('connections', 20)
+const rounds = numArg('rounds', 3)
+const seconds = numArg('seconds', 5)
+const connections = numArg('connections', 20)
 
 interface Run { rps: number, p50: number, p99: number, non2xx: number, errors: number, cpuUsPerReq: number, userUsPerReq: number }
 

@@ -34,14 +34,14 @@ import type { Call } from '../../src/calls/types.ts'
 import { agentIds } from './lib/ami-stream.ts'
 import { startTarget } from './lib/proc.ts'
 import { figure, machineFigure, median, met, note, round, sleep, summary } from './lib/report.ts'
+import { numArg } from './lib/args.ts'
 
 const BENCH = 'outbox'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const rounds = arg('rounds', 5)
-const RECORDS = arg('records', 2000)
-const DELIVER = arg('deliver', 5000)
-const HISTORY = arg('history', 100_000)
+const rounds = numArg('rounds', 5)
+const RECORDS = numArg('records', 2000)
+const DELIVER = numArg('deliver', 5000)
+const HISTORY = numArg('history', 100_000)
 const AGENTS = agentIds(200)
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-outbox-'))

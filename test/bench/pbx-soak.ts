@@ -25,13 +25,13 @@ import { ADMIN_USER, PbxSandbox, freePort, projectRoot } from '../pbx/sandbox.ts
 import { agentIds, memberInterface } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
+import { numArg } from './lib/args.ts'
 
 const BENCH = 'pbx-soak'
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const CALLS = arg('calls', 500)
-const RATE = arg('rate', 5)
-const AGENTS = arg('agents', 20)
-const ACW = arg('acw', 2)
+const CALLS = numArg('calls', 500)
+const RATE = numArg('rate', 5)
+const AGENTS = numArg('agents', 20)
+const ACW = numArg('acw', 2)
 const TOPICS = ['coverage', 'billing', 'activation', 'disruption'] as const
 const EXTRA: Record<string, Record<string, unknown>> = { coverage: { area: 'Cilincing Jakarta Utara' }, billing: { subscribedViaPlnMobile: false } }
 const isTransfer = (topic: string): boolean => topic === 'activation' || topic === 'disruption'

@@ -20,13 +20,13 @@ import { benchRawConfig, TOKENS } from './lib/config.ts'
 import { FakePbx } from './lib/fake-pbx.ts'
 import { startTarget, type Target } from './lib/proc.ts'
 import { figure, machineFigure, MB, median, note, percentile, round, sleep, summary } from './lib/report.ts'
+import { numArg } from './lib/args.ts'
 
 const BENCH = 'scale'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const LARGE = arg('agents', 1000)
-const WAITING = arg('waiting', 4000)
-const EVENTS = arg('events', 100_000)
+const LARGE = numArg('agents', 1000)
+const WAITING = numArg('waiting', 4000)
+const EVENTS = numArg('events', 100_000)
 const SMALL = 20
 
 interface Stats { rssBytes: number, heapUsedBytes: number, externalBytes: number, cpuSeconds: number, liveCalls: number, eventLoopDelay: { p99Ms: number, maxMs: number } }

@@ -33,15 +33,14 @@ import { FakePbx } from './lib/fake-pbx.ts'
 import { startTarget, type Target } from './lib/proc.ts'
 import { startCanary } from './lib/canary.ts'
 import { figure, machineFigure, median, met, note, percentile, round, sleep, summary } from './lib/report.ts'
+import { flagArg, listArg, numArg } from './lib/args.ts'
 
 const BENCH = 'transfer-latency'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const arg = (name: string, def: number): number => { const i = process.argv.indexOf(`--${name}`); return i > 0 ? Number(process.argv[i + 1]) : def }
-const rounds = arg('rounds', 3)
-const N = arg('agents', 200)
-const whatIf = !process.argv.includes('--no-whatif')
-const onlyIdx = process.argv.indexOf('--patterns')
-const only = onlyIdx > 0 ? new Set((process.argv[onlyIdx + 1] ?? '').split(',')) : undefined
+const rounds = numArg('rounds', 3)
+const N = numArg('agents', 200)
+const whatIf = !flagArg('no-whatif')
+const only = listArg('patterns')
 // ACW of 3 s: long enough that no ACW ends inside a spread window, short enough to wait for.
 const ACW_SECONDS = 3
 const PATTERNS = { serial: -1, steady: 20_000, spread: 2000, burst: 0 } as const
