@@ -110,8 +110,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   recordTransferred (agentId: string, callId: string): void {
     const e = this.d.repo.get(agentId)
     if (e?.state !== 'holding' || e.callId !== callId) return
-    const now = this.d.clock.now()
-    this.d.repo.save({ ...e, startedAt: new Date(now).toISOString(), endsAt: new Date(now + e.seconds * 1000).toISOString(), state: 'active' })
+    this.d.repo.save(this.countdown(agentId, callId, e.seconds))
   }
 
   /** The transfer did not happen: the agent is still on the call, so no ACW yet. */
@@ -125,16 +124,15 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   onReleased (agentId: string, callId: string, queue: string | undefined, reason: string): void {
     if (!this.byId.has(agentId)) return
     const entry = this.d.repo.get(agentId)
+    const seconds = entry?.seconds ?? acwSeconds(this.d.settings, agentId, queue)
     if (entry?.state === 'active' && entry.callId === callId && entry.endsAt !== undefined) {
       // Recorded with the transfer's outcome (recordTransferred): count down from there.
       this.schedule(entry)
       this.emit('change', agentId)
-      this.d.log.info({ agentId, callId, reason, seconds: entry.seconds }, 'agent in ACW')
-      return
+    } else {
+      if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
+      this.activate(agentId, callId, seconds, entry?.state !== 'holding')
     }
-    const seconds = entry?.seconds ?? acwSeconds(this.d.settings, agentId, queue)
-    if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
-    this.activate(agentId, callId, seconds, entry?.state !== 'holding')
     this.d.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
   }
 
@@ -209,9 +207,14 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     return e
   }
 
-  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean): void {
+  /** ACW of `seconds` counted from now. */
+  private countdown (agentId: string, callId: string | undefined, seconds: number): AcwEntry {
     const now = this.d.clock.now()
-    const e: AcwEntry = { agentId, ...(callId !== undefined ? { callId } : {}), startedAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), state: 'active', seconds }
+    return { agentId, ...(callId !== undefined ? { callId } : {}), startedAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), state: 'active', seconds }
+  }
+
+  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean): void {
+    const e = this.countdown(agentId, callId, seconds)
     this.d.repo.save(e) // the deadline is durable before the PBX hears anything
     this.d.failpoint?.('acw:saved')
     this.schedule(e)
