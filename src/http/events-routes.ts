@@ -15,6 +15,13 @@ const frame = (m: LiveMessage): string => `id: ${m.seq}\nevent: ${m.type}\ndata:
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRouteDeps> = async (app, deps) => {
   const open = new Set<() => void>()
+  // Every open stream is handed the same message: serialise it once, not once per dashboard.
+  let last: LiveMessage | undefined
+  let lastFrame = ''
+  const frameOf = (m: LiveMessage): string => {
+    if (m !== last) { last = m; lastFrame = frame(m) }
+    return lastFrame
+  }
   // Streams never finish by themselves: end them before the server waits for requests.
   app.addHook('preClose', async () => { for (const end of [...open]) end() })
 
@@ -39,7 +46,7 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRouteDeps> = async (a
       'x-accel-buffering': 'no'
     })
     res.write(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(deps.snapshot())}\n\n`)
-    const unsubscribe = deps.feed.subscribe(m => { res.write(frame(m)) })
+    const unsubscribe = deps.feed.subscribe(m => { res.write(frameOf(m)) })
     const beat = setInterval(() => { res.write(': keepalive\n\n') }, 15_000)
     const end = (): void => { clearInterval(beat); unsubscribe(); open.delete(end); if (!res.writableEnded) res.end() }
     open.add(end)

@@ -28,6 +28,4 @@ export class LiveFeed {
     this.emitter.on('message', listener)
     return () => { this.emitter.off('message', listener) }
   }
-
-  get subscribers (): number { return this.emitter.listenerCount('message') }
 }
