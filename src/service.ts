@@ -74,11 +74,13 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   // Store unwritable (disk full, read-only): AMI events and ACW steps that cannot be
   // recorded must not crash the process; the guard logs once and, when the store takes
   // writes again, resyncs from Asterisk (test/faults/store-unwritable.test.ts).
+  const callsLog = logger.child({ module: 'calls' })
+  const resync = async (): Promise<void> => { await resyncFromAmi(ami, tracker, callsLog, err => guard.report(err, 'resync')) }
   const guard = new StoreGuard({
     check: () => { store.check() },
     heal: async () => {
       tracker.recordUnrecorded()
-      await resyncFromAmi(ami, tracker, logger.child({ module: 'calls' }), err => guard.report(err, 'resync'))
+      await resync()
       await acw.reapply()
     },
     log: logger.child({ module: 'store' })
@@ -107,7 +109,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   ami.on('event', ev => { guard.run(`AMI ${ev.event}`, () => { tracker.onAmi(ev) }) })
   ami.on('connected', () => {
     // A login just before stop() must not touch the store after it closed.
-    void resyncFromAmi(ami, tracker, logger.child({ module: 'calls' }), err => guard.report(err, 'resync'))
+    void resync()
       .then(async () => { if (!stopped) await acw.reapply() })
       .catch((err: unknown) => { if (!stopped) logger.error({ err }, 'ACW re-apply after AMI login failed') })
   })
@@ -133,22 +135,20 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   tracker.on('agent', id => feed.publish('agent', view(id)))
   ami.on('state', () => feed.publish('ami', ami.status()))
   acw.on('change', id => feed.publish('agent', view(id)))
-  const metrics = new ServiceMetrics({
-    tracker, transfers, acw, ami, outbox,
-    agentIds: config.agents.map(a => a.id),
-    agents: () => config.agents.map(a => view(a.id))
-  })
+  const agentIds = config.agents.map(a => a.id)
+  const agentViews = () => agentIds.map(view)
+  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds, agents: agentViews })
   const app = await buildApp(config, {
     ami, store, outbox, dispatcher, tracker, inquiries, transfers, apktStatus,
     directory: config.directory,
-    agentIds: new Set(config.agents.map(a => a.id)),
+    agentIds: new Set(agentIds),
     view,
     feed,
     acw,
     audit,
     metrics,
     snapshot: () => ({
-      agents: config.agents.map(a => view(a.id)),
+      agents: agentViews(),
       calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
       ami: ami.status(),
       apkt: outbox.stats()

@@ -21,7 +21,7 @@ const NullableText = Type.Union([Type.String(), Type.Null()])
 const Status = Type.Union([Type.Literal('pending'), Type.Literal('delivered'), Type.Literal('dead')])
 
 /** The record exactly as posted to APKT (CONTRACT.md section 5). */
-export const ApktRecordSchema = Type.Object({
+const ApktRecordSchema = Type.Object({
   id: Text,
   jenis: Text,
   tipeKeluhan: Text,
@@ -37,7 +37,7 @@ export const ApktRecordSchema = Type.Object({
   createdAt: Text
 }, { additionalProperties: false })
 
-export const OutboxEntrySchema = Type.Object({
+const OutboxEntrySchema = Type.Object({
   id: Text,
   outcomeKey: Text,
   agentId: Text,

@@ -70,11 +70,19 @@ export function makeTokenLookup (tokens: TokenEntry[]): (presentedDigest: string
   return (presented) => known.get(presented)
 }
 
-export function bearer (req: FastifyRequest): string | undefined {
+function bearer (req: FastifyRequest): string | undefined {
   const h = req.headers.authorization
   if (typeof h !== 'string') return undefined
   const m = /^Bearer[ ]+([^\s]+)\s*$/i.exec(h)
   return m?.[1]
+}
+
+/**
+ * Marks every route the plugin adds as public: for plugins whose routes cannot carry
+ * a per-route config (@fastify/static, @fastify/swagger-ui), and that serve pages only.
+ */
+export function markRoutesPublic (app: FastifyInstance): void {
+  app.addHook('onRoute', route => { route.config = { ...(route.config ?? {}), auth: 'public' } })
 }
 
 export const authPlugin = fp<{ tokens: TokenEntry[] }>(async (app, opts) => {

@@ -10,7 +10,7 @@ import type { Call } from '../calls/types.ts'
 import { Errors } from '../errors.ts'
 import type { TransferService } from '../transfer/service.ts'
 import { assertActsAs } from './auth.ts'
-import { CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
+import { ApktSummary, CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
 
 export interface CallRouteDeps {
   audit: AuditSink
@@ -52,7 +52,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       // says retry, where 403 would say never (seen in test/faults/sigkill-random).
       throw new Errors.CallNotConnected(`call ${callId} is offered: not connected to an agent yet; try again in a moment`)
     }
-    if (req.principal?.role === 'agent') assertActsAs(req, call.agentId)
+    assertActsAs(req, call.agentId)
     return call
   }
   const by = (req: FastifyRequest): string => req.principal?.name ?? 'unknown'
@@ -87,7 +87,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
           guidance: Type.Array(Type.String()),
           transferTarget: Type.Optional(Type.Integer()),
           policyVersion: Type.String(),
-          apkt: Type.Object({ permasalahan: Type.String(), jenis: Type.String(), tipeKeluhan: Type.String(), subTipeKeluhan: Type.String() })
+          apkt: ApktSummary
         }),
         ...errors
       }

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyPluginAsync, FastifySchema, RouteOptions } from 'fastify'
-import type { RouteAuth } from './auth.ts'
+import { markRoutesPublic, type RouteAuth } from './auth.ts'
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name: string, version: string, description?: string }
 
@@ -38,6 +38,6 @@ export const openApiPlugin = fp(async (app) => {
 
 /** Swagger UI and the JSON document, public like the other pages. */
 export const docsUiRoutes: FastifyPluginAsync = async (app) => {
-  app.addHook('onRoute', route => { route.config = { ...(route.config ?? {}), auth: 'public' } })
+  markRoutesPublic(app)
   await app.register(swaggerUi, { routePrefix: '/docs' })
 }

@@ -3,9 +3,9 @@
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { CallTracker } from '../calls/tracker.ts'
-import { Errors } from '../errors.ts'
+import { Errors, withDetails } from '../errors.ts'
 import type { DirectoryEntry } from '../transfer/service.ts'
-import { ChannelName, ErrorBody, NoQuery, OneLine } from './schemas.ts'
+import { AgentId, CallId, ChannelName, ErrorBody, NoQuery, OneLine } from './schemas.ts'
 
 export interface PbxRouteDeps {
   tracker: CallTracker
@@ -39,8 +39,8 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
       querystring: NoQuery,
       body: Type.Object({
         type: Type.Union([Type.Literal('call.offered'), Type.Literal('call.answered'), Type.Literal('call.ended'), Type.Literal('agent.login'), Type.Literal('agent.logout')]),
-        callId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })),
-        agentId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })),
+        callId: Type.Optional(CallId),
+        agentId: Type.Optional(AgentId),
         at: Type.Optional(Type.String({ format: 'date-time' })),
         data: Type.Optional(Type.Object({
           callerIdNum: Type.Optional(Type.String({ pattern: '^[0-9+*#A-Za-z-]{0,32}$' })),
@@ -57,8 +57,8 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
     const ev = req.body
     const needsCall = ev.type.startsWith('call.')
     const needsAgent = ev.type === 'call.answered' || ev.type.startsWith('agent.')
-    if (needsCall && ev.callId === undefined) throw Object.assign(new Errors.BadRequest(`body.callId: required for ${ev.type}`), { details: { field: 'body.callId' } })
-    if (needsAgent && ev.agentId === undefined) throw Object.assign(new Errors.BadRequest(`body.agentId: required for ${ev.type}`), { details: { field: 'body.agentId' } })
+    if (needsCall && ev.callId === undefined) throw withDetails(new Errors.BadRequest(`body.callId: required for ${ev.type}`), { field: 'body.callId' })
+    if (needsAgent && ev.agentId === undefined) throw withDetails(new Errors.BadRequest(`body.agentId: required for ${ev.type}`), { field: 'body.agentId' })
     if (ev.agentId !== undefined && !deps.agentIds.has(ev.agentId)) throw new Errors.AgentNotFound(`no agent ${ev.agentId}`)
     if (ev.type === 'call.ended' && deps.tracker.get(ev.callId as string) === undefined) throw new Errors.CallNotFound(`no call ${ev.callId as string}`)
     const call = deps.tracker.onCti(ev)

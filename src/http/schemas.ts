@@ -16,13 +16,13 @@ export const NoQuery = Type.Object({}, { additionalProperties: false })
 export const NoBody = Type.Unsafe<Record<string, never> | null>({ type: 'object', nullable: true, properties: {}, additionalProperties: false, description: 'no body, or {}' })
 
 /** Asterisk Linkedids look like 1795549373.12; CTI middlewares may use UUIDs. */
-export const CallIdParam = Type.Object({
-  callId: Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })
-}, { additionalProperties: false })
+export const CallId = Type.String({ pattern: '^[A-Za-z0-9._:-]{1,64}$' })
 
-export const AgentIdParam = Type.Object({
-  agentId: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })
-}, { additionalProperties: false })
+export const AgentId = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' })
+
+export const CallIdParam = Type.Object({ callId: CallId }, { additionalProperties: false })
+
+export const AgentIdParam = Type.Object({ agentId: AgentId }, { additionalProperties: false })
 
 /** A channel name as Asterisk prints it; one line, no spaces. */
 export const ChannelName = Type.String({ pattern: '^[A-Za-z0-9_/@.;:+#*-]{1,128}$' })

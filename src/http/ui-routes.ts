@@ -7,8 +7,9 @@ import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsync, FastifyReply } from 'fastify'
+import { markRoutesPublic } from './auth.ts'
 
-export const UI_ROOT = fileURLToPath(new URL('../ui/', import.meta.url))
+const UI_ROOT = fileURLToPath(new URL('../ui/', import.meta.url))
 
 // Only our own scripts and styles, and fetch() only to this origin: an injected
 // string in a caller id or a customer name can neither run nor phone home.
@@ -24,11 +25,8 @@ const CSP = [
 ].join('; ')
 
 export const uiRoutes: FastifyPluginAsync = async (app) => {
-  // @fastify/static has no per-route config option; this plugin's routes are the
-  // pages and their assets only, so mark each one public as it is added.
-  app.addHook('onRoute', route => {
-    route.config = { ...(route.config ?? {}), auth: 'public' }
-  })
+  // This plugin's routes are the pages and their assets only.
+  markRoutesPublic(app)
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('content-security-policy', CSP)
     reply.header('x-content-type-options', 'nosniff')
@@ -52,6 +50,6 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
     const html = await readFile(path.join(UI_ROOT, file))
     return await reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(html)
   }
-  app.get('/', { config: { auth: 'public' } }, page('dashboard.html'))
-  app.get('/agent', { config: { auth: 'public' } }, page('agent.html'))
+  app.get('/', page('dashboard.html'))
+  app.get('/agent', page('agent.html'))
 }
