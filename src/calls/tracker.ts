@@ -47,6 +47,8 @@ interface TrackerEvents {
   transfer: [callId: string, success: boolean, result: string]
   /** a QueueMemberPause for a configured agent */
   memberPause: [agentId: string, paused: boolean, reason: string]
+  /** an outcome was recorded (after its transaction committed, unlike onOutcome hooks) */
+  outcome: [call: Call, outcome: Outcome]
 }
 
 // Asterisk queue member Status values that mean the device cannot take calls.
@@ -150,6 +152,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (next.state === 'ended' || (next.state === 'transferred' && next.endedAt !== undefined)) this.forget(callId)
     else this.remember(next)
     this.emit('call', next)
+    if (outcome !== undefined) this.emit('outcome', next, outcome)
     return next
   }
 

@@ -6,14 +6,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { AcwEntry } from '../acw/types.ts'
 import type { AmiStatus } from '../ami/index.ts'
-import type { OutboxStats } from '../apkt/outbox.ts'
+import { outboxStatuses, type OutboxStats } from '../apkt/outbox.ts'
 import type { Outcome } from '../calls/tracker.ts'
 import type { AgentStateName, AgentView, Call } from '../calls/types.ts'
 import type { TransferAttempt } from '../transfer/service.ts'
 
 /** What the metrics listen to and read; each a small slice of a real part. */
 export interface MetricsSources {
-  tracker: { onOutcome: (hook: (call: Call, outcome: Outcome) => void) => void }
+  tracker: { on: (event: 'outcome', fn: (call: Call, outcome: Outcome) => void) => unknown }
   transfers: { on: (event: 'attempt', fn: (a: TransferAttempt) => void) => unknown }
   acw: { on: (event: 'change', fn: (agentId: string) => void) => unknown, entry: (agentId: string) => AcwEntry | undefined }
   ami: { on: (event: 'connected', fn: () => void) => unknown, status: () => AmiStatus }
@@ -24,7 +24,6 @@ export interface MetricsSources {
 }
 
 const AGENT_STATES: readonly AgentStateName[] = ['offline', 'ready', 'on_call', 'acw', 'paused']
-const OUTBOX_STATUSES = ['pending', 'delivered', 'dead'] as const
 
 export class ServiceMetrics {
   readonly registry = new Registry()
@@ -35,7 +34,9 @@ export class ServiceMetrics {
     const now = src.now ?? Date.now
 
     const calls = new Counter({ name: 'pln123_calls_total', help: 'Calls that reached an outcome, by inquiry topic (unclassified when none) and outcome', labelNames: ['topic', 'outcome'], registers })
-    src.tracker.onOutcome((call, outcome) => { calls.inc({ topic: call.inquiry?.topic ?? 'unclassified', outcome }) })
+    // Counted once committed: an outcome whose transaction rolled back is recorded (and
+    // counted) again later, when the store takes it.
+    src.tracker.on('outcome', (call, outcome) => { calls.inc({ topic: call.inquiry?.topic ?? 'unclassified', outcome }) })
 
     const transfers = new Counter({ name: 'pln123_transfers_total', help: 'Direct Transfer button presses by result (completed, or the error code)', labelNames: ['result'], registers })
     const latency = new Histogram({
@@ -91,7 +92,7 @@ export class ServiceMetrics {
       registers,
       collect () {
         const s = src.outbox.stats()
-        for (const status of OUTBOX_STATUSES) this.set({ status }, s[status])
+        for (const status of outboxStatuses) this.set({ status }, s[status])
       }
     })
     new Gauge({

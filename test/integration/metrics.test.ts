@@ -126,3 +126,17 @@ t.test('a supervisor\'s APKT retry is in the audit trail: who, what, when', asyn
   t.equal(metric(m, 'pln123_apkt_outbox_records', { status: 'dead' }), 0)
   t.equal(metric(m, 'pln123_apkt_outbox_records', { status: 'pending' }), 1)
 })
+
+t.test('an outcome the store refused is counted once, when it is finally recorded', async t => {
+  const s = await startAppStack(t, { handler: asteriskWorks })
+  const count = async (): Promise<number | undefined> => metric((await s.get('/metrics', TOKENS.supervisor)).text, 'pln123_calls_total', { topic: 'unclassified', outcome: 'ended' })
+  await s.connectedCall('m-refused')
+  // The store refuses to record the end once (as a full disk would), then takes it.
+  s.svc.store.db.exec("CREATE TRIGGER refuse_end BEFORE UPDATE ON calls WHEN NEW.state = 'ended' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+  const refused = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'm-refused' })
+  t.not(refused.status, 202, 'the end was not recorded')
+  t.equal(await count(), undefined, 'and not counted')
+  s.svc.store.db.exec('DROP TRIGGER refuse_end')
+  t.equal((await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'm-refused' })).status, 202)
+  t.equal(await count(), 1, 'counted once, when recorded')
+})
