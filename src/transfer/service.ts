@@ -50,9 +50,8 @@ export interface TransferAttempt { callId: string, target: number, result: strin
 const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 
 export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
-  private readonly inflight = new Map<string, Promise<TransferInfo>>()
-  /** presses waiting for their outcome, with what they record alongside it */
-  private readonly recordWith = new Map<string, RecordWithOutcome>()
+  /** presses in progress, by call, with what they record alongside the outcome */
+  private readonly inflight = new Map<string, { promise: Promise<TransferInfo>, recordWith?: RecordWithOutcome }>()
 
   constructor (
     private readonly tracker: CallTracker,
@@ -66,7 +65,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     super()
     tracker.onOutcome((call, outcome) => {
       if (outcome !== 'transferred' || call.transfer === undefined) return
-      this.recordWith.get(call.callId)?.(call.transfer)
+      this.inflight.get(call.callId)?.recordWith?.(call.transfer)
     })
   }
 
@@ -86,19 +85,17 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     try {
       const running = this.inflight.get(callId)
       if (running !== undefined) {
-        const first = await running
+        const first = await running.promise
         throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred to ${first.target}; no second transfer was made`), { transfer: first })
       }
-      if (recordWith !== undefined) this.recordWith.set(callId, recordWith)
       const p = this.run(callId, target, progress)
-      this.inflight.set(callId, p)
+      this.inflight.set(callId, { promise: p, ...(recordWith !== undefined ? { recordWith } : {}) })
       try {
         const done = await p
         report('completed')
         return done
       } finally {
         this.inflight.delete(callId)
-        this.recordWith.delete(callId)
       }
     } catch (err) {
       report((err as { code?: string }).code ?? 'error')
