@@ -3,7 +3,7 @@
 // Shared by both loaders: one wording for the same kind of mistake.
 import type { ErrorObject } from 'ajv'
 
-export const keyName = (pointer: string): string =>
+const keyName = (pointer: string): string =>
   pointer.split('/').filter(Boolean).map((seg, i) => /^\d+$/.test(seg) ? `[${seg}]` : (i === 0 ? seg : `.${seg}`)).join('') || '(top level)'
 
 export function schemaProblems (errors: readonly ErrorObject[]): string[] {

@@ -58,8 +58,6 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   entry (agentId: string): AcwEntry | undefined { return this.d.repo.get(agentId) }
 
-  get mode (): AcwSettings['mode'] { return this.d.settings.mode }
-
   /** After a restart: keep the original deadlines (or end at once if they passed). */
   recover (): void {
     for (const e of this.d.repo.all()) {

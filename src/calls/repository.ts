@@ -1,6 +1,6 @@
 // What the call model needs from storage. The SQLite implementation lives in
 // src/store/calls-repository.ts; tests may use the in-memory one below.
-import type { Call } from './types.ts'
+import { isFinished, type Call } from './types.ts'
 
 export interface CallRepository {
   save: (call: Call) => void
@@ -20,7 +20,7 @@ export class MemoryCallRepository implements CallRepository {
   }
 
   loadUnfinished (): Call[] {
-    return [...this.rows.values()].map(r => JSON.parse(r) as Call).filter(c => c.state !== 'ended' && !(c.state === 'transferred' && c.endedAt !== undefined))
+    return [...this.rows.values()].map(r => JSON.parse(r) as Call).filter(c => !isFinished(c))
   }
 
   transaction<T> (fn: () => T): T { return fn() }

@@ -25,9 +25,6 @@ export class StoreGuard {
 
   constructor (private readonly o: StoreGuardOptions) {}
 
-  /** True from a store failure until the store took a write again. */
-  get degraded (): boolean { return this.failing }
-
   /** Runs `fn`; a store failure is logged and healed later, any other error is rethrown. */
   run (what: string, fn: () => void): void {
     try {

@@ -8,7 +8,7 @@ import type { AmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
 import { agentForChannel } from './interfaces.ts'
 import type { CallRepository } from './repository.ts'
-import { ACTIVE_STATES, type AgentPresence, type Call } from './types.ts'
+import { ACTIVE_STATES, isFinished, type AgentPresence, type Call } from './types.ts'
 
 export interface TrackedAgent { id: string, interface: string, queues: string[] }
 
@@ -149,7 +149,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       this.repo.save(next)
     })
     // A finished call lives on in the store only, so memory does not grow with traffic.
-    if (next.state === 'ended' || (next.state === 'transferred' && next.endedAt !== undefined)) this.forget(callId)
+    if (isFinished(next)) this.forget(callId)
     else this.remember(next)
     this.emit('call', next)
     if (outcome !== undefined) this.emit('outcome', next, outcome)

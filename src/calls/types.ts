@@ -61,3 +61,6 @@ export interface AgentView {
 }
 
 export const ACTIVE_STATES: ReadonlySet<CallState> = new Set(['offered', 'connected', 'transferring'])
+
+/** Over for good: ended, or transferred and the customer's leg gone too. Such a call lives in the store only. */
+export const isFinished = (c: Call): boolean => c.state === 'ended' || (c.state === 'transferred' && c.endedAt !== undefined)

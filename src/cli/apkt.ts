@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
 import { apktMigrations } from '../apkt/migrations.ts'
 import { Outbox, outboxStatuses, type OutboxEntry, type OutboxStatus } from '../apkt/outbox.ts'
-import { OutboxError } from '../apkt/errors.ts'
 import { migrations } from '../store/migrations.ts'
 import { openStore } from '../store/sqlite.ts'
 import { UsageError, type Io } from './io.ts'
@@ -66,9 +65,6 @@ export async function apktCommand (args: string[], storePath: string, io: Io): P
         return 0
       }
     }
-  } catch (err) {
-    if (err instanceof OutboxError) { await io.err(`pln123-cti: ${err.message}\n`); return 1 }
-    throw err
   } finally {
     store.close()
   }

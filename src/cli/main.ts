@@ -1,7 +1,7 @@
 // The operators' command line (`npx pln123-cti ...`). Reads the same config as the
 // service (CTI_CONFIG and CTI_* overrides), so it finds the same store file.
 // Exit codes: 0 done, 1 failed (message on stderr), 2 wrong arguments.
-import { ConfigError, configPath, loadConfig } from '../config/load.ts'
+import { configPath, loadConfig } from '../config/load.ts'
 import { apktCommand, apktUsage } from './apkt.ts'
 import { UsageError, type Io } from './io.ts'
 
@@ -23,7 +23,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       await io.err(`pln123-cti: ${(err as Error).message}\n${usage}`)
       return 2
     }
-    if (err instanceof ConfigError) { await io.err(`pln123-cti: ${err.message}\n`); return 1 }
+    // Anything else (a bad config, an unknown or not-dead record): its message, exit 1.
     await io.err(`pln123-cti: ${(err as Error).message}\n`)
     return 1
   }
