@@ -1,7 +1,18 @@
 // Turns Ajv's errors into one line per key ("topics.billing.script: is required"), so
 // whoever edits the config or a policy file sees every mistake by name in one go.
-// Shared by both loaders: one wording for the same kind of mistake.
-import type { ErrorObject } from 'ajv'
+// Shared by both loaders: one wording for the same kind of mistake, and one way to
+// build their validators, so the texts never depend on how a caller set Ajv up.
+import { Ajv, type ErrorObject } from 'ajv'
+import type { TSchema } from 'typebox'
+
+/**
+ * A validator for schemaProblems(): every error (allErrors; TypeBox's own checker stops
+ * inside an object at its first failing keyword) and each with its schema (verbose),
+ * which the texts draw on: the keys allowed beside an unknown one, and `mustBe`.
+ */
+export function compileChecker (schema: TSchema, opts: { useDefaults?: boolean } = {}): ReturnType<Ajv['compile']> {
+  return new Ajv({ allErrors: true, strict: false, verbose: true, useDefaults: opts.useDefaults ?? false }).compile(schema)
+}
 
 const keyName = (pointer: string): string =>
   pointer.split('/').filter(Boolean).map((seg, i) => /^\d+$/.test(seg) ? `[${seg}]` : (i === 0 ? seg : `.${seg}`)).join('') || '(top level)'
@@ -23,7 +34,9 @@ export function schemaProblems (errors: readonly ErrorObject[]): string[] {
   for (const e of withoutLosingBranches(errors)) {
     const key = keyName(e.instancePath)
     const params = e.params as Record<string, unknown>
-    const parent = (e.parentSchema ?? {}) as { description?: string, properties?: Record<string, unknown> }
+    // mustBe: a schema's own wording for a value that fails its pattern or every branch
+    // of its anyOf ("must be a date YYYY-MM-DD"); descriptions are documentation.
+    const parent = (e.parentSchema ?? {}) as { mustBe?: string, properties?: Record<string, unknown> }
     switch (e.keyword) {
       case 'additionalProperties': {
         const allowed = Object.keys(parent.properties ?? {})
@@ -38,10 +51,10 @@ export function schemaProblems (errors: readonly ErrorObject[]): string[] {
         break
       case 'anyOf':
         if (literals.has(key)) add(key, `must be one of: ${literals.get(key)?.join(', ') ?? ''}`)
-        else add(key, parent.description !== undefined ? `must be ${parent.description}` : (e.message ?? 'does not match any allowed form'))
+        else add(key, parent.mustBe !== undefined ? `must be ${parent.mustBe}` : (e.message ?? 'does not match any allowed form'))
         break
       case 'pattern':
-        add(key, parent.description !== undefined ? `must be ${parent.description}` : `has a form or characters that are not allowed (must match ${String(params.pattern)})`)
+        add(key, parent.mustBe !== undefined ? `must be ${parent.mustBe}` : `has a form or characters that are not allowed (must match ${String(params.pattern)})`)
         break
       case 'minLength':
       case 'minItems':

@@ -3,9 +3,8 @@
 // a bad file in one go; nothing else in the service reads the file or the environment.
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
-import { Ajv } from 'ajv'
 import YAML from 'yaml'
-import { schemaProblems } from '../schema-problems.ts'
+import { compileChecker, schemaProblems } from '../schema-problems.ts'
 import { applyEnv } from './env.ts'
 import { ConfigSchema, type Config } from './schema.ts'
 
@@ -46,9 +45,7 @@ export function parseConfig (raw: Record<string, unknown>, env: NodeJS.ProcessEn
   return value as Config
 }
 
-// Ajv rather than TypeBox's own checker: it reports every error (allErrors), where
-// TypeBox stops inside an object at its first failing keyword.
-const validate = new Ajv({ allErrors: true, useDefaults: true, strict: false }).compile(ConfigSchema)
+const validate = compileChecker(ConfigSchema, { useDefaults: true })
 
 function duplicates<T> (items: T[], pick: (t: T) => string): string[] {
   const seen = new Set<string>()

@@ -1,17 +1,15 @@
 // One policy file, from YAML text to a checked, frozen PolicyVersion. Every mistake
 // in the file is collected and named by key before anything is refused.
-import { Ajv } from 'ajv'
 import YAML from 'yaml'
 import { isCalendarDate, midnightIn } from './calendar.ts'
 import { PolicyFileError } from './errors.ts'
 import { FACT_PLACEHOLDERS, KNOWN_PLACEHOLDERS, TARGET_PLACEHOLDER } from './placeholders.ts'
 import { placeholdersIn } from './render.ts'
-import { schemaProblems } from '../schema-problems.ts'
+import { compileChecker, schemaProblems } from '../schema-problems.ts'
 import { PolicyFileSchema, type PolicyFile, type TopicEntry } from './schema.ts'
 import { TOPICS, type ApktFields, type GuidanceLine, type PolicyVersion, type RequiredFact, type Topic, type TopicPolicy } from './types.ts'
 
-// verbose: the problem texts use each failing schema's description.
-const validate = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(PolicyFileSchema)
+const validate = compileChecker(PolicyFileSchema)
 
 const APKT_KEYS = ['jenis', 'tipeKeluhan', 'subTipeKeluhan', 'permasalahan'] as const
 

@@ -15,7 +15,7 @@ const Condition = Type.Object({
 const GuidanceItem = Type.Union([
   Text(),
   Type.Object({ text: Text(), when: Type.Optional(Condition) }, { additionalProperties: false })
-], { description: 'a text, or { text, when }' })
+], { mustBe: 'a text, or { text, when }' })
 
 const Apkt = Type.Object({
   jenis: Type.Enum(['KELUHAN', 'GANGGUAN']),
@@ -34,7 +34,7 @@ export const TopicSchema = Type.Object({
 }, { additionalProperties: false })
 
 export const PolicyFileSchema = Type.Object({
-  effectiveFrom: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', description: 'a date YYYY-MM-DD' }),
+  effectiveFrom: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', mustBe: 'a date YYYY-MM-DD' }),
   timezone: Type.Enum(TIMEZONES),
   source: Type.Optional(Text('the document the policy implements')),
   topics: Type.Object({

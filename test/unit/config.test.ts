@@ -26,6 +26,7 @@ t.test('config/default.yaml is valid and fills defaults', async t => {
 
 const mistakes: Array<{ kind: string, edit: (raw: any) => void, names: RegExp }> = [
   { kind: 'unknown key (typo)', edit: r => { r.ami.secert = 'x' }, names: /^ami\.secert: unknown key/ },
+  { kind: 'unknown key, with the keys allowed there', edit: r => { r.ami.secert = 'x' }, names: /^ami\.secert: unknown key \(allowed here: host, port, username, secret, / },
   { kind: 'wrong type', edit: r => { r.http.port = 'eighty' }, names: /^http\.port: must be integer/ },
   { kind: 'out of range', edit: r => { r.ami.port = 70000 }, names: /^ami\.port: must be <= 65535/ },
   { kind: 'not one of the allowed values', edit: r => { r.acw.mode = 'relaxed' }, names: /^acw\.mode: must be one of: fixed, early-exit/ },
