@@ -1,7 +1,7 @@
 // The agent panel: the SOP's flow (classify, read the script, get consent, Direct
 // Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
 // use /v1/events (supervisor-only), so the panel polls its own state once a second.
-import { ApiError, createApi, duration, h, resumeSession, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
+import { ApiError, createApi, duration, h, resumeSession, secondsUntil, session, showErrorBox, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
@@ -31,14 +31,7 @@ const ui = {
 // ---- errors ---------------------------------------------------------------
 
 function showError (err, fromPoll = false) {
-  if (err instanceof ApiError && err.status === 401) { signOut(t('error.session')); return }
-  const code = err instanceof ApiError ? err.code : 'ERROR'
-  const message = err instanceof ApiError && err.code === 'NETWORK' ? t('error.network', { message: err.message }) : (err?.message ?? String(err))
-  $('error-code').textContent = code
-  $('error-message').textContent = message
-  $('error').hidden = false
-  $('error').dataset.code = code
-  ui.pollError = fromPoll
+  if (showErrorBox(err, signOut)) ui.pollError = fromPoll
 }
 
 function clearError () { $('error').hidden = true; delete $('error').dataset.code; ui.pollError = false }
@@ -58,7 +51,6 @@ async function signIn (token) {
   $('panel').hidden = false
   $('signout').hidden = false
   $('who').hidden = false
-  $('who').textContent = t('agent.title', { id: ui.agentId })
   render()
   void poll(ui.generation)
 }
@@ -120,7 +112,6 @@ function stillFollowing (call) {
 
 function startCall (call) {
   ui.call = call
-  ui.topic = undefined
   ui.decision = undefined
   $('inquiry-form').reset()
   // After a reload mid-call: what the API remembers, plus this tab's last decision.
@@ -404,4 +395,4 @@ function wire () {
 }
 
 wire()
-resumeSession(TOKEN_KEY, signIn, signOut, () => t('error.session'))
+resumeSession(TOKEN_KEY, signIn, signOut)

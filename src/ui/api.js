@@ -1,5 +1,6 @@
 // The pages are plain clients of the public API (CONTRACT.md section 4): every
 // request carries the bearer token in the Authorization header, never in the URL.
+import { t } from './i18n.js'
 
 /** An answer other than 2xx, with the API's { error, message } when it sent one. */
 export class ApiError extends Error {
@@ -119,13 +120,30 @@ export function wireSignInForm (signIn, checkingText) {
 
 /**
  * On page load: resumes this tab's session when it holds a token (a reload keeps the
- * agent signed in), else shows the sign-in form. A refused token signs out with
- * `sessionEnded()`; a network failure with its own message.
+ * agent signed in), else shows the sign-in form. A refused token signs out saying the
+ * session ended; a network failure with its own message.
  */
-export function resumeSession (key, signIn, signOut, sessionEnded) {
+export function resumeSession (key, signIn, signOut) {
   const saved = session.get(key)
   if (saved === undefined) { signOut(); return }
-  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? sessionEnded() : String(err?.message ?? err)))
+  signIn(saved).catch((err) => signOut(err instanceof ApiError && err.status !== 0 ? t('error.session') : String(err?.message ?? err)))
+}
+
+/**
+ * Shows `err` in the page's error box (#error, #error-code, #error-message; data-code
+ * names the error). A 401 means the session is over: it signs out instead, saying so,
+ * and returns false.
+ */
+export function showErrorBox (err, signOut) {
+  if (err instanceof ApiError && err.status === 401) { signOut(t('error.session')); return false }
+  const code = err instanceof ApiError ? err.code : 'ERROR'
+  const message = err instanceof ApiError && err.code === 'NETWORK' ? t('error.network', { message: err.message }) : (err?.message ?? String(err))
+  const box = document.getElementById('error')
+  document.getElementById('error-code').textContent = code
+  document.getElementById('error-message').textContent = message
+  box.hidden = false
+  box.dataset.code = code
+  return true
 }
 
 /** Back to the sign-in form, showing why (a refused token, an expired session) or nothing. */

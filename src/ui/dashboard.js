@@ -1,7 +1,7 @@
 // The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
 // AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
 // happens after the call's last event.
-import { ApiError, createApi, duration, h, jakartaDay, resumeSession, secondsUntil, session, showSignIn, timeOf, wireSignInForm } from './api.js'
+import { createApi, duration, h, jakartaDay, resumeSession, secondsUntil, session, showErrorBox, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 import { openEventStream } from './sse.js'
 
@@ -32,16 +32,9 @@ const st = {
 
 // ---- errors and notices -----------------------------------------------------
 
-function showError (err) {
-  if (err instanceof ApiError && err.status === 401) { signOut(t('error.session')); return }
-  const code = err instanceof ApiError ? err.code : 'ERROR'
-  const message = err instanceof ApiError && err.code === 'NETWORK' ? t('error.network', { message: err.message }) : (err?.message ?? String(err))
-  $('error-code').textContent = code
-  $('error-message').textContent = message
-  $('error').hidden = false
-}
+function showError (err) { showErrorBox(err, signOut) }
 
-function clearError () { $('error').hidden = true }
+function clearError () { $('error').hidden = true; delete $('error').dataset.code }
 
 let noticeTimer
 function notice (text) {
@@ -299,6 +292,7 @@ function todaysTransfers () {
 
 function renderTransfers () {
   const list = todaysTransfers()
+  $('kpi-transfers').textContent = String(list.filter(x => x.status === 'completed').length)
   $('transfers').replaceChildren(...list.map(x => h('tr', { dataset: { callId: x.callId, status: x.status } },
     h('td', { class: 'mono' }, timeOf(x.at)),
     h('td', { class: 'mono' }, x.callerIdNum ?? '—'),
@@ -357,7 +351,6 @@ function renderKpis () {
   $('kpi-oncall').textContent = String(count('on_call'))
   $('kpi-acw').textContent = String(count('acw'))
   $('kpi-live').textContent = String(st.calls.size)
-  $('kpi-transfers').textContent = String(todaysTransfers().filter(x => x.status === 'completed').length)
   $('kpi-pending').textContent = String(st.stats?.pending ?? 0)
   $('kpi-dead').textContent = String(st.stats?.dead ?? 0)
   document.querySelector('.kpi[data-kind="dead"]').classList.toggle('alert', (st.stats?.dead ?? 0) > 0)
@@ -398,4 +391,4 @@ function wire () {
 }
 
 wire()
-resumeSession(TOKEN_KEY, signIn, signOut, () => t('error.session'))
+resumeSession(TOKEN_KEY, signIn, signOut)
