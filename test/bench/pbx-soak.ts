@@ -26,6 +26,7 @@ import { agentIds, memberInterface } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
 import { numArg } from './lib/args.ts'
+import { waitFor } from '../helpers/ami.ts'
 
 const BENCH = 'pbx-soak'
 const CALLS = numArg('calls', 500)
@@ -79,16 +80,6 @@ async function api (method: 'GET' | 'POST', url: string, token: string, body?: u
   try { return { status: res.statusCode, body: JSON.parse(text) } } catch { return { status: res.statusCode, body: text } }
 }
 
-async function until<T> (what: string, fn: () => T | undefined | false, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = fn()
-    if (v !== undefined && v !== false) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(20)
-  }
-}
-
 // The driver's view of the PBX.
 const admin = new AmiClient({ host: '127.0.0.1', port: sb.amiPort, ...ADMIN_USER, actionTimeoutMs: 5000, connectTimeoutMs: 5000, pingIntervalMs: 10_000, reconnect: { initialMs: 200, maxMs: 2000 }, logger: pino({ level: 'silent' }) })
 const customerOf = new Map<string, string>() // callId -> customer channel (AgentConnect)
@@ -130,7 +121,7 @@ async function oneCall (i: number): Promise<Outcome> {
   const caller = `0812${String(10_000_000 + i)}`
   try {
     await admin.action('Originate', { Channel: 'Local/s@caller', Context: 'inbound', Exten: '123', Priority: 1, CallerID: `"Pelanggan ${i}" <${caller}>`, Async: 'true' })
-    const c = await until(`call ${i} connected`, () => { const v = byCaller.get(caller); return v?.state === 'connected' && v.agentId !== undefined ? v : undefined }, 120_000)
+    const c = await waitFor(`call ${i} connected`, () => { const v = byCaller.get(caller); return v?.state === 'connected' && v.agentId !== undefined ? v : undefined }, 120_000)
     const token = agentToken(c.agentId as string)
     const inq = await api('POST', `/v1/calls/${c.callId}/inquiry`, token, { topic, customer: { name: `Pelanggan ${i}`, salutation: i % 2 === 0 ? 'Bapak' : 'Ibu' }, ...EXTRA[topic] })
     if (inq.status !== 200) throw new Error(`inquiry: HTTP ${inq.status} ${JSON.stringify(inq.body)}`)
@@ -142,15 +133,15 @@ async function oneCall (i: number): Promise<Outcome> {
       const tr = await api('POST', `/v1/calls/${c.callId}/direct-transfer`, token, { target: 3 })
       const transferMs = performance.now() - t0
       if (tr.status !== 200) throw new Error(`direct-transfer: HTTP ${tr.status} ${JSON.stringify(tr.body)}`)
-      const arrived = await until(`call ${i} at ICONNET`, () => arrivedOf.get(c.callId), 20_000)
+      const arrived = await waitFor(`call ${i} at ICONNET`, () => arrivedOf.get(c.callId), 20_000)
       await sleep(200 + Math.random() * 300) // ICONNET talks, then the customer hangs up
       await admin.action('Hangup', { Channel: arrived })
-      await until(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
+      await waitFor(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
       return { ok: true, topic, transferMs, landed: true }
     }
-    const customer = await until(`call ${i} customer channel`, () => customerOf.get(c.callId), 10_000)
+    const customer = await waitFor(`call ${i} customer channel`, () => customerOf.get(c.callId), 10_000)
     await admin.action('Hangup', { Channel: customer })
-    await until(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
+    await waitFor(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
     return { ok: true, topic }
   } catch (err) {
     return { ok: false, topic, error: (err as Error).message }
@@ -166,7 +157,7 @@ try {
     await sleep(100)
   }
   admin.start()
-  await until('driver login', () => admin.ready)
+  await waitFor('driver login', () => admin.ready, 60_000)
   void followFeed().catch(() => {})
   await sleep(1000)
   const pid = child.pid as number

@@ -21,6 +21,7 @@ import { FakePbx } from './lib/fake-pbx.ts'
 import { startTarget, type Target } from './lib/proc.ts'
 import { figure, machineFigure, MB, median, note, percentile, round, sleep, summary } from './lib/report.ts'
 import { numArg } from './lib/args.ts'
+import { eventually } from '../helpers/ami.ts'
 
 const BENCH = 'scale'
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -67,14 +68,6 @@ function interleave (lists: string[][]): string[] {
   }
 }
 
-async function until (what: string, fn: () => Promise<boolean>, timeoutMs = 180_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await sleep(50)
-  }
-}
-
 const ended = async (svc: Target, callId: string): Promise<boolean> => {
   const r = await api(svc, 'GET', `/v1/calls/${callId}`, TOKENS.supervisor)
   return r.status === 200 && (r.body.state === 'ended' || (r.body.state === 'transferred' && r.body.endedAt !== undefined))
@@ -109,7 +102,7 @@ async function model (pbx: FakePbx, agents: number, waiting: number): Promise<Re
     const wave = (w: number): CallScript[] => scripts.slice(w * agents, (w + 1) * agents)
     pbx.send(interleave(wave(0).map(c => c.start)).join(''))
     const lastConnected = wave(0)[agents - 1] as CallScript
-    await until('the connected calls', async () => (await api(svc, 'GET', `/v1/calls/${lastConnected.callId}`, TOKENS.supervisor)).body?.state === 'connected')
+    await eventually('the connected calls', async () => (await api(svc, 'GET', `/v1/calls/${lastConnected.callId}`, TOKENS.supervisor)).body?.state === 'connected', 180_000)
     // Waiting callers, as the dialplan reports them.
     let next = 0
     await Promise.all(Array.from({ length: 32 }, async () => {
@@ -134,7 +127,7 @@ async function model (pbx: FakePbx, agents: number, waiting: number): Promise<Re
     const before = await svc.ask<Stats>({ cmd: 'stats' })
     const t0 = performance.now()
     await pbx.stream(payload)
-    await until('the stream to be processed', async () => await ended(svc, last.callId))
+    await eventually('the stream to be processed', async () => await ended(svc, last.callId), 180_000)
     const ms = performance.now() - t0
     const after = await svc.ask<Stats>({ cmd: 'stats' })
     const gcAfter = await svc.ask<Stats>({ cmd: 'gc' })

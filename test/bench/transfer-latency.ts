@@ -34,6 +34,7 @@ import { startTarget, type Target } from './lib/proc.ts'
 import { startCanary } from './lib/canary.ts'
 import { figure, machineFigure, median, met, note, percentile, round, sleep, summary } from './lib/report.ts'
 import { flagArg, listArg, numArg } from './lib/args.ts'
+import type { Timing } from './lib/service-child.ts'
 
 const BENCH = 'transfer-latency'
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -46,7 +47,6 @@ const ACW_SECONDS = 3
 const PATTERNS = { serial: -1, steady: 20_000, spread: 2000, burst: 0 } as const
 type Pattern = keyof typeof PATTERNS
 
-interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
 interface Result { timings: Record<Pattern | 'read', Timing[]>, client: Record<Pattern | 'read', number[]>, perRound: Array<Record<string, number>>, stalls: Record<Pattern, Array<{ serviceMaxMs: number, canaryMaxMs: number, canaryP99Ms: number }>>, cpuMsPerPress: Record<Pattern, number[]> }
 
 machineFigure(BENCH)

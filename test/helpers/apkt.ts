@@ -1,7 +1,6 @@
 // Test parts for the APKT outbox: a real HTTP receiver (Fastify on port 0) that
 // records every request and keeps accepted records deduplicated by Idempotency-Key,
 // as the real APKT is expected to; record and store builders.
-import { createServer } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { Outbox } from '../../src/apkt/outbox.ts'
@@ -140,19 +139,6 @@ export function fillOutbox (outbox: Outbox, agents: string[], perAgent: number):
     }
   }
   return byAgent
-}
-
-/** A port nothing listens on (bound, then released). */
-export async function closedPort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const s = createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address()
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }

@@ -7,7 +7,8 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { Outbox } from '../../src/apkt/outbox.ts'
 import { waitFor } from '../helpers/ami.ts'
-import { closedPort, fillOutbox, openApktStore, Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
+import { fillOutbox, openApktStore, Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
+import { freePort } from '../pbx/sandbox.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const SUPERVISOR = 'test-crash-supervisor-token'
@@ -51,7 +52,7 @@ t.test('SIGKILL with records pending and in flight: after restart each is held e
   const env = {
     CTI_STORE_PATH: dbFile,
     CTI_HTTP_PORT: '0',
-    CTI_AMI_PORT: String(await closedPort()), // AMI is not needed for delivery
+    CTI_AMI_PORT: String(await freePort()), // nothing listens there: AMI is not needed for delivery
     CTI_APKT_URL: receiver.url,
     CTI_APKT_TOKEN: RECEIVER_TOKEN,
     CTI_APKT_TIMEOUT_MS: '2000',

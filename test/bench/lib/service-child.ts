@@ -15,7 +15,8 @@ import { parseConfig } from '../../../src/config/load.ts'
 import { createService } from '../../../src/service.ts'
 import { redactPaths } from '../../../src/log.ts'
 
-interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
+/** One timed request, as the benchmark reads it over IPC (ms, the service's performance.now()). */
+export interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
 
 // A large config (1,000 agents and their tokens) does not fit in one environment variable.
 const configText = process.env.BENCH_CONFIG_FILE !== undefined ? readFileSync(process.env.BENCH_CONFIG_FILE, 'utf8') : process.env.BENCH_CONFIG ?? '{}'
