@@ -37,7 +37,6 @@ export function loadConfig (file: string, env: NodeJS.ProcessEnv = {}): Config {
 
 export function parseConfig (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
   const { value, errors: envErrors } = applyEnv(raw, ConfigSchema, env)
-  for (const section of ['http', 'log', 'store', 'policy', 'acw']) value[section] ??= {}
   const valid = validate(value) // fills defaults in place
   const problems = [...envErrors, ...(valid ? [] : schemaProblems(validate.errors ?? []))]
   if (problems.length === 0) problems.push(...crossChecks(value as Config))

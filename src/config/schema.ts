@@ -28,11 +28,11 @@ export const HttpConfig = Type.Object({
     maxHeapUsedBytes: Type.Integer({ minimum: 0, default: 0 }),
     maxRssBytes: Type.Integer({ minimum: 0, default: 0 })
   }, { additionalProperties: false, default: {} })
-}, { additionalProperties: false })
+}, { additionalProperties: false, default: {} })
 
 export const LogConfig = Type.Object({
   level: Type.Union([Type.Literal('fatal'), Type.Literal('error'), Type.Literal('warn'), Type.Literal('info'), Type.Literal('debug'), Type.Literal('trace'), Type.Literal('silent')], { default: 'info' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, default: {} })
 
 export const AmiConfig = Type.Object({
   host: Type.String({ default: '127.0.0.1', minLength: 1 }),
@@ -51,11 +51,11 @@ export const AmiConfig = Type.Object({
 
 export const StoreConfig = Type.Object({
   path: Type.String({ minLength: 1, default: 'var/pln123-cti.db' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, default: {} })
 
 export const PolicyConfig = Type.Object({
   dir: Type.String({ minLength: 1, default: 'config/policy' })
-}, { additionalProperties: false })
+}, { additionalProperties: false, default: {} })
 
 export const DirectoryEntry = Type.Object({
   index: Type.Integer({ minimum: 0, maximum: 99 }),
@@ -73,7 +73,7 @@ export const AcwConfig = Type.Object({
   perAgent: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }), AcwSeconds, { default: {}, description: 'ACW seconds by agent id (wins over queue)' }),
   pauseReason: Type.String({ pattern: '^[A-Za-z0-9_ -]{1,32}$', default: 'ACW', description: 'the QueuePause reason the service uses' }),
   pauseRetries: Type.Integer({ minimum: 0, maximum: 10, default: 3 })
-}, { additionalProperties: false })
+}, { additionalProperties: false, default: {} })
 
 export const AgentConfig = Type.Object({
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$' }),
