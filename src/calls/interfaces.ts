@@ -8,13 +8,20 @@ export function channelPrefix (memberInterface: string): string {
   return `${tech ?? ''}/${resource}-`
 }
 
-export function agentForChannel (channel: string, agents: ReadonlyArray<{ id: string, interface: string }>): string | undefined {
-  for (const a of agents) {
-    if (channel.startsWith(channelPrefix(a.interface))) {
-      // Local channels have two halves; the ;1 half is the one bridged with the caller.
-      if (channel.startsWith('Local/') && !channel.endsWith(';1')) continue
-      return a.id
+/**
+ * Maps a channel to the configured agent whose device it reaches, or undefined. The
+ * prefixes are worked out once: the match runs on AMI events (BridgeEnter) and resyncs.
+ */
+export function channelMatcher (agents: ReadonlyArray<{ id: string, interface: string }>): (channel: string) => string | undefined {
+  const prefixes = agents.map(a => ({ id: a.id, prefix: channelPrefix(a.interface) }))
+  return (channel) => {
+    for (const a of prefixes) {
+      if (channel.startsWith(a.prefix)) {
+        // Local channels have two halves; the ;1 half is the one bridged with the caller.
+        if (channel.startsWith('Local/') && !channel.endsWith(';1')) continue
+        return a.id
+      }
     }
+    return undefined
   }
-  return undefined
 }

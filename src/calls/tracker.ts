@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events'
 import type { AmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
-import { agentForChannel } from './interfaces.ts'
+import { channelMatcher } from './interfaces.ts'
 import type { CallRepository } from './repository.ts'
 import { ACTIVE_STATES, isFinished, type AgentPresence, type Call } from './types.ts'
 
@@ -79,6 +79,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
   private readonly agentByInterface = new Map<string, string>()
+  private readonly agentOfChannel: (channel: string) => string | undefined
   private readonly status = new Map<string, AgentStatus>()
   private readonly hooks: OutcomeHook[] = []
   /** why the agent left a call that is still up, to name why the call ended */
@@ -93,6 +94,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     private readonly now: () => Date = () => new Date()
   ) {
     super()
+    this.agentOfChannel = channelMatcher(agents)
     for (const a of agents) {
       this.agentByInterface.set(a.interface.toLowerCase(), a.id)
       this.status.set(a.id, { presence: 'offline', paused: false, pausedReason: '' })
@@ -212,10 +214,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       case 'BridgeEnter': {
         // A call that reached the agent's device outside the queue (a direct dial):
         // no AgentConnect, but the agent is busy and gets ACW when it ends.
-        if (this.byChannel.has(ev.channel)) return
-        const agentId = agentForChannel(ev.channel, this.agents)
+        if (this.byChannel.has(ev.channel) || this.calls.has(ev.linkedid)) return
+        const agentId = this.agentOfChannel(ev.channel)
         if (agentId === undefined || this.status.get(agentId)?.callId !== undefined) return
-        if (this.calls.has(ev.linkedid)) return
         this.offered(ev.linkedid, { ...(ev.callerIdNum ? { callerIdNum: ev.callerIdNum } : {}) }, 'ami')
         this.answered(ev.linkedid, agentId, { agentChannel: ev.channel }, 'ami')
         return
@@ -269,9 +270,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     let offered = 0
     for (const peers of byBridge.values()) {
       for (const leg of peers) {
-        const agentId = agentForChannel(leg.channel, this.agents)
+        const agentId = this.agentOfChannel(leg.channel)
         if (agentId === undefined) continue
-        const customer = peers.find(p => p !== leg && agentForChannel(p.channel, this.agents) === undefined)
+        const customer = peers.find(p => p !== leg && this.agentOfChannel(p.channel) === undefined)
         if (customer === undefined) continue
         this.offered(customer.linkedid, { customerChannel: customer.channel, callerIdNum: customer.callerIdNum, callerIdName: customer.callerIdName }, 'resync')
         this.answered(customer.linkedid, agentId, { customerChannel: customer.channel, agentChannel: leg.channel }, 'resync')
