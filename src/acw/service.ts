@@ -139,7 +139,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     const list = this.waiters.get(agentId)
     if (list !== undefined) {
       const keep = list.filter(w => {
-        if (w.paused === paused && (!paused || reason === this.d.settings.pauseReason)) { w.resolve(true); return false }
+        if (this.isWanted(w.paused, paused, reason)) { w.resolve(true); return false }
         return true
       })
       if (keep.length > 0) this.waiters.set(agentId, keep); else this.waiters.delete(agentId)
@@ -280,7 +280,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
         if (this.stopped) return false
         // Already in that state: Asterisk may not announce a change that is no change.
         const now = this.d.pauseOf(agentId)
-        if (now !== undefined && now.paused === paused && (!paused || now.reason === this.d.settings.pauseReason)) return true
+        if (now !== undefined && this.isWanted(paused, now.paused, now.reason)) return true
         this.d.log.warn({ agentId, paused, attempt }, 'QueuePause not confirmed by Asterisk; retrying')
       }
       this.d.log.error({ agentId, paused }, `QueuePause did not take effect after ${this.d.settings.pauseRetries + 1} attempts`)
@@ -289,6 +289,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     } finally {
       this.applying.delete(agentId)
     }
+  }
+
+  /** The member's state (`paused`, `reason`) is the one asked for: unpaused, or paused for ACW. */
+  private isWanted (want: boolean, paused: boolean, reason: string): boolean {
+    return paused === want && (!want || reason === this.d.settings.pauseReason)
   }
 
   private waitFor (agentId: string, paused: boolean): { promise: Promise<boolean>, cancel: () => void } {
