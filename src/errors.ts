@@ -28,6 +28,8 @@ export const Errors = {
   NotTransferable: createError<[string]>('NOT_TRANSFERABLE', '%s', 409),
   AlreadyTransferred: createError<[string]>('ALREADY_TRANSFERRED', '%s', 409),
   TransferFailed: createError<[string]>('TRANSFER_FAILED', '%s', 502),
+  /** A press reached Asterisk and it did not say what became of it (no answer in time, session lost): not a failure, no second BlindTransfer until the PBX shows where the customer is; details.transfer is the first attempt. */
+  TransferOutcomeUnknown: createError<[string]>('TRANSFER_OUTCOME_UNKNOWN', '%s', 409),
   AgentLegUnknown: createError<[string]>('AGENT_LEG_UNKNOWN', '%s', 409),
   MissingFact: createError<[string]>('MISSING_FACT', '%s', 400),
   PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),

@@ -17,7 +17,7 @@ import { CallTracker } from './calls/tracker.ts'
 import { loadPolicies } from './policy/index.ts'
 import { SqliteCallRepository } from './store/calls-repository.ts'
 import { TransferService } from './transfer/service.ts'
-import { resyncFromAmi } from './calls/resync.ts'
+import { channelSnapshots, resyncFromAmi } from './calls/resync.ts'
 import { callView } from './http/calls-routes.ts'
 import { LiveFeed } from './live/feed.ts'
 import { AcwService } from './acw/service.ts'
@@ -75,7 +75,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   // recorded must not crash the process; the guard logs once and, when the store takes
   // writes again, resyncs from Asterisk (test/faults/store-unwritable.test.ts).
   const callsLog = logger.child({ module: 'calls' })
-  const resync = async (): Promise<void> => { await resyncFromAmi(ami, tracker, callsLog, err => guard.report(err, 'resync')) }
+  const transferTarget = (index: number) => config.directory.find(d => d.index === index)
+  const resync = async (): Promise<void> => { await resyncFromAmi(ami, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
   const guard = new StoreGuard({
     check: () => { store.check() },
     heal: async () => {
@@ -124,7 +125,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       const lost = (reason: string): void => { cb(new AmiError('AMI_CONNECTION_LOST', 'BlindTransfer', `AMI connection lost after Asterisk accepted BlindTransfer, before it confirmed it (${reason}); its outcome is unknown`)) }
       ami.on('disconnected', lost)
       return () => { ami.off('disconnected', lost) }
-    }
+    },
+    async channels () { return channelSnapshots(await ami.list('CoreShowChannels')) }
   }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
     hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }
@@ -177,6 +179,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       if (stopped) return
       stopped = true
       await app.close()
+      transfers.close()
       acw.stop()
       guard.stop()
       metrics.close()

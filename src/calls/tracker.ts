@@ -49,7 +49,12 @@ interface TrackerEvents {
   memberPause: [agentId: string, paused: boolean, reason: string]
   /** an outcome was recorded (after its transaction committed, unlike onOutcome hooks) */
   outcome: [call: Call, outcome: Outcome]
+  /** a transferring call was found still with its agent: connected again (ACW's hold is to go) */
+  notTransferred: [call: Call]
 }
+
+/** Where a Direct Transfer entry places the customer, to recognise the customer there. */
+export interface TransferTarget { context: string, exten: string }
 
 // Asterisk queue member Status values that mean the device cannot take calls.
 const UNAVAILABLE = new Set([4, 5]) // AST_DEVICE_INVALID, AST_DEVICE_UNAVAILABLE
@@ -69,6 +74,24 @@ function cloneData<T> (v: T): T {
     else out[k] = x
   }
   return out as T
+}
+
+const NOT_MADE = 'not made: the customer is still with the agent; press again'
+
+/**
+ * Where a transferring call's customer is, from live channels: placed at the target
+ * (seen in its context/exten, or no longer with an agent leg that is gone), still
+ * bridged with the agent, or gone; undefined when the channels do not tell yet.
+ */
+function transferVerdict (call: Call, channels: readonly ChannelSnapshot[], target?: TransferTarget): 'transferred' | 'connected' | 'ended' | undefined {
+  const find = (name: string | undefined): ChannelSnapshot | undefined => name === undefined ? undefined : channels.find(c => c.channel === name)
+  const customer = find(call.customerChannel)
+  if (customer === undefined) return call.customerChannel === undefined ? undefined : 'ended'
+  const agent = find(call.agentChannel)
+  if (agent !== undefined && customer.bridgeId !== '' && customer.bridgeId === agent.bridgeId) return 'connected'
+  if (target !== undefined && customer.context === target.context && customer.exten === target.exten) return 'transferred'
+  if (agent === undefined) return 'transferred'
+  return undefined
 }
 
 /** Same status, every field of AgentStatus compared (an absent callId equals an undefined one, as in JSON). */
@@ -133,6 +156,48 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   liveCalls (): Call[] { return [...this.calls.values()].filter(c => ACTIVE_STATES.has(c.state)) }
 
   agentIds (): string[] { return this.agents.map(a => a.id) }
+
+  /** Whether `channel` is a leg of `agentId`'s device (the matching the AMI events use). */
+  isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }
+
+  /**
+   * A transferring call whose customer is still with the agent: the transfer was not
+   * made, the call is connected again and may be transferred by a new press.
+   */
+  backToAgent (callId: string, message: string): Call | undefined {
+    const call = this.get(callId)
+    if (call?.state !== 'transferring') return call
+    const next = this.update(callId, c => {
+      c.state = 'connected'
+      c.transfer = { status: 'failed', target: c.transfer?.target ?? 0, at: c.transfer?.at ?? this.now().toISOString(), message }
+    })
+    this.emit('notTransferred', next)
+    return next
+  }
+
+  /**
+   * Settles a transferring call whose outcome is unknown from its live channels
+   * (CoreShowChannels): the customer at the target is transferred, still bridged with
+   * the agent is connected again, gone is ended. Returns the state reached, or
+   * undefined when the channels do not tell yet (or the call is not transferring).
+   */
+  settleTransfer (callId: string, channels: readonly ChannelSnapshot[], target?: TransferTarget): 'transferred' | 'connected' | 'ended' | undefined {
+    const call = this.get(callId)
+    if (call?.state !== 'transferring') return undefined
+    const verdict = transferVerdict(call, channels, target)
+    if (verdict === 'connected') {
+      this.backToAgent(callId, NOT_MADE)
+    } else if (verdict === 'transferred') {
+      const customer = channels.find(c => c.channel === call.customerChannel) as ChannelSnapshot
+      this.transferred(callId, customer.context, customer.exten)
+    } else if (verdict === 'ended') {
+      const reason = 'the customer hung up while the transfer was unconfirmed'
+      if (call.agentId !== undefined) this.release(call.agentId, callId, reason)
+      this.end(callId, reason)
+    }
+    if (verdict !== undefined) this.log.info({ callId, agentId: call.agentId, verdict }, 'unconfirmed transfer settled from the live channels')
+    return verdict
+  }
 
   /**
    * Changes a call and saves it; with an outcome, its hooks run in the same transaction.
@@ -258,7 +323,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * bridged agent legs are connected calls; callers waiting in Queue are offered
    * calls; calls we knew of whose customer is gone ended while we could not see.
    */
-  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[]): { connected: number, offered: number, ended: number } {
+  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined): { connected: number, offered: number, ended: number } {
     for (const m of members) {
       const agentId = this.agentByInterface.get(m.interface.toLowerCase())
       if (agentId !== undefined) this.setStatus(agentId, { presence: UNAVAILABLE.has(m.status) ? 'offline' : 'online', paused: m.paused, pausedReason: m.pausedReason })
@@ -294,25 +359,22 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       if (call.agentId !== undefined && !agentHere) {
         this.release(call.agentId, call.callId, 'call ended while the service could not see it')
       }
-      if (call.state === 'transferring' && customerHere && agentHere) {
-        // Both legs still bridged together: the BlindTransfer was never made (the process
-        // was killed between recording "transferring" and sending it, or the store failed
-        // on the way back). Without this the call stayed "transferring" for good and
-        // every later press answered 409 (found by test/faults/sigkill-transfer.test.ts).
-        const bridge = (ch: string | undefined): string | undefined => channels.find(x => x.channel === ch)?.bridgeId
-        const together = bridge(call.customerChannel) !== '' && bridge(call.customerChannel) === bridge(call.agentChannel)
-        if (together) {
-          this.update(call.callId, c => {
-            c.state = 'connected'
-            c.transfer = { status: 'failed', target: c.transfer?.target ?? 0, at: c.transfer?.at ?? this.now().toISOString(), message: 'not made: the outcome was lost (service restart or store failure) and the customer is still with the agent; press again' }
-          })
+      if (call.state === 'transferring' && customerHere) {
+        // Both legs still bridged together: the BlindTransfer was never made or did not
+        // take (the process was killed between recording "transferring" and sending it,
+        // the store failed on the way back, Asterisk never confirmed it). Without this the
+        // call stayed "transferring" for good and every later press answered 409 (found
+        // by test/faults/sigkill-transfer.test.ts). The customer at the target, or no
+        // longer with an agent leg that is gone: transferred. Otherwise it stays open.
+        const target = call.transfer !== undefined ? targetOf?.(call.transfer.target) : undefined
+        const verdict = transferVerdict(call, channels, target)
+        if (verdict === 'connected') {
+          this.backToAgent(call.callId, NOT_MADE)
           this.log.warn({ callId: call.callId, agentId: call.agentId }, 'transfer found not made after a resync: call back to connected')
+        } else if (verdict === 'transferred' && call.transfer !== undefined) {
+          const snap = channels.find(ch => ch.channel === call.customerChannel) as ChannelSnapshot
+          this.transferred(call.callId, snap.context, snap.exten)
         }
-        continue
-      }
-      if (call.state === 'transferring' && customerHere && !agentHere) {
-        const snap = channels.find(ch => ch.channel === call.customerChannel)
-        if (snap !== undefined && call.transfer !== undefined) this.transferred(call.callId, snap.context, snap.exten)
         continue
       }
       if (!customerHere) {

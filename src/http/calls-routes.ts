@@ -10,7 +10,7 @@ import type { Call } from '../calls/types.ts'
 import { Errors } from '../errors.ts'
 import type { TransferService } from '../transfer/service.ts'
 import { assertActsAs } from './auth.ts'
-import { ApktSummary, CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferSchema } from './schemas.ts'
+import { ApktSummary, CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferErrorBody, TransferSchema } from './schemas.ts'
 
 export interface CallRouteDeps {
   audit: AuditSink
@@ -127,12 +127,15 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
     config: { auth: { roles: ['agent'] } },
     schema: {
       summary: 'The softphone transfer button: blind-transfer the customer to a Direct Transfer entry',
-      description: '200 only once Asterisk reports the customer placed at the target. A second press never makes a second transfer.',
+      description: '200 only once Asterisk reports the customer placed at the target. A second press never makes a second transfer. ' +
+        '409 TRANSFER_OUTCOME_UNKNOWN when the press (or an earlier one) reached Asterisk and it did not say what became of it (no answer in time, AMI session lost): ' +
+        'the call stays transferring and the agent held; no BlindTransfer is sent until the PBX shows where the customer is; `transfer` is the first attempt. ' +
+        '409 ALREADY_TRANSFERRED carries the first transfer too. 502 TRANSFER_FAILED: Asterisk refused it, the call is back with the agent.',
       tags: ['calls'],
       params: CallIdParam,
       querystring: NoQuery,
       body: Type.Object({ target: Type.Integer({ minimum: 0, maximum: 99 }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ transfer: TransferSchema }), ...errors }
+      response: { 200: Type.Object({ transfer: TransferSchema }), ...errors, 409: TransferErrorBody }
     }
   }, async (req) => {
     const call = ownCall(req, req.params.callId)

@@ -39,6 +39,13 @@ export const TransferSchema = Type.Object({
   message: Type.Optional(Type.String())
 })
 
+/** An error answer of the transfer button: 409 ALREADY_TRANSFERRED and TRANSFER_OUTCOME_UNKNOWN carry the first attempt. */
+export const TransferErrorBody = Type.Object({
+  error: Type.String(),
+  message: Type.String(),
+  transfer: Type.Optional(TransferSchema)
+}, { additionalProperties: true })
+
 export const AgentViewSchema = Type.Object({
   id: Type.String(),
   state: Type.Union([Type.Literal('offline'), Type.Literal('ready'), Type.Literal('on_call'), Type.Literal('acw'), Type.Literal('paused')]),

@@ -2,10 +2,13 @@
 // makes a double press or a retried request get the first transfer's result, and a
 // call that was transferred answers ALREADY_TRANSFERRED with that result. Success is
 // what Asterisk reports (BlindTransfer event, Result: Success), not the action's ack.
+// When Asterisk may have acted but did not say (no answer in time, the session lost),
+// the outcome is unknown, not failed: the call stays "transferring", the agent stays
+// held, no second BlindTransfer goes out, and what the PBX shows next decides.
 import { EventEmitter } from 'node:events'
 import { Errors, withDetails } from '../errors.ts'
 import type { Log } from '../log.ts'
-import type { CallTracker } from '../calls/tracker.ts'
+import type { CallTracker, ChannelSnapshot } from '../calls/tracker.ts'
 import type { TransferInfo } from '../calls/types.ts'
 
 /** What the transfer needs from the PBX; the AMI adapter provides it in the wiring. */
@@ -17,6 +20,11 @@ export interface BlindTransferPort {
    * waiting out the timeout: the confirmation cannot come over a dead connection.
    */
   onConnectionLost?: (cb: (err: Error) => void) => () => void
+  /**
+   * The live channels (CoreShowChannels), to settle a transfer whose outcome is unknown
+   * when the AMI session stays up but no BlindTransfer event ever comes.
+   */
+  channels?: () => Promise<ChannelSnapshot[]>
 }
 
 export interface DirectoryEntry { index: number, name: string, context: string, exten: string }
@@ -24,7 +32,14 @@ export interface DirectoryEntry { index: number, name: string, context: string, 
 export interface TransferOptions {
   /** How long to wait for Asterisk's BlindTransfer event after the action was accepted. */
   confirmTimeoutMs: number
+  /** Longest wait between two checks of an unsettled transfer's channels (default 60 s). */
+  maxCheckIntervalMs?: number
 }
+
+/** Errors after which Asterisk may have moved the customer: the outcome is unknown. */
+const OUTCOME_UNKNOWN = new Set(['AMI_CONNECTION_LOST', 'AMI_TIMEOUT', 'TRANSFER_OUTCOME_UNKNOWN'])
+
+interface Waiter { resolve: (r: { success: boolean, result: string }) => void, reject: (err: Error) => void }
 
 /** ACW's part in a transfer: pause the agent before the customer leaves, undo if it fails. */
 export interface TransferHooks {
@@ -52,6 +67,15 @@ const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
   /** presses in progress, by call, with what they record alongside the outcome */
   private readonly inflight = new Map<string, { promise: Promise<TransferInfo>, recordWith?: RecordWithOutcome }>()
+  /**
+   * Presses waiting for Asterisk's BlindTransfer event, by call. One tracker listener
+   * and one connection-lost subscription serve them all: a listener per press passed
+   * Node's limit of 10 with 11 presses in flight (MaxListenersExceededWarning).
+   */
+  private readonly waiting = new Map<string, Waiter>()
+  /** checks of the channels of transfers whose outcome is unknown, by call */
+  private readonly checks = new Map<string, ReturnType<typeof setTimeout>>()
+  private closed = false
 
   constructor (
     private readonly tracker: CallTracker,
@@ -67,6 +91,34 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
       if (outcome !== 'transferred' || call.transfer === undefined) return
       this.inflight.get(call.callId)?.recordWith?.(call.transfer)
     })
+    tracker.on('transfer', (callId, success, result) => {
+      const w = this.waiting.get(callId)
+      if (w !== undefined) { this.waiting.delete(callId); w.resolve({ success, result }); return }
+      // Asterisk's word after the press gave up on it: a failure puts the call back
+      // with the agent (a success was recorded by the tracker itself).
+      if (!success && this.tracker.get(callId)?.state === 'transferring') {
+        this.settled(callId, () => this.tracker.backToAgent(callId, `not made: Asterisk reported the blind transfer as ${result}; press again`))
+      }
+    })
+    // Any way a transferring call found its agent again (a late failure, a check, a
+    // resync): ACW's hold goes. A press in progress does that itself.
+    tracker.on('notTransferred', call => {
+      if (call.agentId === undefined || this.inflight.has(call.callId)) return
+      void this.hooks?.failed(call.agentId, call.callId).catch(() => {})
+    })
+    tracker.on('outcome', call => { this.cancelCheck(call.callId) })
+    pbx.onConnectionLost?.(err => {
+      const all = [...this.waiting.values()]
+      this.waiting.clear()
+      for (const w of all) w.reject(err)
+    })
+  }
+
+  /** Stops the checks of unsettled transfers (the service is stopping). */
+  close (): void {
+    this.closed = true
+    for (const timer of this.checks.values()) clearTimeout(timer)
+    this.checks.clear()
   }
 
   /**
@@ -109,6 +161,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     if (call.transfer?.status === 'completed' || call.state === 'transferred') {
       throw withDetails(new Errors.AlreadyTransferred(`call ${callId} was already transferred; no second transfer was made`), { transfer: call.transfer })
     }
+    if (call.state === 'transferring' && call.transfer?.status === 'pending') throw this.outcomeUnknown(call.callId, call.transfer)
     if (call.state !== 'connected') throw new Errors.CallNotConnected(`call ${callId} is ${call.state}${call.endReason !== undefined ? ` (${call.endReason})` : ''}: nothing to transfer`)
     const inquiry = call.inquiry
     if (inquiry === undefined) throw new Errors.InquiryRequired(`call ${callId} has no inquiry: classify the topic first`)
@@ -149,27 +202,35 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
       if (!result.success) throw new Errors.TransferFailed(`Asterisk reported the blind transfer as ${result.result}`)
     } catch (err) {
       confirmation.cancel()
+      const code = (err as { code?: string }).code
       const message = (err as Error).message
+      const meanwhile = this.tracker.get(callId)
+      if (code !== undefined && OUTCOME_UNKNOWN.has(code) && meanwhile?.state === 'transferred') {
+        // Asterisk's event came in before its late answer: the transfer landed.
+        return { status: 'completed', target, at: meanwhile.transfer?.at ?? at }
+      }
+      if (code !== undefined && OUTCOME_UNKNOWN.has(code) && meanwhile?.state === 'transferring') {
+        // Sent, and Asterisk may have moved the customer without saying so. "connected"
+        // could be false (a customer at ICONNET with no record, the agent free before
+        // ACW, a second BlindTransfer at the next press), so the call stays
+        // "transferring", the agent stays held, and the BlindTransfer event, a check of
+        // the channels or the resync after a reconnect settles it.
+        const pending: TransferInfo = { status: 'pending', target, at, message }
+        this.settled(callId, () => this.tracker.update(callId, c => { c.transfer = pending }))
+        this.log.warn({ callId, target, err: { code, message } }, 'direct transfer outcome unknown')
+        this.scheduleCheck(callId, target, 0)
+        throw this.outcomeUnknown(callId, pending, message)
+      }
       const current = this.tracker.get(callId)
-      // The connection dropped with the BlindTransfer sent: Asterisk may or may not have
-      // moved the customer. Saying "connected" could be false (a customer at ICONNET with
-      // no record, and a second BlindTransfer at the next press), so the call stays
-      // "transferring", outcome unknown, and the resync after the reconnect settles it
-      // from the live channels (test/faults/asterisk-killed-transfer.test.ts).
-      const unknown = (err as { code?: string }).code === 'AMI_CONNECTION_LOST'
       if (current?.state === 'transferring') {
         this.tracker.update(callId, c => {
-          if (unknown) {
-            c.transfer = { status: 'pending', target, at, message }
-          } else {
-            c.state = 'connected'
-            c.transfer = { status: 'failed', target, at, message }
-          }
+          c.state = 'connected'
+          c.transfer = { status: 'failed', target, at, message }
         })
       }
       if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
-      this.log.warn({ callId, target, err: { code: (err as { code?: string }).code, message } }, 'direct transfer failed')
-      if ((err as { code?: string }).code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
+      this.log.warn({ callId, target, err: { code, message } }, 'direct transfer failed')
+      if (code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
       throw err
     }
     const done = this.tracker.get(callId)
@@ -183,22 +244,79 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     return { status: 'completed', target, at: done?.transfer?.at ?? at }
   }
 
+  private outcomeUnknown (callId: string, transfer: TransferInfo, why?: string): Error {
+    const text = why !== undefined
+      ? `${why}. Asterisk may have moved the customer: the call stays transferring and the agent held until the PBX shows where the customer is. Do not press again.`
+      : `an earlier press at ${transfer.at} reached Asterisk and its outcome is not known yet${transfer.message !== undefined ? ` (${transfer.message})` : ''}; no second transfer is made until the PBX shows where the customer is`
+    return withDetails(new Errors.TransferOutcomeUnknown(`call ${callId}: ${text}`), { transfer })
+  }
+
+  /** The late decision on an unknown outcome; a store failure leaves it to the next check or resync. */
+  private settled (callId: string, decide: () => unknown): void {
+    try {
+      decide()
+    } catch (err) {
+      this.log.warn({ callId, err: { message: (err as Error).message } }, 'unconfirmed transfer not settled yet')
+    }
+  }
+
+  /**
+   * Looks at the call's live channels after `delayMs`, and again with a growing pause
+   * for as long as the call is transferring with no press waiting on it: the session
+   * may stay up and no BlindTransfer event ever come.
+   */
+  private scheduleCheck (callId: string, target: number, delayMs: number): void {
+    if (this.closed || this.pbx.channels === undefined) return
+    this.cancelCheck(callId)
+    const timer = setTimeout(() => {
+      this.checks.delete(callId)
+      void this.check(callId, target).then(open => {
+        if (!open) return
+        const next = Math.min(Math.max(delayMs * 2, this.opts.confirmTimeoutMs), this.opts.maxCheckIntervalMs ?? 60_000)
+        this.scheduleCheck(callId, target, next)
+      })
+    }, delayMs)
+    timer.unref?.()
+    this.checks.set(callId, timer)
+  }
+
+  private cancelCheck (callId: string): void {
+    const timer = this.checks.get(callId)
+    if (timer !== undefined) { clearTimeout(timer); this.checks.delete(callId) }
+  }
+
+  /** One check; resolves true while the outcome is still open. */
+  private async check (callId: string, target: number): Promise<boolean> {
+    const open = (): boolean => !this.closed && !this.inflight.has(callId) && this.tracker.get(callId)?.state === 'transferring'
+    if (!open() || this.pbx.channels === undefined) return false
+    let channels: ChannelSnapshot[]
+    try {
+      channels = await this.pbx.channels()
+    } catch (err) {
+      // AMI down: the resync after the reconnect looks at the same channels; keep trying meanwhile.
+      this.log.debug({ callId, err: { message: (err as Error).message } }, 'channels of an unconfirmed transfer not listed')
+      return open()
+    }
+    if (!open()) return false
+    const entry = this.directory.find(d => d.index === target)
+    this.settled(callId, () => this.tracker.settleTransfer(callId, channels, entry))
+    return open()
+  }
+
   private waitForResult (callId: string): { promise: Promise<{ success: boolean, result: string }>, cancel: () => void } {
     let cancel = (): void => {}
     const promise = new Promise<{ success: boolean, result: string }>((resolve, reject) => {
-      const onTransfer = (id: string, success: boolean, result: string): void => {
-        if (id !== callId) return
-        cleanup()
-        resolve({ success, result })
-      }
       const timer = setTimeout(() => {
         cleanup()
-        reject(new Errors.TransferFailed(`Asterisk accepted the transfer but did not confirm it within ${this.opts.confirmTimeoutMs} ms; outcome unknown, see the call's state`))
+        reject(new Errors.TransferOutcomeUnknown(`Asterisk accepted the transfer but did not confirm it within ${this.opts.confirmTimeoutMs} ms; outcome unknown`))
       }, this.opts.confirmTimeoutMs)
-      const unsubscribe = this.pbx.onConnectionLost?.(err => { cleanup(); reject(err) })
-      const cleanup = (): void => { clearTimeout(timer); this.tracker.off('transfer', onTransfer); unsubscribe?.() }
+      const waiter: Waiter = {
+        resolve: r => { clearTimeout(timer); resolve(r) },
+        reject: err => { clearTimeout(timer); reject(err) }
+      }
+      const cleanup = (): void => { clearTimeout(timer); if (this.waiting.get(callId) === waiter) this.waiting.delete(callId) }
       cancel = cleanup
-      this.tracker.on('transfer', onTransfer)
+      this.waiting.set(callId, waiter)
     })
     promise.catch(() => {}) // awaited later; an early rejection must not be "unhandled"
     return { promise, cancel }
