@@ -414,9 +414,17 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     const call = this.get(callId)
     if (call === undefined) throw new Error(`unknown call ${callId}`)
     if (call.state !== 'offered' && call.agentId === agentId) {
-      // Already known (an AMI event and a CTI event for the same answer): fill gaps only.
-      if (d.agentChannel !== undefined && call.agentChannel === undefined) return this.update(callId, c => { c.agentChannel = d.agentChannel })
-      return call
+      // Already known (an AMI event and a CTI event for the same answer). The agent leg
+      // is what the BlindTransfer moves, so Asterisk's word on it wins: AMI's DestChannel
+      // and a resync's live leg replace what a CTI event said (or a stale leg); a CTI
+      // event only fills a gap.
+      const leg = d.agentChannel
+      if (leg === undefined || leg === call.agentChannel) return call
+      if (call.agentChannel !== undefined && source === 'cti') return call
+      const old = call.agentChannel
+      if (old !== undefined && this.byChannel.get(old) === callId) this.byChannel.delete(old)
+      if (old !== undefined) this.log.info({ callId, agentId, was: old, now: leg, source }, 'agent leg replaced')
+      return this.update(callId, c => { c.agentChannel = leg })
     }
     if (call.state !== 'offered') return call
     const next = this.update(callId, c => {

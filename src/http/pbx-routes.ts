@@ -61,6 +61,12 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
     if (needsAgent && ev.agentId === undefined) throw withDetails(new Errors.BadRequest(`body.agentId: required for ${ev.type}`), { field: 'body.agentId' })
     if (ev.agentId !== undefined && !deps.agentIds.has(ev.agentId)) throw new Errors.AgentNotFound(`no agent ${ev.agentId}`)
     if (ev.type === 'call.ended' && deps.tracker.get(ev.callId as string) === undefined) throw new Errors.CallNotFound(`no call ${ev.callId as string}`)
+    // The agent leg becomes the BlindTransfer's Channel: a channel of another device
+    // (the customer's own, another agent's) would move the wrong party.
+    const leg = ev.data?.agentChannel
+    if (leg !== undefined && ev.agentId !== undefined && !deps.tracker.isAgentLeg(ev.agentId, leg)) {
+      throw withDetails(new Errors.BadRequest(`data.agentChannel: ${leg} is not a channel of agent ${ev.agentId}'s device`), { field: 'data.agentChannel' })
+    }
     const call = deps.tracker.onCti(ev)
     return reply.code(202).send({ accepted: true as const, ...(call !== undefined ? { call: { callId: call.callId, state: call.state } } : {}) })
   })

@@ -64,7 +64,7 @@ export async function startAppStack (t: Test, opts: { handler?: Handler, edit?: 
   const get: AppStack['get'] = async (url, token) => await request('GET', url, token !== undefined ? { token } : {})
   const connectedCall: AppStack['connectedCall'] = async (callId, agentId = '1001') => {
     const a = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId, data: { callerIdNum: '0811', customerChannel: `PJSIP/trunk-${callId}` } })
-    const b = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId, agentId, data: { agentChannel: `PJSIP/${agentId}-${callId}` } })
+    const b = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId, agentId, data: { agentChannel: `Local/${agentId}@agents-${callId};1` } })
     if (a.status !== 202 || b.status !== 202) throw new Error(`could not set up call ${callId}: ${a.status} ${b.status} ${b.text}`)
   }
   return { svc, fake, request, post, get, connectedCall }

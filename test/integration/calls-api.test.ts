@@ -54,7 +54,7 @@ t.test('CTI events drive call and agent state', async t => {
   const early = await get('/v1/calls/cti-1', TOKENS.agent1001)
   t.equal(early.status, 409)
   t.match(early.body, { error: 'CALL_NOT_CONNECTED', message: /is offered: not connected to an agent yet/ })
-  await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'cti-1', agentId: '1001', data: { agentChannel: 'PJSIP/1001-00000001' } })
+  await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'cti-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-00000001;1' } })
   t.equal((await get('/v1/calls/cti-1', TOKENS.agent1001)).status, 200, 'once answered: the agent\'s own call')
   t.equal((await get('/v1/calls/cti-1', TOKENS.agent1002)).status, 403, 'and another agent\'s is refused')
   const agent = await get('/v1/agents/1001', TOKENS.supervisor)
@@ -90,7 +90,7 @@ t.test('CTI events: bad input is refused with the field named', async t => {
 
 t.test('inquiry: coverage needs an area; billing guidance follows the PLN Mobile answer', async t => {
   const { post } = await stack(t)
-  await connectedCall(post, 'c-1', 'PJSIP/1001-1')
+  await connectedCall(post, 'c-1', 'Local/1001@agents-1;1')
   const noArea = await post('/v1/calls/c-1/inquiry', TOKENS.agent1001, { topic: 'coverage', customer: { name: 'Budi', salutation: 'Bapak' } })
   t.equal(noArea.status, 400)
   t.equal(noArea.body.error, 'MISSING_FACT')
@@ -112,7 +112,7 @@ t.test('inquiry: coverage needs an area; billing guidance follows the PLN Mobile
 t.test('transfer: Asterisk refuses -> 502 with its message, the call stays with the agent, a retry works', async t => {
   let mode: Parameters<typeof asterisk>[0] = 'refuse'
   const { post, get, fake } = await stack(t, (a, s, f) => asterisk(mode)(a, s, f))
-  await connectedCall(post, 'r-1', 'PJSIP/1001-2')
+  await connectedCall(post, 'r-1', 'Local/1001@agents-2;1')
   await readyToTransfer(post, 'r-1')
   const refused = await post('/v1/calls/r-1/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(refused.status, 502)
@@ -126,25 +126,28 @@ t.test('transfer: Asterisk refuses -> 502 with its message, the call stays with 
   t.equal(ok.status, 200)
   const sent = fake.actionsNamed('BlindTransfer')
   t.equal(sent.length, 2)
-  t.same([sent[1]?.headers.channel, sent[1]?.headers.context, sent[1]?.headers.exten], ['PJSIP/1001-2', 'direct-transfer', '3'])
+  t.same([sent[1]?.headers.channel, sent[1]?.headers.context, sent[1]?.headers.exten], ['Local/1001@agents-2;1', 'direct-transfer', '3'])
 })
 
-t.test('transfer: Result: Fail -> 502; no confirmation -> 502 naming the unknown outcome; AMI down -> 503', async t => {
+t.test('transfer: Result: Fail -> 502; no confirmation -> 409 outcome unknown; AMI down -> 503', async t => {
   let mode: Parameters<typeof asterisk>[0] = 'Fail'
   const { post, fake, svc } = await stack(t, (a, s, f) => asterisk(mode)(a, s, f))
-  await connectedCall(post, 'f-1', 'PJSIP/1001-3')
+  await connectedCall(post, 'f-1', 'Local/1001@agents-3;1')
   await readyToTransfer(post, 'f-1')
   const failed = await post('/v1/calls/f-1/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(failed.status, 502)
   t.match(failed.body.message, /reported the blind transfer as Fail/)
   mode = 'silent'
   const silent = await post('/v1/calls/f-1/direct-transfer', TOKENS.agent1001, { target: 3 })
-  t.equal(silent.status, 502)
+  t.equal(silent.status, 409)
+  t.equal(silent.body.error, 'TRANSFER_OUTCOME_UNKNOWN')
   t.match(silent.body.message, /did not confirm it within 500 ms; outcome unknown/)
+  await connectedCall(post, 'f-2', 'Local/1001@agents-4;1')
+  await readyToTransfer(post, 'f-2')
   const lost = new Promise(resolve => svc.ami.once('disconnected', resolve))
   await fake.stop()
   await lost
-  const down = await post('/v1/calls/f-1/direct-transfer', TOKENS.agent1001, { target: 3 })
+  const down = await post('/v1/calls/f-2/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(down.status, 503)
   t.equal(down.body.error, 'AMI_UNAVAILABLE')
 })
@@ -156,7 +159,7 @@ t.test('transfer: preconditions', async t => {
   const noLeg = await post('/v1/calls/p-1/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(noLeg.status, 409)
   t.equal(noLeg.body.error, 'AGENT_LEG_UNKNOWN')
-  await connectedCall(post, 'p-2', 'PJSIP/1001-9')
+  await connectedCall(post, 'p-2', 'Local/1001@agents-9;1')
   const noInquiry = await post('/v1/calls/p-2/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(noInquiry.body.error, 'INQUIRY_REQUIRED')
   await readyToTransfer(post, 'p-2')
@@ -170,4 +173,49 @@ t.test('transfer: preconditions', async t => {
   const supervisor = await post('/v1/calls/p-2/direct-transfer', TOKENS.supervisor, { target: 3 })
   t.equal(supervisor.status, 403, 'the transfer button is the agent\'s')
   t.equal(fake.actionsNamed('BlindTransfer').length, 0, 'none of these reached Asterisk')
+})
+
+t.test('CTI call.answered: an agentChannel that is not a leg of the agent\'s device is refused, naming the field', async t => {
+  const { post, get, fake, svc } = await stack(t, asterisk('Success'))
+  await post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'fg-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-fg-1' } })
+  // The customer's own channel: a BlindTransfer of it would send the agent to ICONNET
+  // and drop the customer.
+  const customers = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'fg-1', agentId: '1001', data: { agentChannel: 'PJSIP/trunk-fg-1' } })
+  t.equal(customers.status, 400)
+  t.equal(customers.body.field, 'data.agentChannel')
+  t.match(customers.body.message, /data\.agentChannel: PJSIP\/trunk-fg-1 is not a channel of agent 1001/)
+  const another = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'fg-1', agentId: '1001', data: { agentChannel: 'Local/1002@agents-0000000a;1' } })
+  t.equal(another.status, 400, 'another agent\'s leg')
+  t.equal(another.body.field, 'data.agentChannel')
+  const otherHalf = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'fg-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-0000000b;2' } })
+  t.equal(otherHalf.status, 400, 'the ;2 half of the agent\'s Local channel is not the leg bridged with the customer')
+  t.equal(svc.tracker.get('fg-1')?.state, 'offered', 'nothing of the refused events was applied')
+  t.equal(svc.tracker.get('fg-1')?.agentChannel, undefined)
+  const own = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'fg-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-0000000c;1' } })
+  t.equal(own.status, 202, 'the agent\'s own leg is taken')
+  t.equal((await get('/v1/calls/fg-1', TOKENS.agent1001)).body.state, 'connected')
+  await readyToTransfer(post, 'fg-1')
+  t.equal((await post('/v1/calls/fg-1/direct-transfer', TOKENS.agent1001, { target: 3 })).status, 200)
+  t.same(fake.actionsNamed('BlindTransfer').map(a => a.headers.channel), ['Local/1001@agents-0000000c;1'], 'the BlindTransfer moved the agent leg')
+})
+
+t.test('agent leg: AMI\'s DestChannel wins over a CTI event\'s, either order', async t => {
+  const { post, fake, svc } = await stack(t, asterisk('Success'))
+  const agentConnect = (callId: string, dest: string): string =>
+    `Event: AgentConnect\r\nQueue: pln123\r\nChannel: PJSIP/trunk-${callId}\r\nLinkedid: ${callId}\r\nUniqueid: ${callId}\r\nCallerIDNum: 0811\r\nCallerIDName: X\r\nInterface: Local/1001@agents/n\r\nMemberName: 1001\r\nDestChannel: ${dest}\r\nDestLinkedid: ${callId}\r\nHoldTime: 1\r\nRingTime: 1\r\n\r\n`
+  // CTI first, then AMI: AMI's leg replaces the CTI one.
+  await post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'am-1', data: { customerChannel: 'PJSIP/trunk-am-1' } })
+  await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'am-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-0000cti1;1' } })
+  fake.send(agentConnect('am-1', 'Local/1001@agents-0000ami1;1'))
+  await waitFor('AMI leg taken', () => svc.tracker.get('am-1')?.agentChannel === 'Local/1001@agents-0000ami1;1')
+  t.pass('AMI after CTI: AMI\'s leg')
+  // AMI first, then CTI: the CTI leg does not replace it.
+  fake.send(agentConnect('am-2', 'Local/1001@agents-0000ami2;1'))
+  await waitFor('AMI call', () => svc.tracker.get('am-2')?.state === 'connected')
+  const late = await post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'am-2', agentId: '1001', data: { agentChannel: 'Local/1001@agents-0000cti2;1' } })
+  t.equal(late.status, 202)
+  t.equal(svc.tracker.get('am-2')?.agentChannel, 'Local/1001@agents-0000ami2;1', 'CTI after AMI: still AMI\'s leg')
+  await readyToTransfer(post, 'am-2')
+  t.equal((await post('/v1/calls/am-2/direct-transfer', TOKENS.agent1001, { target: 3 })).status, 200)
+  t.same(fake.actionsNamed('BlindTransfer').map(a => a.headers.channel), ['Local/1001@agents-0000ami2;1'])
 })
