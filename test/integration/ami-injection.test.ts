@@ -89,7 +89,7 @@ t.test('customer data is stored, never sent: a one-line name that reads like AMI
   t.equal(tr.status, 200, 'the transfer went through')
   const sent = s.fake.actionsNamed('BlindTransfer')
   t.equal(sent.length, 1)
-  t.same([sent[0]?.headers.channel, sent[0]?.headers.context, sent[0]?.headers.exten], ['PJSIP/1001-inj-7', 'direct-transfer', '3'], 'only the agent leg and the directory entry')
+  t.same([sent[0]?.headers.channel, sent[0]?.headers.context, sent[0]?.headers.exten], ['Local/1001@agents-inj-7;1', 'direct-transfer', '3'], 'only the agent leg and the directory entry')
   await s.svc.ami.action('Ping')
   const got = s.fake.received.slice(from)
   t.notOk(/originate|666|budi/i.test(got), 'no customer data reached the socket')
