@@ -1,7 +1,9 @@
 // Fault: Asterisk dies (SIGKILL of the whole sandbox) while a BlindTransfer is in flight.
-// The transfer request must answer 503/502 within the action timeout (never hang, never
-// claim success), the per-call lock must be released, the adapter must not replay the
-// action when Asterisk is back, and a new call must transfer normally afterwards.
+// The transfer request must answer within the action timeout (never hang, never claim
+// success): 409 TRANSFER_OUTCOME_UNKNOWN when the action had left (Asterisk may have
+// done it), 503/502 when it had not or was refused. The per-call lock must be released,
+// the adapter must not replay the action when Asterisk is back, and a new call must
+// transfer normally afterwards.
 import t, { type Test } from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
@@ -109,9 +111,10 @@ t.test('Asterisk frozen with the BlindTransfer unread, then SIGKILLed', async t 
   const killedAt = Date.now()
   const press = await pending
   const ms = Date.now() - t0
-  t.equal(press.status, 503, `answered ${press.status} ${JSON.stringify(press.body)}`)
-  t.equal(press.body.error, 'AMI_CONNECTION_LOST')
+  t.equal(press.status, 409, `answered ${press.status} ${JSON.stringify(press.body)}`)
+  t.equal(press.body.error, 'TRANSFER_OUTCOME_UNKNOWN')
   t.match(press.body.message, /outcome is unknown/, 'says the outcome is unknown')
+  t.match(press.body.transfer, { status: 'pending', target: 3 }, 'with the attempt')
   t.ok(ms < ACTION_TIMEOUT_MS + 1000, `within the action timeout (${ms} ms)`)
 
   const call = s.svc.tracker.get(first.callId)
@@ -124,8 +127,8 @@ t.test('Asterisk frozen with the BlindTransfer unread, then SIGKILLed', async t 
   const t1 = Date.now()
   const again = await s.http('POST', `/v1/calls/${first.callId}/direct-transfer`, first.token, { target: 3 })
   t.equal(again.status, 409, 'lock released: a second press is answered at once')
-  t.equal(again.body.error, 'CALL_NOT_CONNECTED')
-  t.match(again.body.message, /transferring/)
+  t.equal(again.body.error, 'TRANSFER_OUTCOME_UNKNOWN')
+  t.equal(again.body.transfer?.at, press.body.transfer?.at, 'naming the first attempt')
   t.ok(Date.now() - t1 < 500, `and quickly (${Date.now() - t1} ms)`)
   const ready = await s.http('GET', '/readyz', TOKENS.supervisor)
   t.equal(ready.status, 503)
@@ -162,12 +165,12 @@ t.test('press and SIGKILL race (no freeze), three rounds: an honest answer in ti
     if (press.status === 200) {
       t.equal(state, 'transferred', 'a 200 only with the transfer recorded (Asterisk confirmed before it died)')
     } else {
-      t.ok([502, 503].includes(press.status), `502/503, got ${press.status}`)
-      t.ok(['AMI_CONNECTION_LOST', 'AMI_UNAVAILABLE', 'TRANSFER_FAILED'].includes(press.body.error as string), press.body.message as string)
+      t.ok([409, 502, 503].includes(press.status), `409/502/503, got ${press.status}`)
+      t.ok(['TRANSFER_OUTCOME_UNKNOWN', 'AMI_UNAVAILABLE', 'TRANSFER_FAILED'].includes(press.body.error as string), press.body.message as string)
       // Not sent (AMI_UNAVAILABLE) or refused: connected. Sent and lost: outcome unknown.
-      t.equal(state, press.body.error === 'AMI_CONNECTION_LOST' ? 'transferring' : 'connected', `state ${state ?? ''} tells what is known`)
+      t.equal(state, press.body.error === 'TRANSFER_OUTCOME_UNKNOWN' ? 'transferring' : 'connected', `state ${state ?? ''} tells what is known`)
       const again = await s.http('POST', `/v1/calls/${first.callId}/direct-transfer`, first.token, { target: 3 })
-      t.equal(again.body.error, state === 'transferring' ? 'CALL_NOT_CONNECTED' : 'AMI_UNAVAILABLE', 'lock released: the retry is answered on its own')
+      t.equal(again.body.error, state === 'transferring' ? 'TRANSFER_OUTCOME_UNKNOWN' : 'AMI_UNAVAILABLE', 'lock released: the retry is answered on its own')
     }
     await afterSecondOf(killedAt)
     await s.sb.start()
@@ -227,9 +230,11 @@ t.test('AMI connection lost around the BlindTransfer, Asterisk alive: the resync
       const t0 = Date.now()
       const press = await inject('/v1/calls/lost-1/direct-transfer', TOKENS.agent1001, { target: 3 })
       const ms = Date.now() - t0
-      t.equal(press.status, 503, `503: ${JSON.stringify(press.body)}`)
+      t.equal(press.status, 409, `409: ${JSON.stringify(press.body)}`)
       t.ok(ms < 1000, `at once, not after the ${ACTION_TIMEOUT_MS} ms confirmation timeout (${ms} ms)`)
-      t.equal(press.body.error, 'AMI_CONNECTION_LOST')
+      t.equal(press.body.error, 'TRANSFER_OUTCOME_UNKNOWN')
+      t.equal(svc.tracker.get('lost-1')?.state, 'transferring', 'outcome unknown until the PBX shows it')
+      t.equal(svc.acw.entry('1001')?.state, 'holding', 'the agent stays held meanwhile')
       await waitFor('reconnected', () => svc.ami.ready && svc.ami.status().connects >= 2, 5000)
       const settled = await waitFor('settled by the resync', () => { const c = svc.tracker.get('lost-1'); return c?.state !== 'transferring' ? c : undefined }, 3000)
       const again = await inject('/v1/calls/lost-1/direct-transfer', TOKENS.agent1001, { target: 3 })
@@ -241,6 +246,7 @@ t.test('AMI connection lost around the BlindTransfer, Asterisk alive: the resync
         t.equal(fake.actionsNamed('BlindTransfer').length, 1, 'no second BlindTransfer')
       } else {
         t.equal(settled?.state, 'connected', 'both legs still bridged: not transferred, back to connected')
+        await waitFor('hold released', () => svc.acw.entry('1001') === undefined)
         t.equal(again.status, 200, `a new press transfers: ${JSON.stringify(again.body)}`)
         t.equal(fake.actionsNamed('BlindTransfer').length, 2)
       }
