@@ -111,7 +111,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   ami.on('connected', () => {
     // A login just before stop() must not touch the store after it closed.
     void resync()
-      .then(async () => { if (!stopped) await acw.reapply() })
+      .then(async () => { if (!stopped) { transfers.checkUnsettled(); await acw.reapply() } })
       .catch((err: unknown) => { if (!stopped) logger.error({ err }, 'ACW re-apply after AMI login failed') })
   })
   const inquiries = new InquiryService(tracker, policy)

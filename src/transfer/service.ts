@@ -114,6 +114,20 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     })
   }
 
+  /**
+   * After a resync: transfers it could not settle either (left by a restart, or still
+   * open) are checked on as after a press, so none waits for the next reconnect.
+   */
+  checkUnsettled (): number {
+    let n = 0
+    for (const c of this.tracker.liveCalls()) {
+      if (c.state !== 'transferring' || c.transfer === undefined || this.inflight.has(c.callId) || this.checks.has(c.callId)) continue
+      this.scheduleCheck(c.callId, c.transfer.target, this.opts.confirmTimeoutMs)
+      n++
+    }
+    return n
+  }
+
   /** Stops the checks of unsettled transfers (the service is stopping). */
   close (): void {
     this.closed = true
@@ -247,7 +261,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
   private outcomeUnknown (callId: string, transfer: TransferInfo, why?: string): Error {
     const text = why !== undefined
       ? `${why}. Asterisk may have moved the customer: the call stays transferring and the agent held until the PBX shows where the customer is. Do not press again.`
-      : `an earlier press at ${transfer.at} reached Asterisk and its outcome is not known yet${transfer.message !== undefined ? ` (${transfer.message})` : ''}; no second transfer is made until the PBX shows where the customer is`
+      : `an earlier press at ${transfer.at} may have reached Asterisk and its outcome is not known yet${transfer.message !== undefined ? ` (${transfer.message})` : ''}; no second transfer is made until the PBX shows where the customer is`
     return withDetails(new Errors.TransferOutcomeUnknown(`call ${callId}: ${text}`), { transfer })
   }
 
