@@ -293,6 +293,9 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       // Kept as 'ending' and tried again later, AMI up or not: giving up would leave
       // the agent paused for good. An AMI login (reapply) or the next start tries too.
       if (!ok) { this.retryLater(agentId, why, by); return }
+      // A new ACW began while we unpaused (a call ended, seen by a resync): its pause
+      // was sent after our unpause and its row must stay.
+      if (this.d.repo.get(agentId)?.state !== 'ending') return
     }
     this.backoffs.delete(agentId)
     this.d.repo.delete(agentId)

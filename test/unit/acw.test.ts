@@ -410,3 +410,24 @@ t.test('the wall clock jumps forward, then a supervisor extends ACW: the extensi
   await h.clock.advance(1)
   t.same(h.sent.map(s => s.paused), [true, false], 'unpaused at 30 s + 10 s on the monotonic clock')
 })
+
+t.test('a new ACW begins while the last one\'s unpause is in flight: the new one is kept, not forgotten with the old', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c1', 'pln123', 'caller hung up')
+  await h.clock.advance(29_000)
+  h.pbx.answer = false // the test plays Asterisk's events itself
+  await h.clock.advance(1000) // the deadline: QueuePause(false) sent, not yet confirmed
+  t.equal(h.sent.at(-1)?.paused, false)
+  h.acw.onReleased('1001', 'c2', undefined, 'call ended while the service could not see it') // a resync finds another call ended
+  t.equal(h.sent.at(-1)?.paused, true, 'the new ACW\'s pause goes out after the unpause')
+  h.pause.set('1001', { paused: false, reason: '' })
+  h.acw.onPauseEvent('1001', false, '') // the old unpause lands ...
+  h.pause.set('1001', { paused: true, reason: 'ACW' })
+  h.acw.onPauseEvent('1001', true, 'ACW') // ... then the new pause
+  await h.clock.advance(0)
+  t.match(h.repo.get('1001'), { state: 'active', callId: 'c2' }, 'the new ACW stands')
+  h.pbx.answer = true
+  await h.clock.advance(30_000)
+  t.equal(h.sent.at(-1)?.paused, false, 'and the agent is unpaused at its deadline')
+  t.equal(h.repo.get('1001'), undefined)
+})
