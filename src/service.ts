@@ -98,6 +98,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,
     confirmTimeoutMs: config.ami.actionTimeoutMs,
     onError: err => { guard.report(err, 'ACW') },
+    retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
   // A landed transfer's ACW deadline commits with its outcome and APKT record.

@@ -4,8 +4,11 @@
 // QueueMemberPause events (retried, then reported). At the deadline the member is
 // unpaused, unless somebody paused it for another reason meanwhile. A restart keeps
 // the original deadline; an Asterisk restart (members come back unpaused) re-applies
-// the pause. No agent stays paused because of a timer the service forgot.
+// the pause. No agent stays paused because of a timer the service forgot, nor because
+// the unpause was refused for a while, the agent left the config or the pause reason
+// changed; none is freed early by an unpause, whenever it arrives, or by a wall-clock jump.
 import { EventEmitter } from 'node:events'
+import { Backoff, type BackoffOptions } from '../backoff.ts'
 import { Errors } from '../errors.ts'
 import type { AuditSink } from '../audit/log.ts'
 import type { Log } from '../log.ts'
@@ -30,20 +33,29 @@ export interface AcwDeps {
   failpoint?: (name: string) => void
   /** Told about a background step that failed (the wiring heals store outages with it). */
   onError?: (err: unknown) => void
+  /** Pace of the later tries of an unpause that did not take (default 1 s doubling to 60 s). */
+  retry?: BackoffOptions
 }
 
 export interface Actor { name: string, role: string }
 
 const SYSTEM: Actor = { name: 'pln123-cti', role: 'system' }
+const RETRY: BackoffOptions = { initialMs: 1000, maxMs: 60_000 }
 
-interface Waiter { paused: boolean, resolve: (ok: boolean) => void }
+interface Waiter { paused: boolean, reason: string, resolve: (ok: boolean) => void }
 
 export class AcwService extends EventEmitter<{ change: [agentId: string], pauseFailed: [agentId: string, paused: boolean] }> {
+  /** The deadline's timer, or the next try of an unpause that did not take. */
   private readonly timers = new Map<string, unknown>()
+  /** Deadlines on the monotonic clock while we run (the stored endsAt is wall-clock, for restarts). */
+  private readonly dueAt = new Map<string, number>()
+  private readonly backoffs = new Map<string, Backoff>()
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly byId: Map<string, AcwAgent>
-  /** Agents whose pause change we asked for and have not seen confirmed yet. */
-  private readonly applying = new Set<string>()
+  /** Agents with a pause change of ours under way (how many). */
+  private readonly applying = new Map<string, number>()
+  /** The last QueueMemberPause (paused or not) seen while our change was under way. */
+  private readonly seen = new Map<string, boolean>()
   private stopped = false
 
   constructor (private readonly d: AcwDeps) {
@@ -63,7 +75,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     for (const e of this.d.repo.all()) {
       if (e.state === 'holding' && !this.d.onCall(e.agentId)) {
         // The transfer's outcome was lost with the process: count ACW from now.
-        this.activate(e.agentId, e.callId, e.seconds, true)
+        this.activate(e.agentId, e.callId, e.seconds, true, e)
         continue
       }
       this.schedule(e)
@@ -73,8 +85,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** Called once the AMI session (and the call picture) is back: pauses do not survive an Asterisk restart. */
   async reapply (): Promise<void> {
     for (const e of this.d.repo.all()) {
-      if (e.state === 'ending' || (e.endsAt !== undefined && Date.parse(e.endsAt) <= this.d.clock.now())) {
+      if (e.state === 'ending' || this.due(e)) {
         await this.finish(e.agentId, 'ACW time over', SYSTEM)
+      } else if (!this.byId.has(e.agentId)) {
+        // Left the config: not ours to enforce any more, only to end at its deadline (recover's timer).
       } else if (this.d.pauseOf(e.agentId)?.paused !== true) {
         // Paused already (for ACW, or by a supervisor for a break): leave it as it is.
         await this.apply(e.agentId, true)
@@ -91,7 +105,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   holdForTransfer (agentId: string, callId: string, queue?: string): () => void {
     const seconds = acwSeconds(this.d.settings, agentId, queue)
     if (seconds === 0 || this.d.repo.get(agentId) !== undefined) return () => {}
-    this.d.repo.save({ agentId, callId, startedAt: new Date(this.d.clock.now()).toISOString(), state: 'holding', seconds })
+    this.d.repo.save({ agentId, callId, startedAt: new Date(this.d.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
     // Not awaited: QueuePause is written to the AMI session now, before the transfer's
     // BlindTransfer, and Asterisk runs one session's actions in order. Confirmation
     // (and retries) go on in the background without slowing the transfer button.
@@ -108,7 +122,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   recordTransferred (agentId: string, callId: string): void {
     const e = this.d.repo.get(agentId)
     if (e?.state !== 'holding' || e.callId !== callId) return
-    this.d.repo.save(this.countdown(agentId, callId, e.seconds))
+    this.d.repo.save(this.countdown(agentId, callId, e.seconds, e))
   }
 
   /** The transfer did not happen: the agent is still on the call, so no ACW yet. */
@@ -129,7 +143,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       this.emit('change', agentId)
     } else {
       if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
-      this.activate(agentId, callId, seconds, entry?.state !== 'holding')
+      this.activate(agentId, callId, seconds, entry?.state !== 'holding', entry)
     }
     this.d.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
   }
@@ -139,19 +153,19 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     const list = this.waiters.get(agentId)
     if (list !== undefined) {
       const keep = list.filter(w => {
-        if (this.isWanted(w.paused, paused, reason)) { w.resolve(true); return false }
+        if (this.isWanted(w.paused, w.reason, paused, reason)) { w.resolve(true); return false }
         return true
       })
       if (keep.length > 0) this.waiters.set(agentId, keep); else this.waiters.delete(agentId)
     }
-    const e = this.d.repo.get(agentId)
-    if (e === undefined || e.state === 'ending' || this.applying.has(agentId)) return
-    if (!paused) {
-      // Unpaused behind our back during ACW (a console, another tool): the SOP says no
-      // call before ACW ends, so the pause goes back on; the API ends ACW properly.
-      this.d.log.warn({ agentId, callId: e.callId }, 'agent unpaused by someone else during ACW: pause re-applied (end ACW through the API instead)')
-      this.background(this.apply(agentId, true), agentId)
+    if (this.applying.has(agentId)) {
+      // Our change is under way: its confirmation and the agent's next change can come
+      // in one TCP chunk, both handled before our step resumes. The last one is judged
+      // once the step is over (settled), so an unpause after ours is never lost.
+      this.seen.set(agentId, paused)
+      return
     }
+    if (!paused) this.unpausedDuringAcw(agentId)
   }
 
   /** Early exit by the agent (mode early-exit only). */
@@ -176,7 +190,8 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.d.repo.save(next)
     this.d.audit.record({ actor: by.name, role: by.role, action: 'acw.extend', target: agentId, details: { extendSeconds: extend, endsAt: next.endsAt } })
     this.d.log.info({ agentId, by: by.name, extendSeconds: extend, endsAt: next.endsAt }, 'ACW extended')
-    this.schedule(next)
+    const due = this.dueAt.get(agentId)
+    this.schedule(next, due !== undefined ? due + extend * 1000 : undefined)
     this.emit('change', agentId)
     return next
   }
@@ -186,6 +201,8 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.stopped = true
     for (const h of this.timers.values()) this.d.clock.clearTimeout(h)
     this.timers.clear()
+    this.dueAt.clear()
+    this.backoffs.clear()
     for (const list of this.waiters.values()) for (const w of list) w.resolve(false)
     this.waiters.clear()
   }
@@ -205,31 +222,56 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     return e
   }
 
-  /** ACW of `seconds` counted from now. */
-  private countdown (agentId: string, callId: string | undefined, seconds: number): AcwEntry {
+  /** ACW of `seconds` counted from now (paused as `prev` was, if it was). */
+  private countdown (agentId: string, callId: string | undefined, seconds: number, prev?: AcwEntry): AcwEntry {
     const now = this.d.clock.now()
-    return { agentId, ...(callId !== undefined ? { callId } : {}), startedAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), state: 'active', seconds }
+    return { agentId, ...(callId !== undefined ? { callId } : {}), startedAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), state: 'active', seconds, ...this.stamp(agentId, prev) }
   }
 
-  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean): void {
-    const e = this.countdown(agentId, callId, seconds)
+  /** The interface and reason the pause is made with, kept with the row so it can be undone whatever the config says later. */
+  private stamp (agentId: string, prev?: AcwEntry): Pick<AcwEntry, 'interface' | 'pauseReason'> {
+    const iface = prev?.interface ?? this.byId.get(agentId)?.interface
+    return { ...(iface !== undefined ? { interface: iface } : {}), pauseReason: prev?.pauseReason ?? this.d.settings.pauseReason }
+  }
+
+  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean, prev?: AcwEntry): void {
+    const e = this.countdown(agentId, callId, seconds, prev)
     this.d.repo.save(e) // the deadline is durable before the PBX hears anything
     this.d.failpoint?.('acw:saved')
     this.schedule(e)
     this.emit('change', agentId)
-    if (pause) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.d.failpoint?.('acw:paused') }), agentId)
+    if (pause && this.byId.has(agentId)) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.d.failpoint?.('acw:paused') }), agentId)
   }
 
-  private schedule (e: AcwEntry): void {
-    const old = this.timers.get(e.agentId)
-    if (old !== undefined) this.d.clock.clearTimeout(old)
-    this.timers.delete(e.agentId)
+  /** (Re)starts the countdown to e.endsAt, or to `due` on the monotonic clock when known. */
+  private schedule (e: AcwEntry, due?: number): void {
+    this.clearTimer(e.agentId)
+    this.backoffs.delete(e.agentId)
     if (e.endsAt === undefined) return
-    const ms = Math.max(0, Date.parse(e.endsAt) - this.d.clock.now())
-    this.timers.set(e.agentId, this.d.clock.setTimeout(() => {
-      this.timers.delete(e.agentId)
-      this.background(this.finish(e.agentId, 'ACW time over', SYSTEM), e.agentId)
-    }, ms))
+    // The stored deadline is wall-clock (it must mean the same after a restart); while
+    // we run it is counted on the monotonic clock, so a wall-clock jump (NTP step, an
+    // operator's date) neither ends ACW early nor keeps the agent late.
+    const at = due ?? this.d.clock.monotonic() + Date.parse(e.endsAt) - this.d.clock.now()
+    this.dueAt.set(e.agentId, at)
+    this.setTimer(e.agentId, () => { this.background(this.finish(e.agentId, 'ACW time over', SYSTEM), e.agentId) }, Math.max(0, at - this.d.clock.monotonic()))
+  }
+
+  /** The deadline has passed: on the monotonic clock if this process counted it, else by the stored wall-clock time. */
+  private due (e: AcwEntry): boolean {
+    const at = this.dueAt.get(e.agentId)
+    if (at !== undefined) return at <= this.d.clock.monotonic()
+    return e.endsAt !== undefined && Date.parse(e.endsAt) <= this.d.clock.now()
+  }
+
+  private setTimer (agentId: string, fn: () => void, ms: number): void {
+    this.clearTimer(agentId)
+    this.timers.set(agentId, this.d.clock.setTimeout(() => { this.timers.delete(agentId); fn() }, ms))
+  }
+
+  private clearTimer (agentId: string): void {
+    const t = this.timers.get(agentId)
+    if (t !== undefined) this.d.clock.clearTimeout(t)
+    this.timers.delete(agentId)
   }
 
   /** Ends ACW: unpause (unless paused by someone else), then forget the deadline. */
@@ -237,35 +279,78 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     if (this.stopped) return
     const e = this.d.repo.get(agentId)
     if (e === undefined) return
-    const t = this.timers.get(agentId)
-    if (t !== undefined) { this.d.clock.clearTimeout(t); this.timers.delete(agentId) }
+    this.clearTimer(agentId)
+    this.dueAt.delete(agentId)
     if (e.state !== 'ending') this.d.repo.save({ ...e, state: 'ending' })
     this.d.failpoint?.('acw:ending')
     const p = this.d.pauseOf(agentId)
-    if (p !== undefined && p.paused && p.reason !== this.d.settings.pauseReason) {
+    // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.
+    if (p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.d.settings.pauseReason)) {
       this.d.log.info({ agentId, callId: e.callId, pausedReason: p.reason }, 'ACW over; agent stays paused: paused by someone else for another reason')
     } else {
       const ok = await this.apply(agentId, false)
-      if (!ok || this.stopped) return // kept as 'ending'; retried when AMI is back (reapply) or at the next start
+      if (this.stopped) return
+      // Kept as 'ending' and tried again later, AMI up or not: giving up would leave
+      // the agent paused for good. An AMI login (reapply) or the next start tries too.
+      if (!ok) { this.retryLater(agentId, why, by); return }
+      // A new ACW began while we unpaused (a call ended, seen by a resync): its pause
+      // was sent after our unpause and its row must stay.
+      if (this.d.repo.get(agentId)?.state !== 'ending') return
     }
+    this.backoffs.delete(agentId)
     this.d.repo.delete(agentId)
     this.d.log.info({ agentId, callId: e.callId, why, by: by.name }, 'ACW ended')
     this.emit('change', agentId)
   }
 
+  /** The next try of an unpause that did not take, with back-off, while the ACW is still ending. */
+  private retryLater (agentId: string, why: string, by: Actor): void {
+    let b = this.backoffs.get(agentId)
+    if (b === undefined) { b = new Backoff(this.d.retry ?? RETRY); this.backoffs.set(agentId, b) }
+    const ms = b.next()
+    this.d.log.warn({ agentId, attempt: b.attempts, retryInMs: ms }, 'ACW over but the unpause did not take: tried again later')
+    this.setTimer(agentId, () => {
+      if (this.d.repo.get(agentId)?.state === 'ending') this.background(this.finish(agentId, why, by), agentId)
+    }, ms)
+  }
+
+  /** Unpaused behind our back during ACW (a console, another tool, the phone). */
+  private unpausedDuringAcw (agentId: string): void {
+    const e = this.d.repo.get(agentId)
+    if (e === undefined || e.state === 'ending' || this.stopped) return
+    // The SOP says no call before ACW ends, so the pause goes back on; the API ends ACW properly.
+    this.d.log.warn({ agentId, callId: e.callId }, 'agent unpaused by someone else during ACW: pause re-applied (end ACW through the API instead)')
+    this.background(this.apply(agentId, true), agentId)
+  }
+
+  /** Our change is over: an unpause Asterisk reported after our confirmation is handled now. */
+  private settled (agentId: string): void {
+    const n = (this.applying.get(agentId) ?? 1) - 1
+    if (n > 0) { this.applying.set(agentId, n); return }
+    this.applying.delete(agentId)
+    const last = this.seen.get(agentId)
+    this.seen.delete(agentId)
+    if (last === false) this.unpausedDuringAcw(agentId)
+  }
+
   /**
    * Sends QueuePause and waits for Asterisk's QueueMemberPause; retries, then reports.
    * Resolves false when it could not be confirmed (AMI down, or never took effect).
+   * Uses the interface and reason recorded with the ACW, so one begun under another
+   * config is undone as it was made.
    */
   private async apply (agentId: string, paused: boolean): Promise<boolean> {
-    const agent = this.byId.get(agentId)
-    if (agent === undefined || this.stopped) return false
-    this.applying.add(agentId)
+    const e = this.d.repo.get(agentId)
+    const iface = this.byId.get(agentId)?.interface ?? e?.interface
+    if (iface === undefined || this.stopped) return false
+    const reason = e?.pauseReason ?? this.d.settings.pauseReason
+    if (!this.byId.has(agentId)) return paused ? false : await this.unpauseGone(agentId, iface, reason)
+    this.applying.set(agentId, (this.applying.get(agentId) ?? 0) + 1)
     try {
       for (let attempt = 0; attempt <= this.d.settings.pauseRetries; attempt++) {
-        const confirmed = this.waitFor(agentId, paused)
+        const confirmed = this.waitFor(agentId, paused, reason)
         try {
-          await this.d.pbx.setPaused(agent.interface, paused, this.d.settings.pauseReason)
+          await this.d.pbx.setPaused(iface, paused, reason)
         } catch (err) {
           confirmed.cancel()
           const code = (err as { code?: string }).code
@@ -280,27 +365,43 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
         if (this.stopped) return false
         // Already in that state: Asterisk may not announce a change that is no change.
         const now = this.d.pauseOf(agentId)
-        if (now !== undefined && this.isWanted(paused, now.paused, now.reason)) return true
+        if (now !== undefined && this.isWanted(paused, reason, now.paused, now.reason)) return true
         this.d.log.warn({ agentId, paused, attempt }, 'QueuePause not confirmed by Asterisk; retrying')
       }
       this.d.log.error({ agentId, paused }, `QueuePause did not take effect after ${this.d.settings.pauseRetries + 1} attempts`)
       this.emit('pauseFailed', agentId, paused)
       return false
     } finally {
-      this.applying.delete(agentId)
+      this.settled(agentId)
     }
   }
 
-  /** The member's state (`paused`, `reason`) is the one asked for: unpaused, or paused for ACW. */
-  private isWanted (want: boolean, paused: boolean, reason: string): boolean {
-    return paused === want && (!want || reason === this.d.settings.pauseReason)
+  /**
+   * Unpauses the interface of an agent no longer in the config. The call tracker does
+   * not follow that member, so no QueueMemberPause confirms it: Asterisk's answer is
+   * what there is. "Interface not found": the member left the queues, nothing is paused.
+   */
+  private async unpauseGone (agentId: string, iface: string, reason: string): Promise<boolean> {
+    try {
+      await this.d.pbx.setPaused(iface, false, reason)
+      return true
+    } catch (err) {
+      if (/interface not found/i.test((err as Error).message)) return true
+      this.d.log.warn({ agentId, interface: iface, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'unpause of an agent no longer in the config failed')
+      return false
+    }
   }
 
-  private waitFor (agentId: string, paused: boolean): { promise: Promise<boolean>, cancel: () => void } {
+  /** The member's state (`paused`, `reason`) is the one asked for (`want`, `wantReason`): unpaused, or paused for ACW. */
+  private isWanted (want: boolean, wantReason: string, paused: boolean, reason: string): boolean {
+    return paused === want && (!want || reason === wantReason)
+  }
+
+  private waitFor (agentId: string, paused: boolean, reason: string): { promise: Promise<boolean>, cancel: () => void } {
     let waiter: Waiter | undefined
     let timer: unknown
     const promise = new Promise<boolean>(resolve => {
-      waiter = { paused, resolve: (ok) => { this.d.clock.clearTimeout(timer); resolve(ok) } }
+      waiter = { paused, reason, resolve: (ok) => { this.d.clock.clearTimeout(timer); resolve(ok) } }
       this.waiters.set(agentId, [...(this.waiters.get(agentId) ?? []), waiter])
       timer = this.d.clock.setTimeout(() => { this.drop(agentId, waiter); resolve(false) }, this.d.confirmTimeoutMs)
     })

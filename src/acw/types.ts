@@ -12,6 +12,13 @@ export interface AcwEntry {
   endsAt?: string
   state: AcwState
   seconds: number
+  /**
+   * The member interface and QueuePause reason this ACW paused with: it is ended with
+   * them even if the agent left the config or acw.pauseReason changed since (absent on
+   * rows from before they were recorded: the config's are used).
+   */
+  interface?: string
+  pauseReason?: string
 }
 
 export interface AcwRepository {
@@ -27,13 +34,18 @@ export interface PausePort {
 }
 
 export interface Clock {
+  /** Wall-clock ms since the epoch: for deadlines that are stored and shown. */
   now: () => number
+  /** Monotonic ms (any origin): for deadlines while the process runs, so a wall-clock jump moves none. */
+  monotonic: () => number
+  /** Fires after `ms` of monotonic time (Node's timers are). */
   setTimeout: (fn: () => void, ms: number) => unknown
   clearTimeout: (handle: unknown) => void
 }
 
 export const systemClock: Clock = {
   now: () => Date.now(),
+  monotonic: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) }
 }

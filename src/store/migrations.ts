@@ -51,5 +51,11 @@ export const migrations: Migration[] = [
       details TEXT NOT NULL
     ) STRICT;
     CREATE INDEX audit_at ON audit (at);`
+  },
+  {
+    version: 7,
+    name: 'after-call work: the interface and pause reason an ACW paused with',
+    sql: `ALTER TABLE acw ADD COLUMN interface TEXT;
+    ALTER TABLE acw ADD COLUMN pause_reason TEXT;`
   }
 ]

@@ -109,3 +109,61 @@ export class FakeAmi {
     await new Promise<void>(resolve => this.server.close(() => resolve()))
   }
 }
+
+export interface MemberPause { paused: boolean, reason: string }
+
+/**
+ * What to do with one QueuePause: refuse it (Response: Error with this message), or
+ * apply it and then change the member again (`then`: someone else's pause or unpause),
+ * whose QueueMemberPause goes out in the same socket write as the first.
+ */
+export interface PauseDecision { refuse?: string, then?: MemberPause }
+
+/**
+ * app_queue's member pause state for a FakeAmi: answers QueuePause (the response and
+ * its QueueMemberPause in ONE socket write, so the client sees them in one TCP chunk),
+ * QueueStatus with the members' pause state, and CoreShowChannels with no channels,
+ * so a reconnecting service resyncs the pause picture as it would from Asterisk.
+ */
+export class FakeQueue {
+  readonly members = new Map<string, MemberPause>()
+  /** Asked before each QueuePause is applied; see PauseDecision. */
+  decide: (iface: string, paused: boolean, reason: string) => PauseDecision | undefined = () => undefined
+
+  constructor (interfaces: readonly string[], readonly queue = 'pln123') {
+    for (const i of interfaces) this.members.set(i, { paused: false, reason: '' })
+  }
+
+  /** A QueueMemberPause event as app_queue writes it. */
+  pauseEvent (iface: string, paused: boolean, reason = ''): string {
+    return `Event: QueueMemberPause\r\nQueue: ${this.queue}\r\nInterface: ${iface}\r\nMemberName: ${iface}\r\nStateInterface: ${iface}\r\nStatus: 1\r\nPaused: ${paused ? 1 : 0}\r\nPausedReason: ${paused ? reason : ''}\r\n\r\n`
+  }
+
+  readonly handler: Handler = (a, sock) => {
+    const h = a.headers
+    const id = h.actionid ?? ''
+    const name = (h.action ?? '').toLowerCase()
+    if (name === 'queuepause') {
+      const iface = h.interface ?? ''
+      const paused = /^(1|true|yes)$/i.test(h.paused ?? '')
+      const reason = paused ? h.reason ?? '' : ''
+      const d = this.decide(iface, paused, reason) ?? {}
+      if (d.refuse !== undefined) { sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: ${d.refuse}\r\n\r\n`); return true }
+      if (!this.members.has(iface)) { sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: Interface not found\r\n\r\n`); return true }
+      this.members.set(iface, d.then ?? { paused, reason })
+      const then = d.then !== undefined ? this.pauseEvent(iface, d.then.paused, d.then.reason) : ''
+      sock.write(`Response: Success\r\nActionID: ${id}\r\nMessage: Interface paused successfully\r\n\r\n${this.pauseEvent(iface, paused, reason)}${then}`)
+      return true
+    }
+    if (name === 'queuestatus') {
+      const items = [...this.members].map(([iface, m]) => `Event: QueueMember\r\nActionID: ${id}\r\nQueue: ${this.queue}\r\nName: ${iface}\r\nLocation: ${iface}\r\nStateInterface: ${iface}\r\nStatus: 1\r\nPaused: ${m.paused ? 1 : 0}\r\nPausedReason: ${m.reason}\r\nInCall: 0\r\n\r\n`)
+      sock.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: Queue status will follow\r\n\r\n${items.join('')}Event: QueueStatusComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: ${items.length}\r\n\r\n`)
+      return true
+    }
+    if (name === 'coreshowchannels') {
+      sock.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: Channels will follow\r\n\r\nEvent: CoreShowChannelsComplete\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: 0\r\n\r\n`)
+      return true
+    }
+    return false
+  }
+}

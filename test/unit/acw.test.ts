@@ -6,27 +6,35 @@ import { acwSeconds, type AcwEntry, type AcwRepository, type AcwSettings, type C
 import type { AuditEntry } from '../../src/audit/log.ts'
 import { RecordingLog } from '../helpers/ami.ts'
 
+/** Wall time `t` and monotonic time `mono`; timers run on the monotonic one, as Node's do. */
 class FakeClock implements Clock {
   t = Date.parse('2026-11-24T03:00:00Z')
+  mono = 1_000
   private timers: Array<{ at: number, fn: () => void, id: number }> = []
   private next = 1
   now = (): number => this.t
-  setTimeout = (fn: () => void, ms: number): unknown => { const id = this.next++; this.timers.push({ at: this.t + ms, fn, id }); return id }
+  monotonic = (): number => this.mono
+  setTimeout = (fn: () => void, ms: number): unknown => { const id = this.next++; this.timers.push({ at: this.mono + ms, fn, id }); return id }
   clearTimeout = (h: unknown): void => { this.timers = this.timers.filter(x => x.id !== h) }
   /** Moves time forward, firing due timers in order, letting promises settle between. */
   async advance (ms: number): Promise<void> {
-    const end = this.t + ms
+    const end = this.mono + ms
     for (;;) {
       await settle()
       const due = this.timers.filter(x => x.at <= end).sort((a, b) => a.at - b.at)[0]
       if (due === undefined) break
       this.timers = this.timers.filter(x => x !== due)
-      this.t = due.at
+      this.t += due.at - this.mono
+      this.mono = due.at
       due.fn()
     }
-    this.t = end
+    this.t += end - this.mono
+    this.mono = end
     await settle()
   }
+
+  /** The wall clock is set (NTP step, an operator's date): monotonic time does not move. */
+  jump (ms: number): void { this.t += ms }
 }
 
 const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve() }
@@ -293,4 +301,133 @@ t.test('a kill while holding for a transfer: after restart ACW starts if the age
   await clock.advance(30_000)
   await clock.advance(0)
   t.equal(h.repo.get('1001'), undefined, 'no agent stays paused for ever')
+})
+
+t.test('the wall clock jumps forward during ACW: neither an AMI login nor an extension ends it early', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up') // deadline 30 s on, monotonic
+  await h.clock.advance(5000)
+  h.clock.jump(3_600_000) // NTP step or an operator's `date`: an hour ahead
+  h.pause.clear() // and Asterisk restarted meanwhile: the login re-applies ACW
+  await h.acw.reapply()
+  t.same(h.sent.map(s => s.paused), [true, true], 'paused again, not ended: the deadline is 25 s away, whatever the wall clock says')
+  await h.acw.supervise('1001', supervisor, { extendSeconds: 10 })
+  t.equal(h.repo.get('1001')?.endsAt, '2026-11-24T03:00:40.000Z', 'the stored deadline stays wall-clock (for a restart)')
+  await h.clock.advance(34_999)
+  t.same(h.sent.map(s => s.paused), [true, true], 'still in ACW 1 ms before the monotonic deadline (30 s + 10 s)')
+  await h.clock.advance(1)
+  t.same(h.sent.map(s => s.paused), [true, true, false], 'unpaused at the monotonic deadline')
+  t.equal(h.repo.get('1001'), undefined)
+})
+
+t.test('the wall clock jumps back during ACW: the agent is unpaused at the monotonic deadline, not an hour late', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(5000)
+  h.clock.jump(-3_600_000)
+  await h.acw.reapply() // an AMI login after the jump: the member is still paused, nothing to do
+  t.same(h.sent.map(s => s.paused), [true])
+  await h.clock.advance(24_999)
+  t.equal(h.sent.length, 1, 'not before the deadline')
+  await h.clock.advance(1)
+  t.same(h.sent.map(s => s.paused), [true, false], 'unpaused 30 s after the call, though the wall clock says it is an hour early')
+  t.equal(h.repo.get('1001'), undefined)
+})
+
+t.test('an unpause that did not take while AMI is up is tried again with back-off until it takes', async t => {
+  const h = harness({ pauseRetries: 0 })
+  const unpauses = (): number => h.sent.filter(s => !s.paused).length
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(29_000)
+  h.pbx.answer = false // Asterisk takes the action but the member does not change
+  await h.clock.advance(2000) // the deadline, then the confirmation timeout
+  t.equal(unpauses(), 1, 'the unpause was sent at the deadline')
+  t.equal(h.repo.get('1001')?.state, 'ending', 'not confirmed: kept as ending')
+  await h.clock.advance(5 * 60_000)
+  t.ok(unpauses() >= 3, 'tried again later, more than once')
+  h.pbx.answer = true
+  await h.clock.advance(60_000)
+  t.equal(h.repo.get('1001'), undefined, 'ended once the unpause took')
+  t.equal(h.pause.get('1001')?.paused, false)
+  const n = unpauses()
+  await h.clock.advance(10 * 60_000)
+  t.equal(unpauses(), n, 'and no more tries after that')
+})
+
+t.test('a new ACW during the retries of the last one\'s unpause: the retries stop, the new deadline holds', async t => {
+  const h = harness({ pauseRetries: 0 })
+  h.acw.onReleased('1001', 'c1', 'pln123', 'caller hung up')
+  await h.clock.advance(29_000)
+  h.pbx.answer = false
+  await h.clock.advance(2000) // deadline at 30 s, unpause not confirmed by 31 s
+  t.equal(h.repo.get('1001')?.state, 'ending')
+  h.pbx.answer = true
+  const sent = h.sent.length
+  h.acw.onReleased('1001', 'c2', undefined, 'agent hung up') // a direct call ended meanwhile
+  await h.clock.advance(29_999)
+  t.same(h.sent.slice(sent), [{ iface: 'PJSIP/1001', paused: true, reason: 'ACW' }], 'paused for the new ACW, no stray unpause from the old retries')
+  await h.clock.advance(1)
+  t.equal(h.sent.at(-1)?.paused, false, 'unpaused at the new deadline')
+})
+
+t.test('our pause confirmed, then the agent\'s unpause, both before the pause step resumes: the pause goes back on', async t => {
+  const h = harness()
+  h.pbx.answer = false // the test plays Asterisk's events itself
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(0)
+  h.acw.onPauseEvent('1001', true, 'ACW') // our confirmation ...
+  h.pause.set('1001', { paused: false, reason: '' })
+  h.acw.onPauseEvent('1001', false, '') // ... and the unpause, in one TCP chunk
+  h.pbx.answer = true
+  await h.clock.advance(0)
+  t.same(h.sent.map(s => s.paused), [true, true], 're-paused')
+  t.same(h.pause.get('1001'), { paused: true, reason: 'ACW' })
+  t.ok(h.log.at('warn').some(l => /unpaused by someone else during ACW/.test(l.msg ?? '')), 'and said why')
+})
+
+t.test('an unpause that came before our confirmation (the other order in one chunk): nothing to undo', async t => {
+  const h = harness()
+  h.pbx.answer = false
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(0)
+  h.acw.onPauseEvent('1001', false, '')
+  h.pause.set('1001', { paused: true, reason: 'ACW' })
+  h.acw.onPauseEvent('1001', true, 'ACW')
+  await h.clock.advance(0)
+  t.same(h.sent.map(s => s.paused), [true], 'the member ended paused: no second QueuePause')
+})
+
+t.test('the wall clock jumps forward, then a supervisor extends ACW: the extension counts from the monotonic deadline', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(5000)
+  h.clock.jump(3_600_000)
+  await h.acw.supervise('1001', supervisor, { extendSeconds: 10 })
+  await h.clock.advance(0)
+  t.same(h.sent.map(s => s.paused), [true], 'not ended by the extension')
+  await h.clock.advance(34_999)
+  t.equal(h.sent.length, 1, 'still in ACW 1 ms before 30 s + 10 s')
+  await h.clock.advance(1)
+  t.same(h.sent.map(s => s.paused), [true, false], 'unpaused at 30 s + 10 s on the monotonic clock')
+})
+
+t.test('a new ACW begins while the last one\'s unpause is in flight: the new one is kept, not forgotten with the old', async t => {
+  const h = harness()
+  h.acw.onReleased('1001', 'c1', 'pln123', 'caller hung up')
+  await h.clock.advance(29_000)
+  h.pbx.answer = false // the test plays Asterisk's events itself
+  await h.clock.advance(1000) // the deadline: QueuePause(false) sent, not yet confirmed
+  t.equal(h.sent.at(-1)?.paused, false)
+  h.acw.onReleased('1001', 'c2', undefined, 'call ended while the service could not see it') // a resync finds another call ended
+  t.equal(h.sent.at(-1)?.paused, true, 'the new ACW\'s pause goes out after the unpause')
+  h.pause.set('1001', { paused: false, reason: '' })
+  h.acw.onPauseEvent('1001', false, '') // the old unpause lands ...
+  h.pause.set('1001', { paused: true, reason: 'ACW' })
+  h.acw.onPauseEvent('1001', true, 'ACW') // ... then the new pause
+  await h.clock.advance(0)
+  t.match(h.repo.get('1001'), { state: 'active', callId: 'c2' }, 'the new ACW stands')
+  h.pbx.answer = true
+  await h.clock.advance(30_000)
+  t.equal(h.sent.at(-1)?.paused, false, 'and the agent is unpaused at its deadline')
+  t.equal(h.repo.get('1001'), undefined)
 })
