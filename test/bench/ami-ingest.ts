@@ -7,7 +7,9 @@
 //       WAL commit with synchronous FULL, as in the service),
 //   (c) raw framing: split on blank lines only (the physical ceiling).
 // Each consumer runs in a fresh process; variants alternate within each round and the
-// median of the rounds is reported. Target: (b)/(a) >= 0.8 events/s.
+// median of the rounds is reported. Target: (b')/(a) >= 0.8 events/s, judged with the
+// durable store the service runs with; (b)/(a) is printed beside it as a labelled
+// what-if (what the adapter and the model would reach without the store's commits).
 //   tsx test/bench/ami-ingest.ts [--rounds 5] [--events 100000] [--only cti]
 //   BENCH_CPU_PROF=/tmp/prof tsx test/bench/ami-ingest.ts --rounds 1   (V8 profiles per consumer)
 import net from 'node:net'
@@ -121,11 +123,14 @@ machineFigure(BENCH)
 const report: string[] = []
 let targetRatio = Number.NaN
 let targetCpuRatio = Number.NaN
+let whatIfRatio = Number.NaN
+let whatIfCpuRatio = Number.NaN
 const only = textArg('only')
 const pick = listArg('variants')
 for (const [classes, allVariants] of [['cti', ['bare', 'service-mem', 'service-sqlite', 'raw']], ['all', ['bare', 'service-mem', 'raw']]] as const) {
   if (only !== undefined && only !== classes) continue
-  const variants = allVariants.filter(v => pick === undefined || pick.has(v) || v === 'bare')
+  // The baseline and the shipped setup (the durable store) always run: the verdict needs both.
+  const variants = allVariants.filter(v => pick === undefined || pick.has(v) || v === 'bare' || v === 'service-sqlite')
   const results = await mix(classes, [...variants])
   const med = (v: string): number => median((results.get(v) ?? []).map(r => r.eventsPerSec))
   const bare = med('bare')
@@ -155,11 +160,22 @@ for (const [classes, allVariants] of [['cti', ['bare', 'service-mem', 'service-s
   }
   const rMem = ratioOf('service-mem')
   const rMemCpu = cpuRatioOf('service-mem')
-  if (classes === 'cti') targetCpuRatio = rMemCpu
-  if (classes === 'cti') targetRatio = rMem
-  const sqlite = variants.includes('service-sqlite' as never) ? `, (b') +SQLite ${Math.round(med('service-sqlite'))}/s = ${ratioOf('service-sqlite').toFixed(2)}` : ''
-  report.push(`${classes} mix: (a) bare ${Math.round(bare)}/s, (b) adapter+tracker ${Math.round(med('service-mem'))}/s = ${rMem.toFixed(2)} of (a) (per CPU-second ${rMemCpu.toFixed(2)})${sqlite}, (c) raw ${Math.round(med('raw'))}/s = ${ratioOf('raw').toFixed(2)}`)
+  const hasSqlite = variants.includes('service-sqlite' as never)
+  if (classes === 'cti') {
+    targetRatio = ratioOf('service-sqlite')
+    targetCpuRatio = cpuRatioOf('service-sqlite')
+    whatIfRatio = rMem
+    whatIfCpuRatio = rMemCpu
+  }
+  const sqlite = hasSqlite ? `, (b') shipped: adapter+tracker+SQLite ${Math.round(med('service-sqlite'))}/s = ${ratioOf('service-sqlite').toFixed(2)} of (a) (per CPU-second ${cpuRatioOf('service-sqlite').toFixed(2)})` : ''
+  const mem = variants.includes('service-mem' as never) ? `, (b) what-if in memory (not shipped) ${Math.round(med('service-mem'))}/s = ${rMem.toFixed(2)} (per CPU-second ${rMemCpu.toFixed(2)})` : ''
+  report.push(`${classes} mix: (a) bare ${Math.round(bare)}/s${sqlite}${mem}, (c) raw ${Math.round(med('raw'))}/s = ${ratioOf('raw').toFixed(2)}`)
 }
-figure({ bench: BENCH, name: 'ratio.b_over_a', value: targetRatio, unit: 'ratio', mix: 'cti', target: 0.8, met: targetRatio >= 0.8 })
-figure({ bench: BENCH, name: 'ratio.b_over_a_per_cpu_second', value: targetCpuRatio, unit: 'ratio', mix: 'cti', target: 0.8, met: targetCpuRatio >= 0.8 })
-summary(BENCH, `${report.join('; ')}. Target (b)/(a) >= 0.8: ${met(targetRatio >= 0.8)} by wall-clock events/s (${targetRatio.toFixed(2)}), ${met(targetCpuRatio >= 0.8)} per CPU-second (${targetCpuRatio.toFixed(2)}); medians of ${rounds} alternating rounds`)
+figure({ bench: BENCH, name: 'ratio.shipped_over_bare', value: targetRatio, unit: 'ratio', mix: 'cti', variant: 'service-sqlite', target: 0.8, met: targetRatio >= 0.8 })
+figure({ bench: BENCH, name: 'ratio.shipped_over_bare_per_cpu_second', value: targetCpuRatio, unit: 'ratio', mix: 'cti', variant: 'service-sqlite', target: 0.8, met: targetCpuRatio >= 0.8 })
+figure({ bench: BENCH, name: 'ratio.what_if_memory_over_bare', value: whatIfRatio, unit: 'ratio', mix: 'cti', variant: 'service-mem', whatIf: true })
+const verdict = Number.isNaN(targetRatio)
+  ? 'Target not judged (it needs the cti mix; run without --only all)'
+  : `Target (b')/(a) >= 0.8 with the durable store the service runs with: ${met(targetRatio >= 0.8)} by wall-clock events/s (${targetRatio.toFixed(2)}), ${met(targetCpuRatio >= 0.8)} per CPU-second (${targetCpuRatio.toFixed(2)})` +
+    (Number.isNaN(whatIfRatio) ? '' : `; what-if without the store (in memory, not shipped): ${whatIfRatio.toFixed(2)}, per CPU-second ${whatIfCpuRatio.toFixed(2)}`)
+summary(BENCH, `${report.join('; ')}. ${verdict}; medians of ${rounds} alternating rounds`)

@@ -4,8 +4,11 @@
 // shedding, validation, error handling, request logging at the configured level,
 // logged in to a fake AMI) vs a bare Fastify hello-world, each
 // in its own child process started the same way; autocannon runs here, on the other
-// core. Runs alternate; medians reported, and the server's CPU per request (from
-// /proc). Target: >= 0.5 of hello-world req/s.
+// core. Runs alternate; medians reported. Target: the service does at least 0.5 of
+// hello-world's work per CPU: judged by the server process's CPU time per request
+// (from /proc/<pid>/stat), hello-world's over the service's, with no failed request.
+// req/s is shown for information only: on 2 cores hello-world's req/s is capped by
+// the load generator, which would flatter the service's ratio.
 //   tsx test/bench/dialplan-hook.ts [--rounds 3] [--seconds 5] [--connections 20]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -81,7 +84,11 @@ for (const t of targets) {
 const rApp = ratio('app')
 // CPU per request: hello-world's over the app's, i.e. req/s each would reach on a core of its own.
 const cpuRatio = (name: string, k: 'cpuUsPerReq' | 'userUsPerReq' = 'cpuUsPerReq'): number => median((runs.get(name) ?? []).map((x, i) => ((runs.get('hello') ?? [])[i]?.[k] ?? NaN) / x[k]))
-figure({ bench: BENCH, name: 'ratio.app_over_hello', value: rApp, unit: 'ratio', target: 0.5, met: rApp >= 0.5 })
-figure({ bench: BENCH, name: 'ratio.app_over_hello_per_cpu', value: cpuRatio('app'), unit: 'ratio', target: 0.5, met: cpuRatio('app') >= 0.5, warn: round(cpuRatio('app-warn')) })
-figure({ bench: BENCH, name: 'ratio.app_over_hello_per_user_cpu', value: cpuRatio('app', 'userUsPerReq'), unit: 'ratio', target: 0.5, met: cpuRatio('app', 'userUsPerReq') >= 0.5, warn: round(cpuRatio('app-warn', 'userUsPerReq')) })
-summary(BENCH, `GET /v1/dialplan/directory/3 ${Math.round(med('app', 'rps'))} req/s (p99 ${med('app', 'p99')} ms, ${Math.round(med('app', 'cpuUsPerReq'))} us CPU/request) = ${rApp.toFixed(2)} of hello-world ${Math.round(med('hello', 'rps'))} req/s (p99 ${med('hello', 'p99')} ms, ${Math.round(med('hello', 'cpuUsPerReq'))} us CPU/request); at log level warn ${Math.round(med('app-warn', 'rps'))} req/s = ${ratio('app-warn').toFixed(2)} (${Math.round(med('app-warn', 'cpuUsPerReq'))} us CPU/request). Target >= 0.5: ${met(rApp >= 0.5)} by req/s (${rApp.toFixed(2)}; hello-world's req/s is partly capped by the load generator), ${met(cpuRatio('app') >= 0.5)} by server CPU per request (${cpuRatio('app').toFixed(2)}; warn ${cpuRatio('app-warn').toFixed(2)}), ${met(cpuRatio('app', 'userUsPerReq') >= 0.5)} by user CPU per request, i.e. without the kernel's socket work (${cpuRatio('app', 'userUsPerReq').toFixed(2)}; warn ${cpuRatio('app-warn', 'userUsPerReq').toFixed(2)}) (${connections} connections, ${seconds} s x ${rounds} alternating rounds)`)
+const failed = (name: string): number => (runs.get(name) ?? []).reduce((a, x) => a + x.non2xx + x.errors, 0)
+// A failed request (a 429, an error) is cheap to answer: with any, the CPU ratio would flatter.
+const cpuMet = cpuRatio('app') >= 0.5 && failed('app') === 0 && failed('hello') === 0
+figure({ bench: BENCH, name: 'ratio.app_over_hello_per_cpu', value: cpuRatio('app'), unit: 'ratio', target: 0.5, met: cpuMet, failedRequests: failed('app'), warn: round(cpuRatio('app-warn')) })
+figure({ bench: BENCH, name: 'ratio.app_over_hello', value: rApp, unit: 'ratio', info: 'req/s, capped by the load generator for hello-world; not the verdict' })
+figure({ bench: BENCH, name: 'ratio.app_over_hello_per_user_cpu', value: cpuRatio('app', 'userUsPerReq'), unit: 'ratio', info: 'user CPU only (without the kernel\'s socket work); not the verdict', warn: round(cpuRatio('app-warn', 'userUsPerReq')) })
+const failures = failed('app') + failed('hello') > 0 ? `; ${failed('app')} service and ${failed('hello')} hello-world requests failed` : ''
+summary(BENCH, `Target >= 0.5 of hello-world by server CPU per request: ${met(cpuMet)} (${cpuRatio('app').toFixed(2)}: ${Math.round(med('app', 'cpuUsPerReq'))} us CPU/request for GET /v1/dialplan/directory/3 vs ${Math.round(med('hello', 'cpuUsPerReq'))} us for hello-world${failures}; at log level warn ${cpuRatio('app-warn').toFixed(2)}, ${Math.round(med('app-warn', 'cpuUsPerReq'))} us). For information: ${Math.round(med('app', 'rps'))} req/s (p99 ${med('app', 'p99')} ms) = ${rApp.toFixed(2)} of hello-world ${Math.round(med('hello', 'rps'))} req/s (p99 ${med('hello', 'p99')} ms), whose req/s is capped by the load generator on this machine; at warn ${Math.round(med('app-warn', 'rps'))} req/s; user CPU only ${cpuRatio('app', 'userUsPerReq').toFixed(2)} (warn ${cpuRatio('app-warn', 'userUsPerReq').toFixed(2)}) (${connections} connections, ${seconds} s x ${rounds} alternating rounds)`)

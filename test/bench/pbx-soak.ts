@@ -8,8 +8,10 @@
 // customer lands at CC ICONNET (UserEvent IconnetArrived), and hangs up there; ACW of
 // 2 s per agent. The driver learns call ids from the service's SSE feed, as a
 // dashboard would.
-// Reported: calls completed, transfers landed, APKT records delivered (each must equal
-// its expectation: nothing lost), transfer latency p50/p99 (button -> 200, client
+// Reported: calls completed, transfers landed (each must equal its expectation), APKT
+// records per call: distinct records (by Idempotency-Key = record id, so a retried post
+// is the same record) counted per call, calls with 0, 1 and more than 1; every call
+// must have exactly one (nothing lost, nothing doubled), transfer latency p50/p99 (button -> 200, client
 // side), the service's RSS at start and end (growth < 20 MB) and CPU seconds per 1,000
 // calls (from /proc), with Asterisk's own CPU per 1,000 calls as the baseline beside it.
 //   tsx test/bench/pbx-soak.ts [--calls 500] [--rate 5] [--agents 20] [--acw 2]
@@ -26,6 +28,7 @@ import { agentIds, memberInterface } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
 import { numArg } from './lib/args.ts'
+import { tallyRecords } from './lib/records.ts'
 import { waitFor } from '../helpers/ami.ts'
 
 const BENCH = 'pbx-soak'
@@ -47,16 +50,19 @@ const queues = readFileSync(path.join(projectRoot, 'config', 'asterisk', 'queues
 const sb = await PbxSandbox.start({ config: { 'queues.conf': queues } })
 note(`Asterisk sandbox up (AMI ${sb.amiPort}), ${AGENTS} queue members`)
 
-// The APKT receiver: counts records by call and by Idempotency-Key.
-const recordsByCall = new Map<string, number>()
+// The APKT receiver: the distinct records (Idempotency-Key = record id) of each call.
+const recordsByCall = new Map<string, Set<string>>()
 const keys = new Set<string>()
 let posts = 0
 const apkt = Fastify()
 apkt.post('/apkt/records', async (req, reply) => {
   posts++
-  keys.add(String(req.headers['idempotency-key']))
+  const key = String(req.headers['idempotency-key'])
+  keys.add(key)
   const callId = String((req.body as { callId?: string }).callId)
-  recordsByCall.set(callId, (recordsByCall.get(callId) ?? 0) + 1)
+  const records = recordsByCall.get(callId) ?? new Set<string>()
+  records.add(key)
+  recordsByCall.set(callId, records)
   return await reply.code(201).send({ ok: true })
 })
 const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/records`
@@ -114,14 +120,16 @@ async function followFeed (): Promise<void> {
 
 const finished = (c: CallView | undefined): boolean => c !== undefined && (c.state === 'ended' || (c.state === 'transferred' && c.endedAt !== undefined))
 
-interface Outcome { ok: boolean, topic: string, transferMs?: number, landed?: boolean, error?: string }
+interface Outcome { ok: boolean, topic: string, callId?: string, transferMs?: number, landed?: boolean, error?: string }
 
 async function oneCall (i: number): Promise<Outcome> {
   const topic = TOPICS[i % TOPICS.length] as string
   const caller = `0812${String(10_000_000 + i)}`
+  let callId: string | undefined
   try {
     await admin.action('Originate', { Channel: 'Local/s@caller', Context: 'inbound', Exten: '123', Priority: 1, CallerID: `"Pelanggan ${i}" <${caller}>`, Async: 'true' })
     const c = await waitFor(`call ${i} connected`, () => { const v = byCaller.get(caller); return v?.state === 'connected' && v.agentId !== undefined ? v : undefined }, 120_000)
+    callId = c.callId
     const token = agentToken(c.agentId as string)
     const inq = await api('POST', `/v1/calls/${c.callId}/inquiry`, token, { topic, customer: { name: `Pelanggan ${i}`, salutation: i % 2 === 0 ? 'Bapak' : 'Ibu' }, ...EXTRA[topic] })
     if (inq.status !== 200) throw new Error(`inquiry: HTTP ${inq.status} ${JSON.stringify(inq.body)}`)
@@ -137,14 +145,14 @@ async function oneCall (i: number): Promise<Outcome> {
       await sleep(200 + Math.random() * 300) // ICONNET talks, then the customer hangs up
       await admin.action('Hangup', { Channel: arrived })
       await waitFor(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
-      return { ok: true, topic, transferMs, landed: true }
+      return { ok: true, topic, callId, transferMs, landed: true }
     }
     const customer = await waitFor(`call ${i} customer channel`, () => customerOf.get(c.callId), 10_000)
     await admin.action('Hangup', { Channel: customer })
     await waitFor(`call ${i} over`, () => finished(byId.get(c.callId)), 30_000)
-    return { ok: true, topic }
+    return { ok: true, topic, callId }
   } catch (err) {
-    return { ok: false, topic, error: (err as Error).message }
+    return { ok: false, topic, ...(callId !== undefined ? { callId } : {}), error: (err as Error).message }
   }
 }
 
@@ -181,10 +189,11 @@ try {
   }
   const outcomes = await Promise.all(runs)
   const placedSeconds = (Date.now() - t0) / 1000
-  // Every record delivered, every agent out of ACW.
-  const expectedRecords = outcomes.length
+  // Every call's record delivered, every agent out of ACW. A call the driver never
+  // learnt the id of (it failed before an agent took it) counts as a call without one.
+  const callIds = outcomes.flatMap(o => o.callId !== undefined ? [o.callId] : [])
   const recDeadline = Date.now() + 30_000
-  while (recordsByCall.size < expectedRecords && Date.now() < recDeadline) await sleep(100)
+  while (callIds.some(id => recordsByCall.get(id) === undefined) && Date.now() < recDeadline) await sleep(100)
   const agentsDeadline = Date.now() + 30_000
   let agentStates: Record<string, number> = {}
   for (;;) {
@@ -194,25 +203,26 @@ try {
     if ((agentStates.ready ?? 0) === AGENTS || Date.now() > agentsDeadline) break
     await sleep(200)
   }
-  await sleep(2000)
+  await sleep(2000) // and time for a second record of a call, if one were coming
   const end = procStat(pid)
   const endPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
 
   const completed = outcomes.filter(o => o.ok).length
   const transfersExpected = outcomes.filter(o => isTransfer(o.topic)).length
   const landed = outcomes.filter(o => o.landed === true).length
-  const delivered = recordsByCall.size
+  const { none: withNone, one: withOne, moreThanOne: withMore, unknownCalls: otherCalls, records, exactlyOne } = tallyRecords(CALLS, callIds, recordsByCall)
   const duplicates = posts - keys.size
   const lat = outcomes.flatMap(o => o.transferMs !== undefined ? [o.transferMs] : [])
   const growthMB = (end.rssBytes - start.rssBytes) / MB
   const cpuPer1000 = (end.cpuSeconds - start.cpuSeconds) / CALLS * 1000
   const pbxCpuPer1000 = startPbx !== undefined && endPbx !== undefined ? (endPbx.cpuSeconds - startPbx.cpuSeconds) / CALLS * 1000 : NaN
   const errors = outcomes.flatMap(o => o.error !== undefined ? [o.error] : [])
-  const zeroLost = completed === CALLS && landed === transfersExpected && delivered === expectedRecords
+  // Exactly one record per call: a lost record and a second one both fail the verdict.
+  const zeroLost = completed === CALLS && landed === transfersExpected && exactlyOne
 
   figure({ bench: BENCH, name: 'calls_completed', value: completed, unit: 'calls', expected: CALLS, placedOverSeconds: round(placedSeconds) })
   figure({ bench: BENCH, name: 'transfers_landed', value: landed, unit: 'calls', expected: transfersExpected })
-  figure({ bench: BENCH, name: 'apkt_records_delivered', value: delivered, unit: 'records', expected: expectedRecords, posts, duplicatePosts: duplicates })
+  figure({ bench: BENCH, name: 'apkt_calls_with_exactly_one_record', value: withOne, unit: 'calls', expected: CALLS, withNone, withMoreThanOne: withMore, recordsForUnknownCalls: otherCalls, records, posts, repeatedPosts: duplicates, met: exactlyOne })
   figure({ bench: BENCH, name: 'transfer_latency.p50', value: percentile(lat, 50), unit: 'ms', presses: lat.length })
   figure({ bench: BENCH, name: 'transfer_latency.p99', value: percentile(lat, 99), unit: 'ms', max: round(Math.max(...lat)) })
   figure({ bench: BENCH, name: 'rss_start', value: start.rssBytes / MB, unit: 'MB' })
@@ -221,7 +231,7 @@ try {
   figure({ bench: BENCH, name: 'cpu_seconds_per_1000_calls', value: cpuPer1000, unit: 's', asteriskCpuSecondsPer1000Calls: round(pbxCpuPer1000), ratioToAsterisk: round(cpuPer1000 / pbxCpuPer1000) })
   figure({ bench: BENCH, name: 'agents_at_end', value: agentStates.ready ?? 0, unit: 'agents ready', states: agentStates })
   figure({ bench: BENCH, name: 'errors', value: errors.length, unit: 'calls', first: errors.slice(0, 5) })
-  summary(BENCH, `${CALLS} calls at ${RATE}/s on Asterisk 22 with ${AGENTS} agents, ACW ${ACW} s: completed ${completed}/${CALLS}, transfers landed ${landed}/${transfersExpected}, APKT records delivered ${delivered}/${expectedRecords} (${duplicates} duplicate posts) -> ${zeroLost ? 'nothing lost' : 'LOSS'}; ` +
+  summary(BENCH, `${CALLS} calls at ${RATE}/s on Asterisk 22 with ${AGENTS} agents, ACW ${ACW} s: completed ${completed}/${CALLS}, transfers landed ${landed}/${transfersExpected}, APKT records per call: exactly 1 for ${withOne}/${CALLS}, none for ${withNone}, more than 1 for ${withMore}${otherCalls > 0 ? `, records for ${otherCalls} calls the driver did not place` : ''} (${records} distinct records in ${posts} posts) -> ${zeroLost ? 'nothing lost, nothing doubled' : 'FAILED'}; ` +
     `transfer button -> 200 p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; service RSS ${(start.rssBytes / MB).toFixed(1)} MB at start, ${((warm?.rssBytes ?? NaN) / MB).toFixed(1)} MB after 100 calls, ${(end.rssBytes / MB).toFixed(1)} MB at end (growth ${growthMB.toFixed(1)} MB, target < 20: ${met(growthMB < 20)}); ` +
     `service CPU ${cpuPer1000.toFixed(1)} s per 1000 calls (Asterisk ${pbxCpuPer1000.toFixed(1)} s, ratio ${(cpuPer1000 / pbxCpuPer1000).toFixed(2)}); agents ready at end ${agentStates.ready ?? 0}/${AGENTS}`)
   if (!zeroLost) exitCode = 1

@@ -54,10 +54,8 @@ t.test('APKT down for a long while: nothing lost, backlog drains once it is back
     t.equal(inq.status, 200, `inquiry ${f.topic}`)
     if (f.topic === 'activation' || f.topic === 'disruption') {
       await s.http('POST', `/v1/calls/${c.callId}/consent`, c.token, { accepted: true })
-      const t0 = Date.now()
       const press = await s.http('POST', `/v1/calls/${c.callId}/direct-transfer`, c.token, { target: 3 })
       t.equal(press.status, 200, `transfer while APKT is down: ${JSON.stringify(press.body)}`)
-      t.ok(Date.now() - t0 < 1000, 'not slowed by the APKT outage')
       const arrived = await waitFor('arrival', () => s.pbxEvents.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === c.callId))
       await s.admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
     } else {

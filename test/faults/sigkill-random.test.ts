@@ -261,7 +261,6 @@ t.test(`SIGKILL ${KILLS} times at random during ${CALLS} calls: no lost record, 
   const retried = outcomes.filter(o => o.notes.length > 0)
   t.comment(`${retried.length} call(s) had a request repeated across a kill: ${[...new Set(retried.flatMap(o => o.notes))].join(' | ')}`)
   t.same(halfway, [], `every call settled as ended or transferred${halfway.length > 0 ? `: ${halfway.join('; ')}; kills at ${kills.map(k => k.wall - started).join(', ')} ms, resynced at ${resyncedAt.map(r => r - started).join(', ')} ms` : ''}`)
-  t.ok(Date.now() - started < 90_000, `under 90 s (${Date.now() - started} ms)`)
   if (t.passing() === false) t.comment(last.out().split('\n').filter(l => /"level":(40|50|60)/.test(l)).slice(-40).join('\n'))
   await stopProc(last, 'SIGTERM')
 })

@@ -252,9 +252,8 @@ t.test('stop() past its timeout aborts; the record stays pending and goes on the
   outbox.add(rec, 'k')
   dispatcher.start()
   await waitFor('in flight', () => receiver.inflight === 1)
-  const began = Date.now()
   await dispatcher.stop(100)
-  t.ok(Date.now() - began < 2000, 'did not wait for the hanging receiver')
+  t.equal(receiver.inflight, 1, 'stop() returned while the receiver still held the request: it did not wait for it')
   t.match(outbox.get(rec.id), { status: 'pending', attempts: 0 }, 'abandoned, not failed')
   t.equal(outbox.claimedCount, 0, 'and not left claimed')
   hang = false

@@ -81,11 +81,9 @@ t.test('Asterisk restart mid-test: the adapter reconnects by itself, /readyz goe
   t.equal(notReady.json().error, 'NOT_READY')
   t.match(notReady.json().message, /^AMI (disconnected|connecting)/, 'the reason names AMI')
 
-  const started = process.hrtime.bigint()
   const err = await svc.ami.action('QueueStatus').then(() => undefined, (e: { code: string }) => e)
-  const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6
+  // AMI_UNAVAILABLE, not AMI_TIMEOUT: refused up front, without waiting for the action timeout.
   t.equal(err?.code, 'AMI_UNAVAILABLE', 'an action during the outage is refused, not queued')
-  t.ok(elapsedMs < config.ami.actionTimeoutMs, 'refused without waiting for the action timeout')
 
   await sb.start()
   await waitFor('reconnect', () => svc.ami.status().connects > connects, 15_000)

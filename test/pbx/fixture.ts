@@ -1,9 +1,14 @@
 // tap fixture: a real Asterisk for one test file, destroyed in teardown. A sandbox
-// that cannot start fails the test with the reason; it is never skipped.
-import type { Test } from 'tap'
+// that cannot start fails the test with the reason; only the opt-out in
+// test/helpers/real-parts.ts (PLN123_ALLOW_MISSING=asterisk) makes its tests skip.
+import tap, { type Test } from 'tap'
 import { AmiClient } from '../../src/ami/index.ts'
 import { RecordingLog } from '../helpers/ami.ts'
-import { ADMIN_USER, CTI_USER, PbxSandbox, type AmiCredentials } from './sandbox.ts'
+import { skipFileWithout } from '../helpers/real-parts.ts'
+import { ADMIN_USER, CTI_USER, PbxSandbox, probeSandbox, type AmiCredentials } from './sandbox.ts'
+
+// Every test file that imports this fixture needs the sandbox.
+await skipFileWithout(tap, 'asterisk', probeSandbox)
 
 export async function startSandbox (t: Test): Promise<PbxSandbox> {
   const sb = await PbxSandbox.start()

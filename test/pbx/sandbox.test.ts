@@ -2,8 +2,11 @@
 // cached root, and nothing (process, mount) left behind after stop or crash.
 import t from 'tap'
 import { existsSync, readFileSync } from 'node:fs'
-import { PbxSandbox } from './sandbox.ts'
+import { PbxSandbox, probeSandbox } from './sandbox.ts'
 import { eventually } from '../helpers/ami.ts'
+import { skipFileWithout } from '../helpers/real-parts.ts'
+
+await skipFileWithout(t, 'asterisk', probeSandbox)
 
 // A process killed with its namespace may linger a moment as a zombie until reaped.
 const alive = (pid: number | undefined): boolean => {

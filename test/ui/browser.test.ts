@@ -3,7 +3,8 @@
 // Asterisk sandbox: an agent takes a call, picks Aktivasi, reads the exact script,
 // records consent and presses Direct Transfer 3; the customer reaches ICONNET, the
 // panel shows ACW counting down, and the dashboard (a second page) shows the agent in
-// ACW within a second and the APKT record delivered. Screenshots go to
+// ACW and the APKT record delivered (how soon is printed, not asserted: correctness
+// tests assert outcomes, benchmarks measure time). Screenshots go to
 // .tap/screenshots/browser/, and with UPDATE_SCREENSHOTS=1 one of each page to docs/screenshots/ for the README.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
@@ -13,6 +14,7 @@ import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { TOKENS } from '../helpers/config.ts'
+import { needPart, type Probed } from '../helpers/real-parts.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { startStack } from '../pbx/harness.ts'
 import { projectRoot } from '../pbx/sandbox.ts'
@@ -22,26 +24,21 @@ const SHOTS = path.join(projectRoot, '.tap', 'screenshots', 'browser')
 const DOCS = path.join(projectRoot, 'docs', 'screenshots')
 const ACTIVATION_BAPAK_BUDI = 'Baik Bapak Budi, mohon maaf saat ini Bapak terhubung dengan Contact Center PLN 123 Ketenagalistrikan, untuk informasi ICONNET, Bapak akan kami sambungkan ke Contact Center ICONNET, mohon ditunggu ya Pak?'
 
-/** Chromium, or the reason it cannot run: a failure under CI, a visible skip elsewhere. */
-async function launch (t: Test): Promise<Browser | undefined> {
-  let reason: string
-  if (!existsSync(CHROMIUM)) {
-    reason = `${CHROMIUM} is missing; npm test installs it (test/ui/install-chromium.sh, needs root and apt)`
-  } else {
-    try {
-      return await chromium.launch({
+/** Chromium, or why it cannot run (a failure naming it, unless PLN123_ALLOW_MISSING says chromium). */
+async function launch (): Promise<Probed<Browser>> {
+  if (!existsSync(CHROMIUM)) return { missing: `${CHROMIUM} does not exist; npm test installs it (test/ui/install-chromium.sh, needs root and apt)` }
+  try {
+    return {
+      value: await chromium.launch({
         executablePath: CHROMIUM,
         // Playwright gives every launch a fresh temporary profile (user-data-dir).
         args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
         timeout: 30_000
       })
-    } catch (err) {
-      reason = `cannot launch ${CHROMIUM}: ${(err as Error).message.split('\n')[0] ?? ''}`
     }
+  } catch (err) {
+    return { missing: `cannot launch ${CHROMIUM}: ${(err as Error).message.split('\n')[0] ?? ''}` }
   }
-  if (process.env.CI !== undefined && process.env.CI !== '') t.fail(reason)
-  else t.plan(0, `SKIP (set CI to make this a failure): ${reason}`)
-  return undefined
 }
 
 /** A stand-in for PLN's APKT: records what it gets, and can refuse a call's record. */
@@ -77,7 +74,7 @@ async function shoot (page: Page, name: string, docsName?: string): Promise<void
 }
 
 t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
-  const browser = await launch(t)
+  const browser = await needPart(t, 'chromium', launch)
   if (browser === undefined) return
   t.teardown(() => browser.close())
 
@@ -218,7 +215,7 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     t.ok(await panel.isDisabled('[data-topic="activation"]'), 'the finished call is read-only')
   })
 
-  await t.test('the dashboard shows the agent in ACW within one second', async t => {
+  await t.test('the dashboard shows the agent in ACW', async t => {
     // When the API first says ACW, by asking it as the dashboard's own source would.
     let inAcw: number | undefined
     let last: unknown
@@ -232,20 +229,21 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
       t.fail(`the agent never entered ACW (GET /v1/agents/${first.agentId}: ${JSON.stringify(last)})`)
       return
     }
-    await dash.waitForSelector(`.agent[data-agent="${first.agentId}"][data-state="acw"]`, { timeout: 1000 })
-    t.pass(`dashboard showed ACW ${Date.now() - inAcw} ms after the service entered it`)
+    await dash.waitForSelector(`.agent[data-agent="${first.agentId}"][data-state="acw"]`)
+    t.pass('the dashboard shows the agent in ACW')
+    t.comment(`${Date.now() - inAcw} ms after the service entered it`)
     const countdown = await dash.textContent(`.agent[data-agent="${first.agentId}"] [data-until]`)
     t.match(countdown, /^0:0[0-5]$/, 'with the time left')
     const other = `.agent[data-agent="${second.agentId}"][data-state="on_call"] .agent-call`
-    t.match(await dash.textContent(other, { timeout: 1000 }), /081298765432.*Tagihan/, 'the other agent on its call, with caller and topic')
+    t.match(await dash.textContent(other), /081298765432.*Tagihan/, 'the other agent on its call, with caller and topic')
   })
 
   await t.test('the panel shows ACW counting down', async t => {
-    await panel.waitForSelector('#agent-state[data-state="acw"]', { timeout: 3000 })
+    await panel.waitForSelector('#agent-state[data-state="acw"]')
     await panel.waitForSelector('#acw:not([hidden])')
     const a = Number(await panel.getAttribute('#acw-countdown', 'data-seconds'))
     t.ok(a >= 1 && a <= 5, `counting from at most the configured 5 s (${a})`)
-    await panel.waitForFunction(n => Number((globalThis as any).document.getElementById('acw-countdown').dataset.seconds) < n, a, { timeout: 2500 })
+    await panel.waitForFunction(n => Number((globalThis as any).document.getElementById('acw-countdown').dataset.seconds) < n, a)
     t.pass('and it counts down')
   })
 
@@ -259,7 +257,7 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     await dash.waitForSelector(`${row}[data-status="delivered"]`, { timeout: 5000 })
     t.equal(await dash.textContent(`${row} .permasalahan`), 'ICONNET : TRANSFER CALL')
     const transfer = `#transfers tr[data-call-id="${first.callId}"][data-status="completed"]`
-    t.match(await dash.textContent(transfer, { timeout: 1000 }), /081234567890/, 'the transfer in today\'s list with its caller')
+    t.match(await dash.textContent(transfer), /081234567890/, 'the transfer in today\'s list with its caller')
     await shoot(dash, 'dashboard-acw-delivered', 'dashboard.png')
   })
 
