@@ -52,7 +52,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(agentRoutes, deps)
   await app.register(callRoutes, deps)
   await app.register(pbxRoutes, deps)
-  await app.register(eventsRoutes, deps)
+  await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)
   await app.register(auditRoutes, deps)
   await app.register(metricsRoutes, deps)
