@@ -7,7 +7,7 @@
 // overlap), same process, same run; rounds alternate which comes first. Reported: the
 // read's p99 with the load over its p99 alone (median of rounds). Target: <= 3.
 // Before issue 12 every /readyz was a durable SQLite write (synchronous FULL).
-//   tsx test/bench/readyz.ts [--rounds 3] [--readyz 2000] [--connections 50] [--read-connections 5]
+//   tsx test/bench/readyz.ts [--rounds 5] [--readyz 2000] [--connections 50] [--read-connections 5]
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import autocannon from 'autocannon'
@@ -18,7 +18,7 @@ import { numArg } from './lib/args.ts'
 
 const BENCH = 'readyz'
 const here = path.dirname(fileURLToPath(import.meta.url))
-const rounds = numArg('rounds', 3)
+const rounds = numArg('rounds', 5)
 const probes = numArg('readyz', 2000)
 const connections = numArg('connections', 50)
 const readConnections = numArg('read-connections', 5)
