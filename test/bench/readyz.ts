@@ -66,7 +66,8 @@ try {
         loadedP50: read.latency.p50,
         loadedRps: read.requests.average,
         overlapS,
-        readyzRps: st.requests.average,
+        // autocannon's req/s is a per-second sample: over a ~1 s run, the count. Ours: probes over the overlap.
+        readyzRps: probes / overlapS,
         readyzP99: st.latency.p99,
         failed: read.non2xx + read.errors + st.non2xx + st.errors,
         // Server CPU over the overlap, per /readyz (the read's share included: an upper bound).
