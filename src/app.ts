@@ -9,6 +9,9 @@ import { installErrorHandler } from './http/errors.ts'
 import { AccessLog } from './http/access-log.ts'
 import { closeConnectionsWhenClosing } from './http/shutdown.ts'
 import { healthRoutes, type HealthDeps } from './http/health.ts'
+import { Readiness } from './http/readiness.ts'
+import { statusRoutes } from './http/status-routes.ts'
+import { hostname } from 'node:os'
 import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
 import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
 import { callRoutes, type CallRouteDeps } from './http/calls-routes.ts'
@@ -47,12 +50,20 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(protectionPlugin, { rateLimit: config.http.rateLimit, underPressure: config.http.underPressure, tokens: config.auth.tokens })
   await app.register(authPlugin, { tokens: config.auth.tokens })
   await app.register(docsUiRoutes)
-  await app.register(healthRoutes, deps)
+  // One Readiness for /readyz and /v1/status: the store's durable check runs at most once a second.
+  const readiness = new Readiness(deps)
+  await app.register(healthRoutes, { readiness })
+  await app.register(statusRoutes, {
+    readiness,
+    ami: deps.ami,
+    target: { ami: { host: config.ami.host, port: config.ami.port, user: config.ami.username }, store: { kind: 'sqlite', path: config.store.path } },
+    instance: { id: hostname() }
+  })
   await app.register(apktRoutes, deps)
   await app.register(agentRoutes, deps)
   await app.register(callRoutes, deps)
   await app.register(pbxRoutes, deps)
-  await app.register(eventsRoutes, deps)
+  await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)
   await app.register(auditRoutes, deps)
   await app.register(metricsRoutes, deps)

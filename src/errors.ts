@@ -16,6 +16,7 @@ export const Errors = {
   NotFound: createError<[string]>('NOT_FOUND', '%s', 404),
   NotReady: createError<[string]>('NOT_READY', '%s', 503),
   RateLimited: createError<[string]>('RATE_LIMITED', '%s', 429),
+  TooManyStreams: createError<[string]>('TOO_MANY_STREAMS', '%s', 429),
   Overloaded: createError<[string]>('OVERLOADED', '%s', 503),
   AmiUnavailable: createError<[string]>('AMI_UNAVAILABLE', '%s', 503),
   StoreUnavailable: createError<[string]>('STORE_UNAVAILABLE', '%s', 503),

@@ -27,6 +27,12 @@ export const HttpConfig = Type.Object({
     maxEventLoopDelayMs: Type.Integer({ minimum: 0, default: 1000, description: 'mean event-loop delay over a second' }),
     maxHeapUsedBytes: Type.Integer({ minimum: 0, default: 0 }),
     maxRssBytes: Type.Integer({ minimum: 0, default: 0 })
+  }, { additionalProperties: false, default: {} }),
+  // GET /v1/events (SSE): a dashboard that stops reading is dropped, not buffered for.
+  events: Type.Object({
+    maxBufferBytes: Type.Integer({ minimum: 1024, default: 1_048_576, description: 'unsent bytes a stream may hold before it is dropped' }),
+    maxStreamsPerToken: Type.Integer({ minimum: 1, default: 5, description: 'open streams per token; more get 429 TOO_MANY_STREAMS' }),
+    maxStreams: Type.Integer({ minimum: 1, default: 100, description: 'open streams in all; more get 429 TOO_MANY_STREAMS' })
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false, default: {} })
 

@@ -1,6 +1,10 @@
-// Renders every error as { error: CODE, message } (CONTRACT.md section 4).
+// Renders every error as { error: CODE, message } (CONTRACT.md section 4). Only codes
+// the API defines carry their own message to the client; anything else (a driver's
+// SQLITE_... text, an ENOENT with a path, a bug's TypeError) is a 500 INTERNAL that
+// names the request id, and the details go to the log line with that id.
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { AmiError } from '../ami/index.ts'
+import { Errors } from '../errors.ts'
 import { isStoreUnavailable } from '../store/errors.ts'
 
 const amiStatus: Record<string, number> = {
@@ -10,8 +14,29 @@ const amiStatus: Record<string, number> = {
   AMI_ACTION_FAILED: 502
 }
 
+// The adapter's messages for these carry the reason the session is down, which may
+// name the AMI user, host and port ("login refused for user ...", "connect
+// ECONNREFUSED 10.0.0.9:5038"): clients get what it means for them, the log the reason.
+const amiClientMessage: Record<string, (action: string) => string> = {
+  AMI_UNAVAILABLE: action => `the service is not connected to the PBX (AMI): ${action} was not sent; try again later`,
+  AMI_CONNECTION_LOST: action => `the connection to the PBX (AMI) dropped while ${action} was in flight; its outcome is unknown`
+}
+
+// SQLite's result codes in words: why the store refused, without the driver's text.
+const storeReason: Array<[RegExp, string]> = [
+  [/^SQLITE_FULL/, 'the disk is full'],
+  [/^SQLITE_READONLY/, 'it is read-only'],
+  [/^SQLITE_IOERR/, 'an I/O error'],
+  [/^SQLITE_(BUSY|LOCKED)/, 'it is busy'],
+  [/^SQLITE_(CORRUPT|NOTADB)/, 'its file is damaged'],
+  [/^SQLITE_CANTOPEN/, 'its file cannot be opened']
+]
+
 // Fastify's own refusals (body parser, content type) by status, in the API's words.
 const fastifyCodes: Record<number, string> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' }
+
+// The API's own codes (src/errors.ts and the AMI adapter's): messages written for clients.
+const apiCodes = new Set<string>([...Object.values(Errors).map(E => new E('').code), ...Object.keys(amiStatus)])
 
 export function installErrorHandler (app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -26,20 +51,26 @@ export function installErrorHandler (app: FastifyInstance): void {
     if (err instanceof AmiError) {
       const status = amiStatus[err.code] ?? 502
       req.log.warn({ err: { code: err.code, message: err.message } }, 'AMI action failed')
-      return reply.code(status).send({ error: err.code, message: err.message })
+      return reply.code(status).send({ error: err.code, message: amiClientMessage[err.code]?.(err.action) ?? err.message })
     }
     if (isStoreUnavailable(err)) {
       // Disk full, read-only, I/O error: the write was rolled back, so nothing was
       // recorded and nothing may be claimed. 503 tells the client to try again later.
       req.log.error({ err: { code: err.code, message: err.message } }, 'store unavailable: request not completed')
-      return reply.code(503).send({ error: 'STORE_UNAVAILABLE', message: `the store cannot record this now (${err.code}: ${err.message}); the request was not completed, try again later` })
+      const why = storeReason.find(([re]) => re.test(err.code))?.[1] ?? 'it is unavailable'
+      return reply.code(503).send({ error: 'STORE_UNAVAILABLE', message: `the store cannot record this now (${why}); the request was not completed, try again later` })
     }
     const status = err.statusCode ?? 500
+    const ours = err.code !== undefined && apiCodes.has(err.code)
+    if (status >= 500 && !ours) {
+      req.log.error({ err }, 'request failed')
+      return reply.code(500).send({ error: 'INTERNAL', message: `internal error (request ${req.id})`, requestId: req.id })
+    }
     // Shed requests are counted by the protection plugin's throttled warning, not one line each.
     if (status >= 500 && err.code !== 'OVERLOADED') req.log.error({ err }, 'request failed')
-    const code = err.code !== undefined && !err.code.startsWith('FST_') ? err.code : (status >= 500 ? 'INTERNAL' : (fastifyCodes[status] ?? 'BAD_REQUEST'))
+    const code = err.code !== undefined && !err.code.startsWith('FST_') ? err.code : (fastifyCodes[status] ?? 'BAD_REQUEST')
     const details = (err as { details?: Record<string, unknown> }).details
-    return reply.code(status).send({ error: code, message: status >= 500 && code === 'INTERNAL' ? 'internal error' : err.message, ...details })
+    return reply.code(status).send({ error: code, message: err.message, ...details })
   })
   app.setNotFoundHandler((req, reply) => {
     void reply.code(404).send({ error: 'NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` })

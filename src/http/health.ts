@@ -1,8 +1,11 @@
-// Liveness and readiness. /readyz says why it is not ready, so an operator (or a
-// load balancer's log) sees "AMI: login refused ..." rather than a bare 503.
+// Liveness and readiness, both public. /readyz names only which dependency is down
+// ("not ready: ami"): an AMI user, host, port, store path or driver message is for
+// supervisors (GET /v1/status), not for anyone who can reach the port. Its checks come
+// from Readiness, which runs the store's durable check at most once a second.
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AmiStatus } from '../ami/index.ts'
+import type { Readiness } from './readiness.ts'
 import { NoQuery } from './schemas.ts'
 
 export interface HealthDeps {
@@ -10,9 +13,13 @@ export interface HealthDeps {
   store: { check: () => void }
 }
 
-const Check = Type.Object({ ok: Type.Boolean(), detail: Type.String() })
+// Only `ok`: the response schema is also what Fastify serialises, so a detail added
+// to a check by mistake would be dropped rather than published.
+const PublicCheck = Type.Object({ ok: Type.Boolean() })
+const Checks = Type.Object({ ami: PublicCheck, store: PublicCheck })
+const Role = Type.Literal('single', { description: 'single: one instance (the HA roles active/standby come with the PostgreSQL store)' })
 
-export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, deps) => {
+export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: Readiness }> = async (app, deps) => {
   app.get('/healthz', {
     config: { auth: 'public' },
     schema: { summary: 'Liveness: 200 while the process runs', querystring: NoQuery, response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
@@ -21,22 +28,19 @@ export const healthRoutes: FastifyPluginAsyncTypebox<HealthDeps> = async (app, d
   app.get('/readyz', {
     config: { auth: 'public' },
     schema: {
-      summary: 'Readiness: 200 when logged in to AMI and the store is usable, else 503 with the reason',
+      summary: 'Readiness: 200 when logged in to AMI and the store is usable, else 503 naming what is down (ami, store)',
+      description: 'Checked at most once a second however often it is asked. Details (AMI session, store) are in GET /v1/status.',
       querystring: NoQuery,
       response: {
-        200: Type.Object({ status: Type.Literal('ready'), checks: Type.Object({ ami: Check, store: Check }) }),
-        503: Type.Object({ error: Type.Literal('NOT_READY'), message: Type.String(), checks: Type.Object({ ami: Check, store: Check }) })
+        200: Type.Object({ status: Type.Literal('ready'), role: Role, checks: Checks }),
+        503: Type.Object({ error: Type.Literal('NOT_READY'), message: Type.String(), checks: Checks })
       }
     }
   }, async (_req, reply) => {
-    const s = deps.ami.status()
-    const ami = s.state === 'connected'
-      ? { ok: true, detail: `logged in since ${s.since}` }
-      : { ok: false, detail: `AMI ${s.state}${s.lastError !== undefined ? `: ${s.lastError}` : ''}` }
-    let store = { ok: true, detail: 'open' }
-    try { deps.store.check() } catch (err) { store = { ok: false, detail: `store: ${(err as Error).message}` } }
-    if (ami.ok && store.ok) return { status: 'ready' as const, checks: { ami, store } }
-    const message = [ami, store].filter(c => !c.ok).map(c => c.detail).join('; ')
-    return reply.code(503).send({ error: 'NOT_READY' as const, message, checks: { ami, store } })
+    const r = await deps.readiness.current()
+    const checks = { ami: { ok: r.ami.ok }, store: { ok: r.store.ok } }
+    if (r.ami.ok && r.store.ok) return { status: 'ready' as const, role: 'single' as const, checks }
+    const down = (['ami', 'store'] as const).filter(name => !checks[name].ok)
+    return reply.code(503).send({ error: 'NOT_READY' as const, message: `not ready: ${down.join(', ')}`, checks })
   })
 }

@@ -130,7 +130,8 @@ t.test('Asterisk frozen with the BlindTransfer unread, then SIGKILLed', async t 
   t.equal(again.body.transfer?.at, press.body.transfer?.at, 'naming the first attempt')
   const ready = await s.http('GET', '/readyz', TOKENS.supervisor)
   t.equal(ready.status, 503)
-  t.match(ready.body.checks.ami.detail, /AMI (disconnected|connecting)/, '/readyz names AMI')
+  t.equal(ready.body.message, 'not ready: ami', '/readyz names AMI')
+  t.match((await s.http('GET', '/v1/status', TOKENS.supervisor)).body.ami, { ok: false, state: /^(disconnected|connecting)$/ }, '/v1/status says how')
 
   await afterRecovery(t, s, sent, first, '0811930002', killedAt)
 })

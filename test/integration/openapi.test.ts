@@ -41,4 +41,7 @@ t.test('/docs and /docs/json are public; every route is documented with its meth
   const operations = Object.values(doc.paths).reduce((n, p) => n + Object.keys(p).length, 0)
   t.equal(operations, documented, 'and nothing in the document that the app does not serve')
   t.ok(doc.paths['/v1/calls/{callId}/direct-transfer']?.post?.responses?.['409'], 'error responses are documented (409 for the transfer)')
+  t.ok(doc.paths['/v1/status']?.get?.responses?.['200'], 'GET /v1/status is documented with its answer')
+  t.ok(doc.paths['/v1/events']?.get?.responses?.['429'], 'GET /v1/events documents 429 TOO_MANY_STREAMS')
+  t.notOk(JSON.stringify(doc.paths['/readyz']?.get?.responses?.['200'] ?? {}).includes('detail'), '/readyz documents no detail field')
 })

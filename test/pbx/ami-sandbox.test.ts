@@ -3,7 +3,7 @@ import t from 'tap'
 import pino from 'pino'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { createService } from '../../src/service.ts'
-import { testConfig } from '../helpers/config.ts'
+import { TOKENS, testConfig } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from './fixture.ts'
 
@@ -79,7 +79,9 @@ t.test('Asterisk restart mid-test: the adapter reconnects by itself, /readyz goe
   const notReady = await svc.app.inject({ url: '/readyz' })
   t.equal(notReady.statusCode, 503)
   t.equal(notReady.json().error, 'NOT_READY')
-  t.match(notReady.json().message, /^AMI (disconnected|connecting)/, 'the reason names AMI')
+  t.equal(notReady.json().message, 'not ready: ami', 'the reason names AMI')
+  const status = await svc.app.inject({ url: '/v1/status', headers: { authorization: `Bearer ${TOKENS.supervisor}` } })
+  t.match(status.json().ami, { ok: false, state: /^(disconnected|connecting)$/ }, 'GET /v1/status says how AMI is down')
 
   const err = await svc.ami.action('QueueStatus').then(() => undefined, (e: { code: string }) => e)
   // AMI_UNAVAILABLE, not AMI_TIMEOUT: refused up front, without waiting for the action timeout.

@@ -21,6 +21,8 @@ declare module 'autocannon' {
     amount?: number
     workers?: number
   }
+  /** With a callback: the running instance, which stop() ends early (the result still comes). */
+  function autocannon (opts: Options, cb: (err: Error | null, result: Result) => void): { stop: () => void }
   function autocannon (opts: Options): Promise<Result>
   export = autocannon
 }

@@ -1,0 +1,71 @@
+// GET /v1/status: what /readyz no longer tells the public, for supervisors: this
+// instance's role, its AMI session (with the user and host it logs in as, and why it
+// is down), the store, and the group's instances (CONTRACT.md section 6). A single
+// instance has no lease and is the only member of its group.
+import Type from 'typebox'
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { AmiStatus } from '../ami/index.ts'
+import type { Readiness } from './readiness.ts'
+import { ErrorBody, NoQuery } from './schemas.ts'
+
+export interface StatusRouteDeps {
+  readiness: Readiness
+  ami: { status: () => AmiStatus }
+  /** From the config: where this instance logs in and what it writes to. */
+  target: { ami: { host: string, port: number, user: string }, store: { kind: 'sqlite', path: string } }
+  instance: { id: string, advertiseUrl?: string }
+}
+
+const StatusBody = Type.Object({
+  role: Type.Literal('single'),
+  ami: Type.Object({
+    ok: Type.Boolean(),
+    state: Type.String(),
+    since: Type.String(),
+    lastError: Type.Optional(Type.String()),
+    connects: Type.Integer(),
+    reconnectAttempts: Type.Integer(),
+    host: Type.String(),
+    port: Type.Integer(),
+    user: Type.String()
+  }),
+  store: Type.Object({ kind: Type.Literal('sqlite'), path: Type.String(), ok: Type.Boolean(), detail: Type.String(), checkedAt: Type.String() }),
+  lease: Type.Null({ description: 'the HA lease (holder, expiry); null for a single instance' }),
+  instances: Type.Array(Type.Object({
+    id: Type.String(),
+    role: Type.Literal('single'),
+    advertiseUrl: Type.Optional(Type.String()),
+    lastSeenAt: Type.String()
+  }))
+})
+
+export const statusRoutes: FastifyPluginAsyncTypebox<StatusRouteDeps> = async (app, deps) => {
+  app.get('/v1/status', {
+    config: { auth: { roles: ['supervisor'] } },
+    schema: {
+      summary: 'This instance: role, AMI session, store, and the instances of its group',
+      description: 'The details /readyz leaves out (AMI user and host, store path, error text). The store check is at most a second old.',
+      tags: ['supervisor'],
+      querystring: NoQuery,
+      response: { 200: StatusBody, 401: ErrorBody, 403: ErrorBody }
+    }
+  }, async () => {
+    const r = await deps.readiness.current()
+    const s = deps.ami.status()
+    return {
+      role: 'single' as const,
+      ami: {
+        ok: r.ami.ok,
+        state: s.state,
+        since: s.since,
+        ...(s.lastError !== undefined ? { lastError: s.lastError } : {}),
+        connects: s.connects,
+        reconnectAttempts: s.reconnectAttempts,
+        ...deps.target.ami
+      },
+      store: { ...deps.target.store, ok: r.store.ok, detail: r.store.detail, checkedAt: r.store.checkedAt },
+      lease: null,
+      instances: [{ id: deps.instance.id, role: 'single' as const, ...(deps.instance.advertiseUrl !== undefined ? { advertiseUrl: deps.instance.advertiseUrl } : {}), lastSeenAt: new Date().toISOString() }]
+    }
+  })
+}
