@@ -265,3 +265,55 @@ t.test('close() rejects what is in flight and stops reconnecting', async t => {
   t.equal(fake.connections, n, 'no reconnect after close')
   t.equal(ami.state, 'closed')
 })
+
+const MiB = 1024 * 1024
+const floods: Array<[string, string, Buffer]> = [
+  ['a line without an end (64 MiB, no newline)', '', Buffer.alloc(64 * 1024, 'A')],
+  ['a message without an end (64 MiB of header lines, no blank line)', 'Event: Hangup\r\n', Buffer.from('X-Filler: 0123456789abcdef\r\n'.repeat(2048))],
+  ['a "Response: Follows" that never ends (64 MiB, blank lines inside)', 'Response: Follows\r\nPrivilege: Command\r\n', Buffer.from('output line\r\n\r\n'.repeat(4096))]
+]
+for (const [what, head, pattern] of floods) {
+  t.test(`${what}: dropped at the message limit with a logged reason, reconnected, memory bounded`, async t => {
+    let flood: Promise<number> | undefined
+    const fake = await FakeAmi.start({
+      handler: (a, sock, f) => {
+        if ((a.headers.action ?? '').toLowerCase() !== 'login' || f.connections > 1) return false
+        sock.write(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n${head}`)
+        flood = f.flood(sock, pattern, 64 * MiB)
+        return true
+      }
+    })
+    const { client: ami, log } = makeClient(fake.port) // maxMessageBytes left at its default, 1 MiB
+    const events: AmiEvent[] = []
+    ami.on('event', e => events.push(e))
+    t.teardown(async () => { await ami.close(); await fake.stop() })
+    let reason: string | undefined
+    ami.once('disconnected', r => { reason = r })
+    const rss0 = process.memoryUsage.rss()
+    let peak = rss0
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 5)
+    t.teardown(() => clearInterval(sampler))
+    ami.start()
+    await waitFor('the adapter to drop the flooding connection', () => reason, 60_000)
+    await waitFor('the reconnect', () => ami.status().connects === 2 && ami.ready, 60_000)
+    peak = Math.max(peak, process.memoryUsage.rss())
+    clearInterval(sampler)
+    t.match(reason, /more than 1048576 bytes without ending a message \(ami\.maxMessageBytes\)/, `reason: ${reason ?? ''}`)
+    t.ok(log.at('warn').some(l => /AMI disconnected: .*1048576 bytes.*ami\.maxMessageBytes/.test(l.msg ?? '')), 'a warning names the limit')
+    const sent = await flood
+    t.ok(sent !== undefined && sent < 64 * MiB, `the adapter stopped reading: ${((sent ?? 0) / MiB).toFixed(1)} MiB of 64 went out`)
+    t.ok(peak - rss0 < 32 * MiB, `RSS grew ${((peak - rss0) / MiB).toFixed(1)} MiB while the peer flooded (bound 32 MiB)`)
+    fake.send('Event: Hangup\r\nChannel: PJSIP/after-flood\r\nLinkedid: 1.1\r\nCause: 16\r\n\r\n')
+    await waitFor('an event on the new session', () => events.find(e => e.event === 'Hangup' && e.fields.channel === 'PJSIP/after-flood'))
+    t.equal((await ami.action('Ping')).response, 'Success', 'the new session works')
+  })
+}
+
+t.test('a message just under the limit still comes through whole', async t => {
+  const { fake, ami, events } = await setup(t, {}, { maxMessageBytes: 64 * 1024 })
+  const big = 'x'.repeat(60 * 1024)
+  await fake.sendChunked(`Event: UserEvent\r\nUserEvent: Big\r\nBody: ${big}\r\n\r\n`, 7 * 1024)
+  const ev = await waitFor('the big event', () => events.find(e => e.event === 'UserEvent'))
+  t.equal(ev.fields.body, big)
+  t.equal(ami.status().connects, 1, 'not dropped')
+})
