@@ -8,7 +8,9 @@
 //  - list actions collect their item events until the ...Complete event;
 //  - reconnect is ours (one library instance per connection, abandoned on loss), with
 //    capped exponential back-off and jitter, a connect/login timeout, and a Ping
-//    keepalive that notices a peer that stopped answering;
+//    keepalive that notices a peer that stopped answering; the back-off starts over
+//    only after a session stayed up reconnect.stableMs, so a peer that drops every
+//    session right after login is not met with a reconnect (and resync) storm;
 //  - no AMI event or ActionID can reach the library's own event names, and a message
 //    has a size limit (library.ts, reader.ts).
 import { EventEmitter } from 'node:events'
@@ -30,7 +32,8 @@ export interface AmiClientOptions {
   actionTimeoutMs: number
   connectTimeoutMs: number
   pingIntervalMs: number
-  reconnect: { initialMs: number, maxMs: number }
+  /** stableMs: how long a session must stay up before the back-off starts over (default 30 s). */
+  reconnect: { initialMs: number, maxMs: number, stableMs?: number }
   /** Longest message Asterisk may send (default 1 MiB); past it the connection is dropped. */
   maxMessageBytes?: number
   logger: Log
@@ -68,6 +71,8 @@ type Manager = ReturnType<typeof AsteriskManager>
 
 /** One AMI message past this many bytes drops the connection (ami.maxMessageBytes). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+/** A session must stay up this long before the reconnect back-off starts over. */
+export const DEFAULT_STABLE_MS = 30_000
 
 export class AmiClient extends EventEmitter<AmiClientEvents> {
   private readonly opts: AmiClientOptions
@@ -84,6 +89,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private connectTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
+  private stableTimer: NodeJS.Timeout | undefined
 
   constructor (opts: AmiClientOptions) {
     super()
@@ -256,7 +262,9 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
           return
         }
         clearTimeout(this.connectTimer)
-        this.backoff.reset()
+        clearTimeout(this.stableTimer)
+        this.stableTimer = setTimeout(() => { if (current()) this.backoff.reset() }, this.opts.reconnect.stableMs ?? DEFAULT_STABLE_MS)
+        this.stableTimer.unref()
         this.connects++
         this.lastError = undefined
         this.setState('connected')
@@ -283,6 +291,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private abandon (): void {
     this.generation++
     clearTimeout(this.connectTimer)
+    clearTimeout(this.stableTimer)
     clearInterval(this.pingTimer)
     const mgr = this.mgr
     this.mgr = undefined

@@ -317,3 +317,53 @@ t.test('a message just under the limit still comes through whole', async t => {
   t.equal(ev.fields.body, big)
   t.equal(ami.status().connects, 1, 'not dropped')
 })
+
+/** The adapter's 'AMI reconnect scheduled' debug lines, in order. */
+const scheduled = (log: { at: (l: string) => Array<{ obj: unknown, msg: string | undefined }> }): Array<{ attempt: number, delayMs: number }> =>
+  log.at('debug').filter(l => l.msg === 'AMI reconnect scheduled').map(l => l.obj as { attempt: number, delayMs: number })
+
+t.test('a peer that closes every session right after login: the back-off keeps growing (no reconnect storm)', async t => {
+  const fake = await FakeAmi.start({
+    handler: (a, sock) => {
+      if ((a.headers.action ?? '').toLowerCase() !== 'login') return false
+      sock.end(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n`)
+      return true
+    }
+  })
+  const INITIAL = 10
+  const MAX = 80
+  const { client: ami, log } = makeClient(fake.port, { reconnect: { initialMs: INITIAL, maxMs: MAX } }) // stableMs at its default, 30 s
+  t.teardown(async () => { await ami.close(); await fake.stop() })
+  ami.start()
+  await waitFor('six sessions', () => fake.connections >= 6 && scheduled(log).length >= 5, 30_000)
+  const s = scheduled(log).slice(0, 5)
+  t.same(s.map(x => x.attempt), [1, 2, 3, 4, 5], 'every short session counts as one more attempt: login does not reset the back-off')
+  for (const x of s) {
+    const ceiling = Math.min(MAX, INITIAL * 2 ** (x.attempt - 1))
+    t.ok(x.delayMs >= ceiling / 2 && x.delayMs <= ceiling, `attempt ${x.attempt}: ${x.delayMs} ms within [${ceiling / 2}, ${ceiling}]`)
+  }
+  t.ok(ami.status().connects >= 1, 'the logins did succeed')
+  t.ok(ami.status().reconnectAttempts >= 5, 'status counts the attempts')
+})
+
+t.test('the back-off resets once a session stayed up for reconnect.stableMs', async t => {
+  let shortLived = 3
+  const fake = await FakeAmi.start({
+    handler: (a, sock) => {
+      if ((a.headers.action ?? '').toLowerCase() !== 'login' || shortLived === 0) return false
+      shortLived--
+      sock.end(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n`)
+      return true
+    }
+  })
+  const { client: ami, log } = makeClient(fake.port, { reconnect: { initialMs: 10, maxMs: 80, stableMs: 500 } })
+  t.teardown(async () => { await ami.close(); await fake.stop() })
+  ami.start()
+  await waitFor('a session that stays', () => fake.connections === 4 && ami.ready, 30_000)
+  t.same(scheduled(log).map(x => x.attempt), [1, 2, 3], 'the three short sessions count as attempts')
+  await waitFor('the back-off to reset after a stable session', () => ami.status().reconnectAttempts === 0, 30_000)
+  t.equal(ami.status().connects, 4)
+  fake.dropAll()
+  await waitFor('the next reconnect to be scheduled', () => scheduled(log).length === 4, 30_000)
+  t.equal(scheduled(log)[3]?.attempt, 1, 'after a stable session the back-off starts again from the first step')
+})
