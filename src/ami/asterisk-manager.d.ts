@@ -13,6 +13,7 @@ declare module 'asterisk-manager' {
     once: (event: string, listener: (...args: any[]) => void) => Manager
     removeAllListeners: (event?: string) => Manager
     listeners: (event: string) => Function[]
+    emit: (event: string, ...args: unknown[]) => boolean
   }
   function AsteriskManager (port?: number, host?: string, username?: string, password?: string, events?: boolean): Manager
   export = AsteriskManager

@@ -8,13 +8,18 @@
 //  - list actions collect their item events until the ...Complete event;
 //  - reconnect is ours (one library instance per connection, abandoned on loss), with
 //    capped exponential back-off and jitter, a connect/login timeout, and a Ping
-//    keepalive that notices a peer that stopped answering.
+//    keepalive that notices a peer that stopped answering; the back-off starts over
+//    only after a session stayed up reconnect.stableMs, so a peer that drops every
+//    session right after login is not met with a reconnect (and resync) storm;
+//  - no AMI event or ActionID can reach the library's own event names, and a message
+//    has a size limit (library.ts, reader.ts).
 import { EventEmitter } from 'node:events'
 import AsteriskManager from 'asterisk-manager'
 import { Backoff } from '../backoff.ts'
 import { AmiError } from './errors.ts'
 import { normalizeEvent, normalizeResponse, type AmiEvent, type AmiResponse } from './events.ts'
 import { assertSafeFields, type Fields } from './guard.ts'
+import { captureSocket, takeOverReading } from './library.ts'
 import type { Log } from '../log.ts'
 
 export interface AmiClientOptions {
@@ -27,7 +32,10 @@ export interface AmiClientOptions {
   actionTimeoutMs: number
   connectTimeoutMs: number
   pingIntervalMs: number
-  reconnect: { initialMs: number, maxMs: number }
+  /** stableMs: how long a session must stay up before the back-off starts over (default 30 s). */
+  reconnect: { initialMs: number, maxMs: number, stableMs?: number }
+  /** Longest message Asterisk may send (default 1 MiB); past it the connection is dropped. */
+  maxMessageBytes?: number
   logger: Log
   random?: () => number
 }
@@ -61,6 +69,11 @@ interface AmiClientEvents {
 
 type Manager = ReturnType<typeof AsteriskManager>
 
+/** One AMI message past this many bytes drops the connection (ami.maxMessageBytes). */
+export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
+/** A session must stay up this long before the reconnect back-off starts over. */
+export const DEFAULT_STABLE_MS = 30_000
+
 export class AmiClient extends EventEmitter<AmiClientEvents> {
   private readonly opts: AmiClientOptions
   private readonly log: Log
@@ -76,6 +89,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private connectTimer: NodeJS.Timeout | undefined
   private reconnectTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
+  private stableTimer: NodeJS.Timeout | undefined
 
   constructor (opts: AmiClientOptions) {
     super()
@@ -140,8 +154,6 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       return Promise.reject(new AmiError('AMI_UNAVAILABLE', name,
         `AMI is ${this._state}${this.lastError ? ` (${this.lastError})` : ''}: ${name} was not sent`))
     }
-    // Upper case on purpose: the library also emits every event under its lower-cased
-    // name, so an event named like one of our ids can never reach our callback.
     const id = `CTI${this.generation}-${++this.seq}`
     const limit = timeoutMs ?? this.opts.actionTimeoutMs
     return new Promise((resolve, reject) => {
@@ -154,15 +166,9 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       const p: Pending = { action: name, resolve, reject, timer }
       if (isList) p.list = { items: [] }
       this.pending.set(id, p)
-      // The library hands a "Response: Follows" without an ActionID to whichever action
-      // was sent last, using up its one-shot listener: only a response that carries our
-      // id is ours, anything else leaves us listening for the real one.
-      const onAnswer = (_err: unknown, raw: Record<string, unknown> | undefined): void => {
-        if (raw === undefined) return
-        if (raw.actionid !== id) { if (this.pending.has(id)) mgr.once(id, onAnswer); return }
-        this.onResponse(id, raw)
-      }
-      mgr.action({ ...fields, action: name, actionid: id }, onAnswer)
+      // Only a response carrying this id gets here (takeOverReading): the library gave a
+      // "Response: Follows" without one to whichever action was sent last.
+      mgr.action({ ...fields, action: name, actionid: id }, (_err, raw) => { if (raw !== undefined) this.onResponse(id, raw) })
     })
   }
 
@@ -229,17 +235,17 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     const mgr = AsteriskManager(undefined, this.opts.host, this.opts.username, this.opts.secret, true)
     this.mgr = mgr
     const current = (): boolean => this.generation === gen
+    // Login gets an id of ours too: takeOverReading answers only ids we issued.
+    const loginId = `CTI${gen}-login`
     // asterisk-manager logs in with `Event: on|off`; Asterisk only reads `Events`.
     // Its login goes through this.action, so that is where the header is put right.
     const send = mgr.action
     mgr.action = (req, cb) => send(req.action === 'login'
-      ? { action: 'login', username: req.username, secret: req.secret, events: this.opts.events ?? 'on' }
+      ? { action: 'login', username: req.username, secret: req.secret, events: this.opts.events ?? 'on', actionid: loginId }
       : req, cb)
     let socketError: string | undefined
-    mgr.on('managerevent', (raw: Record<string, unknown>) => { if (current()) this.onEvent(raw) })
     mgr.on('error', (err: unknown) => { if (err instanceof Error) socketError = err.message })
-    // The library re-emits every event under its lower-cased name too, so an AMI
-    // event called "Close" arrives here with an object: only the socket's boolean counts.
+    // Only the socket emits 'close' now (takeOverReading); its argument is a boolean.
     mgr.on('close', (hadError: unknown) => {
       if (typeof hadError !== 'boolean' || !current()) return
       this.lost(socketError !== undefined ? `connection failed: ${socketError}` : 'connection closed by Asterisk')
@@ -247,8 +253,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     this.connectTimer = setTimeout(() => {
       if (current()) this.lost(`not logged in within ${this.opts.connectTimeoutMs} ms`)
     }, this.opts.connectTimeoutMs)
-    mgr.connect(this.opts.port, this.opts.host, () => {
-      if (!current()) return
+    const login = (): void => {
       mgr.login((err) => {
         if (!current()) return
         if (err !== undefined) {
@@ -257,13 +262,28 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
           return
         }
         clearTimeout(this.connectTimer)
-        this.backoff.reset()
+        clearTimeout(this.stableTimer)
+        this.stableTimer = setTimeout(() => { if (current()) this.backoff.reset() }, this.opts.reconnect.stableMs ?? DEFAULT_STABLE_MS)
+        this.stableTimer.unref()
         this.connects++
         this.lastError = undefined
         this.setState('connected')
         this.startPing(gen)
         this.emit('connected')
       })
+    }
+    const max = this.opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    const sock = captureSocket(() => {
+      mgr.connect(this.opts.port, this.opts.host, () => { if (current()) login() })
+    })
+    takeOverReading(mgr, sock, {
+      maxChars: max,
+      event: raw => { if (current()) this.onEvent(raw) },
+      isOurs: id => id === loginId || this.pending.has(id),
+      overflow: () => {
+        sock.destroy() // stop reading now: the rest of the flood is not ours to buffer
+        if (current()) this.lost(`Asterisk sent more than ${max} bytes without ending a message (ami.maxMessageBytes); connection dropped`)
+      }
     })
   }
 
@@ -271,6 +291,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private abandon (): void {
     this.generation++
     clearTimeout(this.connectTimer)
+    clearTimeout(this.stableTimer)
     clearInterval(this.pingTimer)
     const mgr = this.mgr
     this.mgr = undefined

@@ -49,9 +49,11 @@ export const AmiConfig = Type.Object({
   actionTimeoutMs: Millis(5000),
   connectTimeoutMs: Millis(5000),
   pingIntervalMs: Millis(10000, 100),
+  maxMessageBytes: Type.Integer({ minimum: 1024, default: 1048576, description: 'longest AMI message accepted; past it the connection is dropped and made again' }),
   reconnect: Type.Object({
     initialMs: Millis(500),
-    maxMs: Millis(30000)
+    maxMs: Millis(30000),
+    stableMs: Millis(30000) // a session must last this long before the back-off starts over
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 

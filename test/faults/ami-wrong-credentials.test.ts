@@ -1,7 +1,9 @@
 // Fault: the service's AMI secret is wrong (real process of src/server.ts, real
 // Asterisk). /readyz must say 503 with a reason naming the refused login; the process
 // keeps retrying with capped back-off and logs the failure once, not once per attempt;
-// when the PBX side is corrected it logs in at the next attempt.
+// when the PBX side is corrected it logs in at the next attempt. Outcomes only: how
+// fast the attempts come is the back-off's business (its delays are checked as the
+// values it chose, not as wall time).
 import t from 'tap'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -9,7 +11,7 @@ import { TOKENS, baseRawConfig } from '../helpers/config.ts'
 import { eventually } from '../helpers/ami.ts'
 import { ADMIN_USER, sandboxClient, startSandbox } from '../pbx/fixture.ts'
 import { freePort } from '../pbx/sandbox.ts'
-import { http, sleep, spawnService, stopProc, writeConfig, type LogLine } from './lib.ts'
+import { http, spawnService, stopProc, writeConfig, type LogLine } from './lib.ts'
 
 const WRONG = 'wrong-secret-for-cti-0123'
 const INITIAL_MS = 100
@@ -49,15 +51,14 @@ t.test('wrong AMI credentials: clear readiness reason, back-off, no log spam, re
   t.notMatch(JSON.stringify(ready.body), 'cti', 'not the user in the public answer')
   t.notMatch(JSON.stringify(ready.body), WRONG, 'nor the secret')
 
-  // Several attempts' worth of time. Asterisk itself holds each refused login for about
-  // a second (its anti-guessing delay), so an attempt costs ~1 s plus our back-off.
+  // Four more attempts. (Asterisk itself holds each refused login for about a second.)
   const from = Date.now()
-  await sleep(7500)
+  const scheduledSince = (): LogLine[] => p.lines().filter(l => l.time >= from && l.msg === 'AMI reconnect scheduled')
+  await eventually('four more attempts', async () => scheduledSince().length >= 4, 60_000)
   const window = p.lines().filter(l => l.time >= from)
-  const attempts = window.filter(l => l.msg === 'AMI reconnect scheduled')
-  const delays = attempts.map(l => l.delayMs as number)
-  t.ok(attempts.length >= 4, `kept retrying: ${attempts.length} attempts in 7.5 s`)
-  t.ok(attempts.length <= Math.ceil(7500 / (MAX_MS / 2)) + 1, `with back-off, not a busy loop: ${attempts.length} attempts (delays ${delays.join(', ')} ms)`)
+  const attempts = scheduledSince()
+  t.ok(attempts.length >= 4, `kept retrying: ${attempts.length} attempts`)
+  t.ok(attempts.every((l, i) => i === 0 || (l.attempt as number) === (attempts[i - 1]?.attempt as number) + 1), `each attempt counted: ${attempts.map(l => l.attempt as number).join(', ')}`)
   for (const l of attempts) {
     // Equal jitter: attempt n waits between half and all of min(max, initial * 2^(n-1)).
     const ceiling = Math.min(MAX_MS, INITIAL_MS * 2 ** ((l.attempt as number) - 1))
@@ -77,9 +78,10 @@ t.test('wrong AMI credentials: clear readiness reason, back-off, no log spam, re
   await writeFile(conf, (await readFile(conf, 'utf8')).replace(/^(\[cti\][^[]*?secret = ).*$/m, `$1${WRONG}`))
   await admin.action('Command', { Command: 'manager reload' })
   const fixedAt = Date.now()
-  await eventually('/readyz 200 after the fix', async () => (await http(base, 'GET', '/readyz')).status === 200, 5000)
-  const took = Date.now() - fixedAt
-  t.ok(took <= MAX_MS + 1500, `logged in at the next attempt (${took} ms after the fix)`)
+  await eventually('/readyz 200 after the fix', async () => (await http(base, 'GET', '/readyz')).status === 200, 30_000)
+  // At most the one attempt already under way when the fix landed can still be refused.
+  const retried = p.lines().filter(l => l.time >= fixedAt && l.msg === 'AMI reconnect scheduled').length
+  t.ok(retried <= 1, `logged in at the next attempt (${retried} attempt(s) refused after the fix)`)
   const after = p.lines().filter(l => l.time >= fixedAt && amiLine(l) && l.level >= 30).map(l => l.msg)
   t.ok(after.includes('AMI connected'), 'says it connected, once')
   t.equal(after.filter(m => m === 'AMI connected').length, 1)

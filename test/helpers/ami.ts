@@ -15,6 +15,14 @@ export class RecordingLog implements Log {
   at (level: string): LogLine[] { return this.lines.filter(l => l.level === level) }
 }
 
+/**
+ * Every event name asterisk-manager 0.2.0 (lib/ami.js) listens to or emits itself, the
+ * EventEmitter's own, the socket's, and names on Object.prototype: names an AMI event or
+ * ActionID from the peer must never reach.
+ */
+export const INTERNAL_NAMES = ['RawEvent', 'ManagerEvent', 'Response', 'Asterisk', 'Connect', 'Close', 'End', 'Error', 'Data',
+  'Drain', 'Timeout', 'Ready', 'Lookup', 'newListener', 'removeListener', '__proto__', 'constructor', 'hasOwnProperty', 'toString']
+
 export function makeClient (port: number, over: Partial<AmiClientOptions> = {}): { client: AmiClient, log: RecordingLog } {
   const log = new RecordingLog()
   const client = new AmiClient({

@@ -97,6 +97,27 @@ export class FakeAmi {
     }
   }
 
+  /**
+   * Writes `pattern` to `sock` again and again until `totalBytes` went out or the client
+   * closed, respecting back-pressure (the flood costs this side one pattern buffer, not
+   * `totalBytes`). Resolves with the bytes handed to the socket.
+   */
+  async flood (sock: net.Socket, pattern: Buffer, totalBytes: number): Promise<number> {
+    let sent = 0
+    while (sent < totalBytes && !sock.destroyed && sock.writable) {
+      const piece = totalBytes - sent >= pattern.length ? pattern : pattern.subarray(0, totalBytes - sent)
+      sent += piece.length
+      if (!sock.write(piece)) {
+        await new Promise<void>(resolve => {
+          const done = (): void => { sock.off('drain', done); sock.off('close', done); resolve() }
+          sock.once('drain', done)
+          sock.once('close', done)
+        })
+      }
+    }
+    return sent
+  }
+
   /** Drops every client connection at once (RST), as a crashed peer would. */
   dropAll (): void { for (const s of this.sockets) s.destroy() }
 

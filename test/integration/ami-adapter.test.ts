@@ -265,3 +265,105 @@ t.test('close() rejects what is in flight and stops reconnecting', async t => {
   t.equal(fake.connections, n, 'no reconnect after close')
   t.equal(ami.state, 'closed')
 })
+
+const MiB = 1024 * 1024
+const floods: Array<[string, string, Buffer]> = [
+  ['a line without an end (64 MiB, no newline)', '', Buffer.alloc(64 * 1024, 'A')],
+  ['a message without an end (64 MiB of header lines, no blank line)', 'Event: Hangup\r\n', Buffer.from('X-Filler: 0123456789abcdef\r\n'.repeat(2048))],
+  ['a "Response: Follows" that never ends (64 MiB, blank lines inside)', 'Response: Follows\r\nPrivilege: Command\r\n', Buffer.from('output line\r\n\r\n'.repeat(4096))]
+]
+for (const [what, head, pattern] of floods) {
+  t.test(`${what}: dropped at the message limit with a logged reason, reconnected, memory bounded`, async t => {
+    let flood: Promise<number> | undefined
+    const fake = await FakeAmi.start({
+      handler: (a, sock, f) => {
+        if ((a.headers.action ?? '').toLowerCase() !== 'login' || f.connections > 1) return false
+        sock.write(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n${head}`)
+        flood = f.flood(sock, pattern, 64 * MiB)
+        return true
+      }
+    })
+    const { client: ami, log } = makeClient(fake.port) // maxMessageBytes left at its default, 1 MiB
+    const events: AmiEvent[] = []
+    ami.on('event', e => events.push(e))
+    t.teardown(async () => { await ami.close(); await fake.stop() })
+    let reason: string | undefined
+    ami.once('disconnected', r => { reason = r })
+    const rss0 = process.memoryUsage.rss()
+    let peak = rss0
+    const sampler = setInterval(() => { peak = Math.max(peak, process.memoryUsage.rss()) }, 5)
+    t.teardown(() => clearInterval(sampler))
+    ami.start()
+    await waitFor('the adapter to drop the flooding connection', () => reason, 60_000)
+    await waitFor('the reconnect', () => ami.status().connects === 2 && ami.ready, 60_000)
+    peak = Math.max(peak, process.memoryUsage.rss())
+    clearInterval(sampler)
+    t.match(reason, /more than 1048576 bytes without ending a message \(ami\.maxMessageBytes\)/, `reason: ${reason ?? ''}`)
+    t.ok(log.at('warn').some(l => /AMI disconnected: .*1048576 bytes.*ami\.maxMessageBytes/.test(l.msg ?? '')), 'a warning names the limit')
+    const sent = await flood
+    t.ok(sent !== undefined && sent < 64 * MiB, `the adapter stopped reading: ${((sent ?? 0) / MiB).toFixed(1)} MiB of 64 went out`)
+    t.ok(peak - rss0 < 32 * MiB, `RSS grew ${((peak - rss0) / MiB).toFixed(1)} MiB while the peer flooded (bound 32 MiB)`)
+    fake.send('Event: Hangup\r\nChannel: PJSIP/after-flood\r\nLinkedid: 1.1\r\nCause: 16\r\n\r\n')
+    await waitFor('an event on the new session', () => events.find(e => e.event === 'Hangup' && e.fields.channel === 'PJSIP/after-flood'))
+    t.equal((await ami.action('Ping')).response, 'Success', 'the new session works')
+  })
+}
+
+t.test('a message just under the limit still comes through whole', async t => {
+  const { fake, ami, events } = await setup(t, {}, { maxMessageBytes: 64 * 1024 })
+  const big = 'x'.repeat(60 * 1024)
+  await fake.sendChunked(`Event: UserEvent\r\nUserEvent: Big\r\nBody: ${big}\r\n\r\n`, 7 * 1024)
+  const ev = await waitFor('the big event', () => events.find(e => e.event === 'UserEvent'))
+  t.equal(ev.fields.body, big)
+  t.equal(ami.status().connects, 1, 'not dropped')
+})
+
+/** The adapter's 'AMI reconnect scheduled' debug lines, in order. */
+const scheduled = (log: { at: (l: string) => Array<{ obj: unknown, msg: string | undefined }> }): Array<{ attempt: number, delayMs: number }> =>
+  log.at('debug').filter(l => l.msg === 'AMI reconnect scheduled').map(l => l.obj as { attempt: number, delayMs: number })
+
+t.test('a peer that closes every session right after login: the back-off keeps growing (no reconnect storm)', async t => {
+  const fake = await FakeAmi.start({
+    handler: (a, sock) => {
+      if ((a.headers.action ?? '').toLowerCase() !== 'login') return false
+      sock.end(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n`)
+      return true
+    }
+  })
+  const INITIAL = 10
+  const MAX = 80
+  const { client: ami, log } = makeClient(fake.port, { reconnect: { initialMs: INITIAL, maxMs: MAX } }) // stableMs at its default, 30 s
+  t.teardown(async () => { await ami.close(); await fake.stop() })
+  ami.start()
+  await waitFor('six sessions', () => fake.connections >= 6 && scheduled(log).length >= 5, 30_000)
+  const s = scheduled(log).slice(0, 5)
+  t.same(s.map(x => x.attempt), [1, 2, 3, 4, 5], 'every short session counts as one more attempt: login does not reset the back-off')
+  for (const x of s) {
+    const ceiling = Math.min(MAX, INITIAL * 2 ** (x.attempt - 1))
+    t.ok(x.delayMs >= ceiling / 2 && x.delayMs <= ceiling, `attempt ${x.attempt}: ${x.delayMs} ms within [${ceiling / 2}, ${ceiling}]`)
+  }
+  t.ok(ami.status().connects >= 1, 'the logins did succeed')
+  t.ok(ami.status().reconnectAttempts >= 5, 'status counts the attempts')
+})
+
+t.test('the back-off resets once a session stayed up for reconnect.stableMs', async t => {
+  let shortLived = 3
+  const fake = await FakeAmi.start({
+    handler: (a, sock) => {
+      if ((a.headers.action ?? '').toLowerCase() !== 'login' || shortLived === 0) return false
+      shortLived--
+      sock.end(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: Authentication accepted\r\n\r\n`)
+      return true
+    }
+  })
+  const { client: ami, log } = makeClient(fake.port, { reconnect: { initialMs: 10, maxMs: 80, stableMs: 500 } })
+  t.teardown(async () => { await ami.close(); await fake.stop() })
+  ami.start()
+  await waitFor('a session that stays', () => fake.connections === 4 && ami.ready, 30_000)
+  t.same(scheduled(log).map(x => x.attempt), [1, 2, 3], 'the three short sessions count as attempts')
+  await waitFor('the back-off to reset after a stable session', () => ami.status().reconnectAttempts === 0, 30_000)
+  t.equal(ami.status().connects, 4)
+  fake.dropAll()
+  await waitFor('the next reconnect to be scheduled', () => scheduled(log).length === 4, 30_000)
+  t.equal(scheduled(log)[3]?.attempt, 1, 'after a stable session the back-off starts again from the first step')
+})

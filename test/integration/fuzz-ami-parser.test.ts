@@ -2,12 +2,14 @@
 // well-formed event streams cut into random TCP chunks (every event must come out
 // whole, in order, with its fields), and random bytes mixed with real messages (the
 // client never crashes, never leaves a rejection unhandled, stays logged in, keeps
-// answering Ping, and every event it emits is well-formed).
+// answering Ping, every event it emits is well-formed, and the real message after the
+// junk comes out whole). Event names and ActionIDs include every name asterisk-manager
+// uses itself (INTERNAL_NAMES): `Event: RawEvent` used to freeze the process.
 import t, { type Test } from 'tap'
 import fc from 'fast-check'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { FakeAmi } from '../helpers/fake-ami.ts'
-import { makeClient, once, waitFor } from '../helpers/ami.ts'
+import { INTERNAL_NAMES, makeClient, once, waitFor } from '../helpers/ami.ts'
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100)
 
@@ -60,7 +62,7 @@ const key = fc.stringMatching(/^[A-Z][A-Za-z0-9]{0,11}$/).filter(k => !RESERVED.
 // part of the separator, which is AMI's framing, not a parser bug.
 const value = fc.string({ unit: 'grapheme', maxLength: 30 }).map(v => v.replace(/[\r\n]/g, ' ')).filter(v => !v.startsWith(' ') && !v.startsWith(':'))
 const message = fc.record({
-  event: fc.oneof(fc.constantFrom(...KNOWN), fc.stringMatching(/^Zz[A-Za-z]{1,10}$/)),
+  event: fc.oneof(fc.constantFrom(...KNOWN), fc.constantFrom(...INTERNAL_NAMES), fc.stringMatching(/^Zz[A-Za-z]{1,10}$/)),
   fields: fc.uniqueArray(fc.tuple(key, value), { maxLength: 8, selector: ([k]) => k.toLowerCase() })
 })
 const cuts = fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 8 })
@@ -95,9 +97,12 @@ t.test('random bytes between real messages, cut anywhere: no crash, no unhandled
   // Bytes that mean something to the parser, so random input reaches its odd branches.
   const token = fc.constantFrom('\r\n', '\n', '\r', ': ', 'Event: ', 'Response: Follows\r\n', '--END COMMAND--\r\n', 'Response: Success\r\n', 'ActionID: CTI1-1\r\n',
     'Variable: A=B\r\n', 'ChanVariable: __proto__=x\r\n', 'Event: __proto__\r\n', 'Event: constructor\r\n', 'Event: Close\r\n', 'Event: Error\r\n', 'Event: ManagerEvent\r\n',
-    'constructor: x\r\n', 'toString: y\r\n', 'Asterisk Call Manager/9.0\r\n', '\u0000', '\uFFFF', '\u2028', 'Event: AgentConnect\r\nInterface: Local/1001@agents/n\r\nHoldTime: NaN\r\n')
+    'constructor: x\r\n', 'toString: y\r\n', 'Asterisk Call Manager/9.0\r\n', '\u0000', '\uFFFF', '\u2028', 'Event: AgentConnect\r\nInterface: Local/1001@agents/n\r\nHoldTime: NaN\r\n',
+    'UserEvent: RawEvent\r\n', 'Response: Error\r\n', 'ActionID: CTI1-login\r\n',
+    ...INTERNAL_NAMES.flatMap(n => [`Event: ${n}\r\n`, `ActionID: ${n.toLowerCase()}\r\n`, `Response: Success\r\nActionID: ${n.toLowerCase()}\r\n\r\n`]))
   const junk = fc.array(fc.oneof(fc.uint8Array({ maxLength: 64 }).map(b => Buffer.from(b)), token.map(s => Buffer.from(s, 'utf8'))), { maxLength: 20 }).map(parts => Buffer.concat(parts))
   let pings = 0
+  let realOut = 0
   await fc.assert(fc.asyncProperty(junk, message, cuts, async (bytes, msg, at) => {
     events.length = 0
     const real = Buffer.from(`Event: ${msg.event}\r\n${msg.fields.map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`, 'utf8')
@@ -107,9 +112,15 @@ t.test('random bytes between real messages, cut anywhere: no crash, no unhandled
     if (pong.response !== 'Success') throw new Error(`Ping answered ${pong.response}`)
     pings++
     for (const ev of events) { const bad = wellFormed(ev); if (bad !== undefined) throw new Error(`${bad}: ${JSON.stringify(ev).slice(0, 200)}`) }
+    // The real message was sent before the Ping, so it is in by now, and last.
+    const last = events.at(-1)
+    if (last?.event !== msg.event) throw new Error(`the message after the junk did not come out: last event ${JSON.stringify(last?.event)}, sent ${msg.event}`)
+    for (const [k, v] of msg.fields) if (last.fields[k.toLowerCase()] !== v) throw new Error(`the message after the junk, field ${k}: ${JSON.stringify(last.fields[k.toLowerCase()])} !== ${JSON.stringify(v)}`)
+    realOut++
     return client.ready
   }), { numRuns: RUNS })
   t.equal(pings, RUNS, 'every run ended with a Ping answered')
+  t.equal(realOut, RUNS, 'in every run the real message after the junk came out whole')
   t.equal(client.status().connects, 1, 'the junk never cost the connection')
   t.same(log.at('error'), [], 'nothing logged as an error')
   await new Promise(resolve => setImmediate(resolve))
