@@ -190,8 +190,9 @@ async function directTransfer () {
     const res = await ui.api.post(`/v1/calls/${encodeURIComponent(call.callId)}/direct-transfer`, { target })
     if (ui.call?.callId === call.callId) ui.call.transfer = res.transfer
   } catch (err) {
-    // A second press (or a press from another tab) answers with the first result.
-    if (err instanceof ApiError && err.code === 'ALREADY_TRANSFERRED' && err.body?.transfer !== undefined) {
+    // A second press (or a press from another tab) answers with the first result; an
+    // outcome Asterisk has not told yet is shown as such, not as an error to retry.
+    if (err instanceof ApiError && (err.code === 'ALREADY_TRANSFERRED' || err.code === 'TRANSFER_OUTCOME_UNKNOWN') && err.body?.transfer !== undefined) {
       if (ui.call?.callId === call.callId) ui.call.transfer = err.body.transfer
       return
     }
@@ -335,7 +336,9 @@ function renderTransfer () {
   if (c?.transfer !== undefined) {
     hint = c.transfer.status === 'failed'
       ? t('transfer.failed', { message: c.transfer.message ?? '' })
-      : t('transfer.done', { n: c.transfer.target, time: timeOf(c.transfer.at) })
+      : c.transfer.status === 'pending'
+        ? t('transfer.pending', { time: timeOf(c.transfer.at) })
+        : t('transfer.done', { n: c.transfer.target, time: timeOf(c.transfer.at) })
   } else if (c === undefined || !callConnected()) hint = c === undefined ? '' : t('transfer.hint.notConnected')
   else if (d === undefined) hint = t('transfer.hint.inquiry')
   else if (d.action !== 'transfer') hint = t('transfer.hint.educate')

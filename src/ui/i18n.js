@@ -97,6 +97,7 @@ const id = {
   'transfer.hint.ready': 'Siap: pelanggan akan disambungkan ke Contact Center ICONNET.',
   'transfer.done': 'Pelanggan disambungkan ke CC ICONNET ({n}) pukul {time}.',
   'transfer.failed': 'Transfer gagal: {message}',
+  'transfer.pending': 'Transfer pukul {time} sudah sampai ke PBX, hasilnya belum diketahui. Jangan tekan lagi: status panggilan akan diperbarui.',
 
   'apkt.title': 'Catatan APKT',
   'apkt.jenis': 'Jenis',
@@ -265,6 +266,7 @@ const en = {
   'transfer.hint.ready': 'Ready: the customer will be connected to Contact Center ICONNET.',
   'transfer.done': 'Customer connected to CC ICONNET ({n}) at {time}.',
   'transfer.failed': 'Transfer failed: {message}',
+  'transfer.pending': 'The transfer of {time} reached the PBX and its outcome is not known yet. Do not press again: the call will update by itself.',
 
   'apkt.title': 'APKT record',
   'apkt.jenis': 'Type',
