@@ -58,22 +58,22 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   private readonly seen = new Map<string, boolean>()
   private stopped = false
 
-  constructor (private readonly d: AcwDeps) {
+  constructor (private readonly deps: AcwDeps) {
     super()
-    this.byId = new Map(d.agents.map(a => [a.id, a]))
+    this.byId = new Map(deps.agents.map(a => [a.id, a]))
   }
 
   endsAt (agentId: string): string | undefined {
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     return e?.state === 'holding' ? undefined : e?.endsAt
   }
 
-  entry (agentId: string): AcwEntry | undefined { return this.d.repo.get(agentId) }
+  entry (agentId: string): AcwEntry | undefined { return this.deps.repo.get(agentId) }
 
   /** After a restart: keep the original deadlines (or end at once if they passed). */
   recover (): void {
-    for (const e of this.d.repo.all()) {
-      if (e.state === 'holding' && !this.d.onCall(e.agentId)) {
+    for (const e of this.deps.repo.all()) {
+      if (e.state === 'holding' && !this.deps.onCall(e.agentId)) {
         // The transfer's outcome was lost with the process: count ACW from now.
         this.activate(e.agentId, e.callId, e.seconds, true, e)
         continue
@@ -84,12 +84,12 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   /** Called once the AMI session (and the call picture) is back: pauses do not survive an Asterisk restart. */
   async reapply (): Promise<void> {
-    for (const e of this.d.repo.all()) {
+    for (const e of this.deps.repo.all()) {
       if (e.state === 'ending' || this.due(e)) {
         await this.finish(e.agentId, 'ACW time over', SYSTEM)
       } else if (!this.byId.has(e.agentId)) {
         // Left the config: not ours to enforce any more, only to end at its deadline (recover's timer).
-      } else if (this.d.pauseOf(e.agentId)?.paused !== true) {
+      } else if (this.deps.pauseOf(e.agentId)?.paused !== true) {
         // Paused already (for ACW, or by a supervisor for a break): leave it as it is.
         await this.apply(e.agentId, true)
       }
@@ -103,9 +103,9 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
    * call cannot slip in (a no-op when there is nothing to hold).
    */
   holdForTransfer (agentId: string, callId: string, queue?: string): () => void {
-    const seconds = acwSeconds(this.d.settings, agentId, queue)
-    if (seconds === 0 || this.d.repo.get(agentId) !== undefined) return () => {}
-    this.d.repo.save({ agentId, callId, startedAt: new Date(this.d.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
+    const seconds = acwSeconds(this.deps.settings, agentId, queue)
+    if (seconds === 0 || this.deps.repo.get(agentId) !== undefined) return () => {}
+    this.deps.repo.save({ agentId, callId, startedAt: new Date(this.deps.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
     // Not awaited: QueuePause is written to the AMI session now, before the transfer's
     // BlindTransfer, and Asterisk runs one session's actions in order. Confirmation
     // (and retries) go on in the background without slowing the transfer button.
@@ -120,14 +120,14 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
    * the hold stays as it was.
    */
   recordTransferred (agentId: string, callId: string): void {
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     if (e?.state !== 'holding' || e.callId !== callId) return
-    this.d.repo.save(this.countdown(agentId, callId, e.seconds, e))
+    this.deps.repo.save(this.countdown(agentId, callId, e.seconds, e))
   }
 
   /** The transfer did not happen: the agent is still on the call, so no ACW yet. */
   async releaseHold (agentId: string): Promise<void> {
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     if (e?.state !== 'holding') return
     await this.finish(agentId, 'transfer did not happen', SYSTEM)
   }
@@ -135,8 +135,8 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** The agent's part in a call is over (hangup on either side, transfer, a call outside the queue). */
   onReleased (agentId: string, callId: string, queue: string | undefined, reason: string): void {
     if (!this.byId.has(agentId)) return
-    const entry = this.d.repo.get(agentId)
-    const seconds = entry?.seconds ?? acwSeconds(this.d.settings, agentId, queue)
+    const entry = this.deps.repo.get(agentId)
+    const seconds = entry?.seconds ?? acwSeconds(this.deps.settings, agentId, queue)
     if (entry?.state === 'active' && entry.callId === callId && entry.endsAt !== undefined) {
       // Recorded with the transfer's outcome (recordTransferred): count down from there.
       this.schedule(entry)
@@ -145,7 +145,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
       this.activate(agentId, callId, seconds, entry?.state !== 'holding', entry)
     }
-    this.d.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
+    this.deps.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
   }
 
   /** Every QueueMemberPause for a configured agent. */
@@ -170,9 +170,9 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   /** Early exit by the agent (mode early-exit only). */
   async complete (agentId: string, by: Actor): Promise<void> {
-    if (this.d.settings.mode !== 'early-exit') throw new Errors.AcwFixed('ACW mode is fixed (SOP): it cannot be ended early by the agent; a supervisor can end it')
+    if (this.deps.settings.mode !== 'early-exit') throw new Errors.AcwFixed('ACW mode is fixed (SOP): it cannot be ended early by the agent; a supervisor can end it')
     this.activeEntry(agentId)
-    this.d.audit.record({ actor: by.name, role: by.role, action: 'acw.complete', target: agentId })
+    this.deps.audit.record({ actor: by.name, role: by.role, action: 'acw.complete', target: agentId })
     await this.finish(agentId, 'ended early by the agent', by)
   }
 
@@ -180,16 +180,16 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   async supervise (agentId: string, by: Actor, change: { extendSeconds?: number, end?: boolean }): Promise<AcwEntry | undefined> {
     const e = this.activeEntry(agentId)
     if (change.end === true) {
-      this.d.audit.record({ actor: by.name, role: by.role, action: 'acw.end', target: agentId, details: { endsAt: e.endsAt } })
+      this.deps.audit.record({ actor: by.name, role: by.role, action: 'acw.end', target: agentId, details: { endsAt: e.endsAt } })
       await this.finish(agentId, 'ended by a supervisor', by)
       return undefined
     }
     const extend = change.extendSeconds ?? 0
-    const from = e.endsAt !== undefined ? Date.parse(e.endsAt) : this.d.clock.now()
+    const from = e.endsAt !== undefined ? Date.parse(e.endsAt) : this.deps.clock.now()
     const next: AcwEntry = { ...e, endsAt: new Date(from + extend * 1000).toISOString(), seconds: e.seconds + extend }
-    this.d.repo.save(next)
-    this.d.audit.record({ actor: by.name, role: by.role, action: 'acw.extend', target: agentId, details: { extendSeconds: extend, endsAt: next.endsAt } })
-    this.d.log.info({ agentId, by: by.name, extendSeconds: extend, endsAt: next.endsAt }, 'ACW extended')
+    this.deps.repo.save(next)
+    this.deps.audit.record({ actor: by.name, role: by.role, action: 'acw.extend', target: agentId, details: { extendSeconds: extend, endsAt: next.endsAt } })
+    this.deps.log.info({ agentId, by: by.name, extendSeconds: extend, endsAt: next.endsAt }, 'ACW extended')
     const due = this.dueAt.get(agentId)
     this.schedule(next, due !== undefined ? due + extend * 1000 : undefined)
     this.emit('change', agentId)
@@ -199,7 +199,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** On shutdown: no timer fires and nothing touches the store afterwards. */
   stop (): void {
     this.stopped = true
-    for (const h of this.timers.values()) this.d.clock.clearTimeout(h)
+    for (const h of this.timers.values()) this.deps.clock.clearTimeout(h)
     this.timers.clear()
     this.dueAt.clear()
     this.backoffs.clear()
@@ -210,37 +210,37 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   private background (p: Promise<unknown>, agentId: string): void {
     p.catch((err: unknown) => {
       if (this.stopped) return
-      this.d.log.error({ agentId, err }, 'ACW step failed')
-      this.d.onError?.(err)
+      this.deps.log.error({ agentId, err }, 'ACW step failed')
+      this.deps.onError?.(err)
     })
   }
 
   private activeEntry (agentId: string): AcwEntry {
     if (!this.byId.has(agentId)) throw new Errors.AgentNotFound(`no agent ${agentId}`)
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     if (e === undefined || e.state === 'holding') throw new Errors.NotInAcw(`agent ${agentId} is not in ACW`)
     return e
   }
 
   /** ACW of `seconds` counted from now (paused as `prev` was, if it was). */
   private countdown (agentId: string, callId: string | undefined, seconds: number, prev?: AcwEntry): AcwEntry {
-    const now = this.d.clock.now()
+    const now = this.deps.clock.now()
     return { agentId, ...(callId !== undefined ? { callId } : {}), startedAt: new Date(now).toISOString(), endsAt: new Date(now + seconds * 1000).toISOString(), state: 'active', seconds, ...this.stamp(agentId, prev) }
   }
 
   /** The interface and reason the pause is made with, kept with the row so it can be undone whatever the config says later. */
   private stamp (agentId: string, prev?: AcwEntry): Pick<AcwEntry, 'interface' | 'pauseReason'> {
     const iface = prev?.interface ?? this.byId.get(agentId)?.interface
-    return { ...(iface !== undefined ? { interface: iface } : {}), pauseReason: prev?.pauseReason ?? this.d.settings.pauseReason }
+    return { ...(iface !== undefined ? { interface: iface } : {}), pauseReason: prev?.pauseReason ?? this.deps.settings.pauseReason }
   }
 
   private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean, prev?: AcwEntry): void {
     const e = this.countdown(agentId, callId, seconds, prev)
-    this.d.repo.save(e) // the deadline is durable before the PBX hears anything
-    this.d.failpoint?.('acw:saved')
+    this.deps.repo.save(e) // the deadline is durable before the PBX hears anything
+    this.deps.failpoint?.('acw:saved')
     this.schedule(e)
     this.emit('change', agentId)
-    if (pause && this.byId.has(agentId)) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.d.failpoint?.('acw:paused') }), agentId)
+    if (pause && this.byId.has(agentId)) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.deps.failpoint?.('acw:paused') }), agentId)
   }
 
   /** (Re)starts the countdown to e.endsAt, or to `due` on the monotonic clock when known. */
@@ -251,42 +251,42 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     // The stored deadline is wall-clock (it must mean the same after a restart); while
     // we run it is counted on the monotonic clock, so a wall-clock jump (NTP step, an
     // operator's date) neither ends ACW early nor keeps the agent late.
-    const at = due ?? this.d.clock.monotonic() + Date.parse(e.endsAt) - this.d.clock.now()
+    const at = due ?? this.deps.clock.monotonic() + Date.parse(e.endsAt) - this.deps.clock.now()
     this.dueAt.set(e.agentId, at)
-    this.setTimer(e.agentId, () => { this.background(this.finish(e.agentId, 'ACW time over', SYSTEM), e.agentId) }, Math.max(0, at - this.d.clock.monotonic()))
+    this.setTimer(e.agentId, () => { this.background(this.finish(e.agentId, 'ACW time over', SYSTEM), e.agentId) }, Math.max(0, at - this.deps.clock.monotonic()))
   }
 
   /** The deadline has passed: on the monotonic clock if this process counted it, else by the stored wall-clock time. */
   private due (e: AcwEntry): boolean {
     const at = this.dueAt.get(e.agentId)
-    if (at !== undefined) return at <= this.d.clock.monotonic()
-    return e.endsAt !== undefined && Date.parse(e.endsAt) <= this.d.clock.now()
+    if (at !== undefined) return at <= this.deps.clock.monotonic()
+    return e.endsAt !== undefined && Date.parse(e.endsAt) <= this.deps.clock.now()
   }
 
   private setTimer (agentId: string, fn: () => void, ms: number): void {
     this.clearTimer(agentId)
-    this.timers.set(agentId, this.d.clock.setTimeout(() => { this.timers.delete(agentId); fn() }, ms))
+    this.timers.set(agentId, this.deps.clock.setTimeout(() => { this.timers.delete(agentId); fn() }, ms))
   }
 
   private clearTimer (agentId: string): void {
     const t = this.timers.get(agentId)
-    if (t !== undefined) this.d.clock.clearTimeout(t)
+    if (t !== undefined) this.deps.clock.clearTimeout(t)
     this.timers.delete(agentId)
   }
 
   /** Ends ACW: unpause (unless paused by someone else), then forget the deadline. */
   private async finish (agentId: string, why: string, by: Actor): Promise<void> {
     if (this.stopped) return
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     if (e === undefined) return
     this.clearTimer(agentId)
     this.dueAt.delete(agentId)
-    if (e.state !== 'ending') this.d.repo.save({ ...e, state: 'ending' })
-    this.d.failpoint?.('acw:ending')
-    const p = this.d.pauseOf(agentId)
+    if (e.state !== 'ending') this.deps.repo.save({ ...e, state: 'ending' })
+    this.deps.failpoint?.('acw:ending')
+    const p = this.deps.pauseOf(agentId)
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.
-    if (p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.d.settings.pauseReason)) {
-      this.d.log.info({ agentId, callId: e.callId, pausedReason: p.reason }, 'ACW over; agent stays paused: paused by someone else for another reason')
+    if (p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.deps.settings.pauseReason)) {
+      this.deps.log.info({ agentId, callId: e.callId, pausedReason: p.reason }, 'ACW over; agent stays paused: paused by someone else for another reason')
     } else {
       const ok = await this.apply(agentId, false)
       if (this.stopped) return
@@ -295,31 +295,31 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       if (!ok) { this.retryLater(agentId, why, by); return }
       // A new ACW began while we unpaused (a call ended, seen by a resync): its pause
       // was sent after our unpause and its row must stay.
-      if (this.d.repo.get(agentId)?.state !== 'ending') return
+      if (this.deps.repo.get(agentId)?.state !== 'ending') return
     }
     this.backoffs.delete(agentId)
-    this.d.repo.delete(agentId)
-    this.d.log.info({ agentId, callId: e.callId, why, by: by.name }, 'ACW ended')
+    this.deps.repo.delete(agentId)
+    this.deps.log.info({ agentId, callId: e.callId, why, by: by.name }, 'ACW ended')
     this.emit('change', agentId)
   }
 
   /** The next try of an unpause that did not take, with back-off, while the ACW is still ending. */
   private retryLater (agentId: string, why: string, by: Actor): void {
     let b = this.backoffs.get(agentId)
-    if (b === undefined) { b = new Backoff(this.d.retry ?? RETRY); this.backoffs.set(agentId, b) }
+    if (b === undefined) { b = new Backoff(this.deps.retry ?? RETRY); this.backoffs.set(agentId, b) }
     const ms = b.next()
-    this.d.log.warn({ agentId, attempt: b.attempts, retryInMs: ms }, 'ACW over but the unpause did not take: tried again later')
+    this.deps.log.warn({ agentId, attempt: b.attempts, retryInMs: ms }, 'ACW over but the unpause did not take: tried again later')
     this.setTimer(agentId, () => {
-      if (this.d.repo.get(agentId)?.state === 'ending') this.background(this.finish(agentId, why, by), agentId)
+      if (this.deps.repo.get(agentId)?.state === 'ending') this.background(this.finish(agentId, why, by), agentId)
     }, ms)
   }
 
   /** Unpaused behind our back during ACW (a console, another tool, the phone). */
   private unpausedDuringAcw (agentId: string): void {
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     if (e === undefined || e.state === 'ending' || this.stopped) return
     // The SOP says no call before ACW ends, so the pause goes back on; the API ends ACW properly.
-    this.d.log.warn({ agentId, callId: e.callId }, 'agent unpaused by someone else during ACW: pause re-applied (end ACW through the API instead)')
+    this.deps.log.warn({ agentId, callId: e.callId }, 'agent unpaused by someone else during ACW: pause re-applied (end ACW through the API instead)')
     this.background(this.apply(agentId, true), agentId)
   }
 
@@ -340,35 +340,35 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
    * config is undone as it was made.
    */
   private async apply (agentId: string, paused: boolean): Promise<boolean> {
-    const e = this.d.repo.get(agentId)
+    const e = this.deps.repo.get(agentId)
     const iface = this.byId.get(agentId)?.interface ?? e?.interface
     if (iface === undefined || this.stopped) return false
-    const reason = e?.pauseReason ?? this.d.settings.pauseReason
+    const reason = e?.pauseReason ?? this.deps.settings.pauseReason
     if (!this.byId.has(agentId)) return paused ? false : await this.unpauseGone(agentId, iface, reason)
     this.applying.set(agentId, (this.applying.get(agentId) ?? 0) + 1)
     try {
-      for (let attempt = 0; attempt <= this.d.settings.pauseRetries; attempt++) {
+      for (let attempt = 0; attempt <= this.deps.settings.pauseRetries; attempt++) {
         const confirmed = this.waitFor(agentId, paused, reason)
         try {
-          await this.d.pbx.setPaused(iface, paused, reason)
+          await this.deps.pbx.setPaused(iface, paused, reason)
         } catch (err) {
           confirmed.cancel()
           const code = (err as { code?: string }).code
           if (code === 'AMI_UNAVAILABLE' || code === 'AMI_CONNECTION_LOST') {
-            this.d.log.warn({ agentId, paused, err: { code } }, 'QueuePause not possible now; re-applied when AMI is back')
+            this.deps.log.warn({ agentId, paused, err: { code } }, 'QueuePause not possible now; re-applied when AMI is back')
             return false
           }
-          this.d.log.warn({ agentId, paused, attempt, err: { code, message: (err as Error).message } }, 'QueuePause failed')
+          this.deps.log.warn({ agentId, paused, attempt, err: { code, message: (err as Error).message } }, 'QueuePause failed')
           continue
         }
         if (await confirmed.promise) return true
         if (this.stopped) return false
         // Already in that state: Asterisk may not announce a change that is no change.
-        const now = this.d.pauseOf(agentId)
+        const now = this.deps.pauseOf(agentId)
         if (now !== undefined && this.isWanted(paused, reason, now.paused, now.reason)) return true
-        this.d.log.warn({ agentId, paused, attempt }, 'QueuePause not confirmed by Asterisk; retrying')
+        this.deps.log.warn({ agentId, paused, attempt }, 'QueuePause not confirmed by Asterisk; retrying')
       }
-      this.d.log.error({ agentId, paused }, `QueuePause did not take effect after ${this.d.settings.pauseRetries + 1} attempts`)
+      this.deps.log.error({ agentId, paused }, `QueuePause did not take effect after ${this.deps.settings.pauseRetries + 1} attempts`)
       this.emit('pauseFailed', agentId, paused)
       return false
     } finally {
@@ -383,11 +383,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
    */
   private async unpauseGone (agentId: string, iface: string, reason: string): Promise<boolean> {
     try {
-      await this.d.pbx.setPaused(iface, false, reason)
+      await this.deps.pbx.setPaused(iface, false, reason)
       return true
     } catch (err) {
       if (/interface not found/i.test((err as Error).message)) return true
-      this.d.log.warn({ agentId, interface: iface, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'unpause of an agent no longer in the config failed')
+      this.deps.log.warn({ agentId, interface: iface, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'unpause of an agent no longer in the config failed')
       return false
     }
   }
@@ -401,11 +401,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     let waiter: Waiter | undefined
     let timer: unknown
     const promise = new Promise<boolean>(resolve => {
-      waiter = { paused, reason, resolve: (ok) => { this.d.clock.clearTimeout(timer); resolve(ok) } }
+      waiter = { paused, reason, resolve: (ok) => { this.deps.clock.clearTimeout(timer); resolve(ok) } }
       this.waiters.set(agentId, [...(this.waiters.get(agentId) ?? []), waiter])
-      timer = this.d.clock.setTimeout(() => { this.drop(agentId, waiter); resolve(false) }, this.d.confirmTimeoutMs)
+      timer = this.deps.clock.setTimeout(() => { this.drop(agentId, waiter); resolve(false) }, this.deps.confirmTimeoutMs)
     })
-    return { promise, cancel: () => { this.d.clock.clearTimeout(timer); this.drop(agentId, waiter) } }
+    return { promise, cancel: () => { this.deps.clock.clearTimeout(timer); this.drop(agentId, waiter) } }
   }
 
   private drop (agentId: string, w: Waiter | undefined): void {

@@ -2,8 +2,9 @@
 // the routing policy's apkt fields. Pure: the clock and the id come in, so the same
 // input always gives the same record and tests can state it exactly.
 import { randomUUID } from 'node:crypto'
+import type { Topic } from '../policy/types.ts'
 
-export type ApktTopic = 'coverage' | 'billing' | 'activation' | 'disruption'
+export type ApktTopic = Topic
 
 /** The policy decision's apkt part (src/policy's Decision['apkt'] has this shape). */
 export interface ApktFields {

@@ -1,5 +1,6 @@
 // Shared TypeBox schemas for the HTTP API (CONTRACT.md section 4).
 import Type from 'typebox'
+import { TOPICS } from '../policy/types.ts'
 
 export const ErrorBody = Type.Object({
   error: Type.String(),
@@ -30,7 +31,7 @@ export const ChannelName = Type.String({ pattern: '^[A-Za-z0-9_/@.;:+#*-]{1,128}
 /** Free text that is shown to people and may end up in records: one line. */
 export const OneLine = (max: number) => Type.String({ minLength: 1, maxLength: max, pattern: '^[^\\r\\n\\x00-\\x1f]+$' })
 
-export const TopicSchema = Type.Union([Type.Literal('coverage'), Type.Literal('billing'), Type.Literal('activation'), Type.Literal('disruption')])
+export const TopicSchema = Type.Enum(TOPICS)
 
 export const TransferSchema = Type.Object({
   status: Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('failed')]),

@@ -2,6 +2,7 @@
 // transfer targets, calendar dates) are checked in parse.ts, which a schema cannot say.
 import Type, { type Static } from 'typebox'
 import { TIMEZONES } from './calendar.ts'
+import { TOPICS, type Topic } from './types.ts'
 
 const Text = (description?: string) => Type.String({ minLength: 1, ...(description ? { description } : {}) })
 
@@ -37,12 +38,9 @@ export const PolicyFileSchema = Type.Object({
   effectiveFrom: Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$', mustBe: 'a date YYYY-MM-DD' }),
   timezone: Type.Enum(TIMEZONES),
   source: Type.Optional(Text('the document the policy implements')),
-  topics: Type.Object({
-    coverage: Type.Optional(TopicSchema),
-    billing: Type.Optional(TopicSchema),
-    activation: Type.Optional(TopicSchema),
-    disruption: Type.Optional(TopicSchema)
-  }, { additionalProperties: false, minProperties: 1 })
+  topics: Type.Object(
+    Object.fromEntries(TOPICS.map(topic => [topic, Type.Optional(TopicSchema)])) as Record<Topic, ReturnType<typeof Type.Optional<typeof TopicSchema>>>,
+    { additionalProperties: false, minProperties: 1 })
 }, { additionalProperties: false })
 
 export type PolicyFile = Static<typeof PolicyFileSchema>

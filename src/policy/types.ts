@@ -6,6 +6,9 @@ export type Topic = typeof TOPICS[number]
 
 export const isTopic = (value: string): value is Topic => (TOPICS as readonly string[]).includes(value)
 
+/** The topics the SOP sends to CC ICONNET (Aktivasi & Gangguan); the others are educated. */
+export const TRANSFER_TOPICS: ReadonlySet<Topic> = new Set<Topic>(['activation', 'disruption'])
+
 export type Salutation = 'Bapak' | 'Ibu'
 
 export interface Customer { name: string, salutation: Salutation, customerId?: string }
