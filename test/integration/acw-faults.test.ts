@@ -45,7 +45,7 @@ async function start (t: Test, port: number, edit: (raw: Record<string, any>) =>
 async function callEnds (svc: Service, callId: string, agentId: string): Promise<void> {
   for (const payload of [
     { type: 'call.offered', callId, data: { callerIdNum: '0811', customerChannel: `PJSIP/trunk-${callId}` } },
-    { type: 'call.answered', callId, agentId, data: { agentChannel: `PJSIP/${agentId}-${callId}` } },
+    { type: 'call.answered', callId, agentId, data: { agentChannel: `Local/${agentId}@agents-${callId};1` } },
     { type: 'call.ended', callId, data: { reason: 'caller hung up' } }
   ]) {
     const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
