@@ -23,7 +23,7 @@ export class StoreGuard {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
-  constructor (private readonly o: StoreGuardOptions) {}
+  constructor (private readonly options: StoreGuardOptions) {}
 
   /** Runs `fn`; a store failure is logged and healed later, any other error is rethrown. */
   run (what: string, fn: () => void): void {
@@ -41,10 +41,10 @@ export class StoreGuard {
     const e = err as Error & { code: string }
     if (!this.failing) {
       this.failing = true
-      this.o.log.error({ err: { code: e.code, message: e.message }, what }, 'store unavailable: changes from Asterisk are not recorded; the call picture is resynced once it is writable again')
+      this.options.log.error({ err: { code: e.code, message: e.message }, what }, 'store unavailable: changes from Asterisk are not recorded; the call picture is resynced once it is writable again')
       this.schedule()
     } else {
-      this.o.log.debug({ err: { code: e.code }, what, lost: this.lost }, 'store still unavailable')
+      this.options.log.debug({ err: { code: e.code }, what, lost: this.lost }, 'store still unavailable')
     }
     return true
   }
@@ -56,14 +56,14 @@ export class StoreGuard {
 
   private schedule (): void {
     if (this.stopped) return
-    this.timer = setTimeout(() => { void this.probe() }, this.o.probeMs ?? 1000)
+    this.timer = setTimeout(() => { void this.probe() }, this.options.probeMs ?? 1000)
     this.timer.unref()
   }
 
   private async probe (): Promise<void> {
     if (this.stopped) return
     try {
-      this.o.check()
+      this.options.check()
     } catch {
       this.schedule()
       return
@@ -71,11 +71,11 @@ export class StoreGuard {
     const lost = this.lost
     this.failing = false
     this.lost = 0
-    this.o.log.info({ lost }, 'store writable again: recording what was kept aside and resyncing from Asterisk')
+    this.options.log.info({ lost }, 'store writable again: recording what was kept aside and resyncing from Asterisk')
     try {
-      await this.o.heal()
+      await this.options.heal()
     } catch (err) {
-      if (!this.report(err, 'heal')) this.o.log.error({ err }, 'healing after the store outage failed')
+      if (!this.report(err, 'heal')) this.options.log.error({ err }, 'healing after the store outage failed')
     }
   }
 }
