@@ -17,7 +17,8 @@ import { CallTracker } from './calls/tracker.ts'
 import { loadPolicies } from './policy/index.ts'
 import { SqliteCallRepository } from './store/calls-repository.ts'
 import { TransferService } from './transfer/service.ts'
-import { channelSnapshots, resyncFromAmi } from './calls/resync.ts'
+import { resyncFromPbx } from './calls/resync.ts'
+import { pbxSnapshots } from './ami/snapshots.ts'
 import { callView } from './http/calls-routes.ts'
 import { LiveFeed } from './live/feed.ts'
 import { AcwService } from './acw/service.ts'
@@ -76,7 +77,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   // writes again, resyncs from Asterisk (test/faults/store-unwritable.test.ts).
   const callsLog = logger.child({ module: 'calls' })
   const transferTarget = (index: number) => config.directory.find(d => d.index === index)
-  const resync = async (): Promise<void> => { await resyncFromAmi(ami, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
+  const livePicture = pbxSnapshots(ami)
+  const resync = async (): Promise<void> => { await resyncFromPbx(livePicture, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
   const guard = new StoreGuard({
     check: () => { store.check() },
     heal: async () => {
@@ -127,7 +129,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       ami.on('disconnected', lost)
       return () => { ami.off('disconnected', lost) }
     },
-    async channels () { return channelSnapshots(await ami.list('CoreShowChannels')) }
+    channels: livePicture.channels
   }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
     hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }

@@ -8,7 +8,7 @@ import type { AmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
 import { channelMatcher } from './interfaces.ts'
 import type { CallRepository } from './repository.ts'
-import { ACTIVE_STATES, isFinished, type AgentPresence, type Call } from './types.ts'
+import { ACTIVE_STATES, isFinished, type AgentPresence, type Call, type ChannelSnapshot, type MemberSnapshot } from './types.ts'
 
 export interface TrackedAgent { id: string, interface: string, queues: string[] }
 
@@ -25,11 +25,7 @@ export interface CtiEvent {
   data?: { callerIdNum?: string, callerIdName?: string, customerChannel?: string, agentChannel?: string, queue?: string, reason?: string }
 }
 
-/** One live channel as CoreShowChannels lists it. */
-export interface ChannelSnapshot { channel: string, linkedid: string, bridgeId: string, application: string, context: string, exten: string, callerIdNum: string, callerIdName: string }
-
-/** One queue member as QueueStatus lists it. */
-export interface MemberSnapshot { interface: string, status: number, paused: boolean, pausedReason: string, inCall: boolean }
+export type { ChannelSnapshot, MemberSnapshot } from './types.ts'
 
 export interface AgentStatus {
   presence: AgentPresence
