@@ -63,13 +63,6 @@ export async function createService (config: Config, logger: Logger, opts: { fai
 
   const policy = loadPolicies(config.policy.dir)
   const tracker = new CallTracker(config.agents, new SqliteCallRepository(store.db), logger.child({ module: 'calls' }))
-  tracker.onOutcome((call, outcome) => {
-    const made = recordForOutcome(call, outcome, config.agents, new Date())
-    if (made === undefined) return
-    const { record } = outbox.add(made.record, made.outcomeKey)
-    call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
-    queueMicrotask(() => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) }) // after the transaction has committed
-  })
   tracker.load()
   const audit = new SqliteAuditLog(store.db)
   // Store unwritable (disk full, read-only): AMI events and ACW steps that cannot be
@@ -103,8 +96,6 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
-  // A landed transfer's ACW deadline commits with its outcome and APKT record.
-  tracker.onOutcome((call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) })
   tracker.on('released', (agentId, call, reason) => {
     opts.failpoint?.('acw:released')
     acw.onReleased(agentId, call.callId, call.queue, reason)
@@ -134,6 +125,21 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }
   })
+  // What an outcome causes, in this order, all inside the transaction that records it
+  // (src/calls/outcome-effects.ts): 1. the APKT record, 2. a landed transfer's ACW
+  // deadline, 3. the press's audit entry. After the commit: the live feed and metrics
+  // (tracker events), then the dispatcher's kick (the microtask queued below).
+  tracker.setOutcomeEffects([
+    (call, outcome) => {
+      const made = recordForOutcome(call, outcome, config.agents, new Date())
+      if (made === undefined) return
+      const { record } = outbox.add(made.record, made.outcomeKey)
+      call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
+      queueMicrotask(() => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) }) // after the transaction has committed
+    },
+    (call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) },
+    transfers.recordPressOutcome
+  ])
   const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
