@@ -18,6 +18,7 @@ import type { Call, CallState, Consent, Inquiry, TransferInfo } from './types.ts
 
 /** A transition asked of a call in a state it does not leave that way (a bug in the caller). */
 export class IllegalTransition extends Error {
+  override readonly name = 'IllegalTransition'
   readonly code = 'ILLEGAL_TRANSITION'
 }
 
