@@ -6,6 +6,7 @@ import { AmiClient, AmiError } from './ami/index.ts'
 import { buildApp } from './app.ts'
 import type { Config } from './config/schema.ts'
 import { openStore, type Store } from './store/sqlite.ts'
+import { isStoreUnavailable } from './store/errors.ts'
 import { migrations } from './store/migrations.ts'
 import { apktMigrations } from './apkt/migrations.ts'
 import { Outbox } from './apkt/outbox.ts'
@@ -74,6 +75,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const resync = async (): Promise<void> => { await resyncFromPbx(livePicture, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
   const guard = new StoreGuard({
     check: () => { store.check() },
+    isUnavailable: isStoreUnavailable,
     heal: async () => {
       tracker.recordUnrecorded()
       await resync()

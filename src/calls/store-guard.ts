@@ -6,11 +6,12 @@
 // Asterisk, so calls that began or ended meanwhile are known again, and their ACW and
 // APKT records happen late rather than never.
 import type { Log } from '../log.ts'
-import { isStoreUnavailable } from '../store/errors.ts'
 
 export interface StoreGuardOptions {
   /** Throws while the store cannot take a write (Store.check). */
   check: () => void
+  /** Whether an error means "the store cannot take a write now" (the engine knows its codes). */
+  isUnavailable: (err: unknown) => boolean
   /** Runs once the store is writable again. */
   heal: () => Promise<void>
   log: Log
@@ -36,7 +37,7 @@ export class StoreGuard {
 
   /** Notes a failure; false when it is not a store failure (the caller handles it). */
   report (err: unknown, what: string): boolean {
-    if (!isStoreUnavailable(err)) return false
+    if (!this.options.isUnavailable(err)) return false
     this.lost++
     const e = err as Error & { code: string }
     if (!this.failing) {
