@@ -6,12 +6,13 @@
 import { EventEmitter } from 'node:events'
 import type { AmiEvent, KnownAmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
+import { AgentStatuses, presenceOf, type AgentStatus } from './agent-status.ts'
 import { channelMatcher } from './interfaces.ts'
 import { CallLifecycle } from './lifecycle.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
 import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
-import { ACTIVE_STATES, isFinished, type AgentPresence, type Call, type ChannelSnapshot, type MemberSnapshot } from './types.ts'
+import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type MemberSnapshot } from './types.ts'
 
 export interface TrackedAgent { id: string, interface: string, queues: string[] }
 
@@ -28,12 +29,7 @@ export interface CtiEvent {
 
 export type { ChannelSnapshot, MemberSnapshot } from './types.ts'
 
-export interface AgentStatus {
-  presence: AgentPresence
-  paused: boolean
-  pausedReason: string
-  callId?: string
-}
+export type { AgentStatus } from './agent-status.ts'
 
 interface TrackerEvents {
   call: [Call]
@@ -50,14 +46,7 @@ interface TrackerEvents {
   notTransferred: [call: Call]
 }
 
-// Asterisk queue member Status values that mean the device cannot take calls.
-const UNAVAILABLE = new Set([4, 5]) // AST_DEVICE_INVALID, AST_DEVICE_UNAVAILABLE
-
 type AmiHandlers = { [E in KnownAmiEvent['event']]?: (ev: Extract<KnownAmiEvent, { event: E }>) => void }
-
-/** Same status, every field of AgentStatus compared (an absent callId equals an undefined one, as in JSON). */
-const sameStatus = (a: AgentStatus, b: AgentStatus): boolean =>
-  a.presence === b.presence && a.paused === b.paused && a.pausedReason === b.pausedReason && a.callId === b.callId
 
 export class CallTracker extends EventEmitter<TrackerEvents> {
   /** The one owner of a call's transitions; src/transfer and inquiry.ts call it too. */
@@ -66,7 +55,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private readonly byChannel = new Map<string, string>()
   private readonly agentByInterface = new Map<string, string>()
   private readonly agentOfChannel: (channel: string) => string | undefined
-  private readonly status = new Map<string, AgentStatus>()
+  private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
   /** transfers Asterisk confirmed while the store could not record them */
@@ -94,10 +83,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   ) {
     super()
     this.agentOfChannel = channelMatcher(agents)
-    for (const a of agents) {
-      this.agentByInterface.set(a.interface.toLowerCase(), a.id)
-      this.status.set(a.id, { presence: 'offline', paused: false, pausedReason: '' })
-    }
+    for (const a of agents) this.agentByInterface.set(a.interface.toLowerCase(), a.id)
+    this.status = new AgentStatuses(agents.map(a => a.id), agentId => { this.emit('agent', agentId) })
     this.lifecycle = new CallLifecycle({
       repo,
       log,
@@ -202,10 +189,10 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         return this.end(call.callId, d.reason ?? 'call ended (CTI)', ev.at)
       }
       case 'agent.login':
-        this.setStatus(ev.agentId as string, { presence: 'online' })
+        this.status.set(ev.agentId as string, { presence: 'online' })
         return undefined
       case 'agent.logout':
-        this.setStatus(ev.agentId as string, { presence: 'offline' })
+        this.status.set(ev.agentId as string, { presence: 'offline' })
         return undefined
     }
   }
@@ -218,7 +205,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined): { connected: number, offered: number, ended: number } {
     for (const m of members) {
       const agentId = this.agentByInterface.get(m.interface.toLowerCase())
-      if (agentId !== undefined) this.setStatus(agentId, { presence: UNAVAILABLE.has(m.status) ? 'offline' : 'online', paused: m.paused, pausedReason: m.pausedReason })
+      if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(m.status), paused: m.paused, pausedReason: m.pausedReason })
     }
     const live = new Set(channels.map(c => c.channel))
     const byBridge = new Map<string, ChannelSnapshot[]>()
@@ -322,7 +309,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onMemberState (ev: Extract<KnownAmiEvent, { event: 'QueueMemberStatus' | 'QueueMemberAdded' | 'QueueMemberPause' }>): string | undefined {
     const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-    if (agentId !== undefined) this.setStatus(agentId, { presence: UNAVAILABLE.has(ev.status) ? 'offline' : 'online', paused: ev.paused, pausedReason: ev.pausedReason })
+    if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(ev.status), paused: ev.paused, pausedReason: ev.pausedReason })
     return agentId
   }
 
@@ -333,7 +320,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onMemberRemoved (ev: Extract<KnownAmiEvent, { event: 'QueueMemberRemoved' }>): void {
     const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-    if (agentId !== undefined) this.setStatus(agentId, { presence: 'offline' })
+    if (agentId !== undefined) this.status.set(agentId, { presence: 'offline' })
   }
 
   /**
@@ -386,7 +373,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     }
     if (call.state !== 'offered') return call
     const next = this.lifecycle.connect(callId, agentId, d, source, at)
-    this.setStatus(agentId, { callId })
+    this.status.set(agentId, { callId })
     return next
   }
 
@@ -427,7 +414,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private release (agentId: string, callId: string, reason: string): void {
     const st = this.status.get(agentId)
     if (st === undefined || st.callId !== callId) return
-    this.setStatus(agentId, { callId: undefined })
+    this.status.set(agentId, { callId: undefined })
     const call = this.get(callId)
     if (call !== undefined && call.agentChannel !== undefined) this.byChannel.delete(call.agentChannel)
     this.releasedBecause.set(callId, reason)
@@ -442,19 +429,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       // instead of never (found by test/faults/store-unwritable.test.ts).
       this.releasedBecause.delete(callId)
       if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, callId)
-      this.setStatus(agentId, { callId })
+      this.status.set(agentId, { callId })
       throw err
     }
-  }
-
-  private setStatus (agentId: string, patch: Partial<AgentStatus>): void {
-    const st = this.status.get(agentId)
-    if (st === undefined) return
-    const next = { ...st, ...patch }
-    if ('callId' in patch && patch.callId === undefined) delete next.callId
-    if (sameStatus(next, st)) return
-    this.status.set(agentId, next)
-    this.emit('agent', agentId)
   }
 
   /** After a saved change: memory follows the store, then listeners hear of it. */
@@ -471,7 +448,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call.customerChannel !== undefined) this.byChannel.set(call.customerChannel, call.callId)
     if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, call.callId)
     if (call.agentId !== undefined && ACTIVE_STATES.has(call.state) && this.status.get(call.agentId)?.callId === undefined) {
-      this.setStatus(call.agentId, { callId: call.callId }) // announced: the agent is now on this call
+      this.status.set(call.agentId, { callId: call.callId }) // announced: the agent is now on this call
     }
   }
 
