@@ -6,6 +6,7 @@ import { AmiClient, AmiError } from './ami/index.ts'
 import { buildApp } from './app.ts'
 import type { Config } from './config/schema.ts'
 import { openStore, type Store } from './store/sqlite.ts'
+import { isStoreUnavailable } from './store/errors.ts'
 import { migrations } from './store/migrations.ts'
 import { apktMigrations } from './apkt/migrations.ts'
 import { Outbox } from './apkt/outbox.ts'
@@ -17,7 +18,8 @@ import { CallTracker } from './calls/tracker.ts'
 import { loadPolicies } from './policy/index.ts'
 import { SqliteCallRepository } from './store/calls-repository.ts'
 import { TransferService } from './transfer/service.ts'
-import { channelSnapshots, resyncFromAmi } from './calls/resync.ts'
+import { resyncFromPbx } from './calls/resync.ts'
+import { pbxSnapshots } from './ami/snapshots.ts'
 import { callView } from './http/calls-routes.ts'
 import { LiveFeed } from './live/feed.ts'
 import { AcwService } from './acw/service.ts'
@@ -62,13 +64,6 @@ export async function createService (config: Config, logger: Logger, opts: { fai
 
   const policy = loadPolicies(config.policy.dir)
   const tracker = new CallTracker(config.agents, new SqliteCallRepository(store.db), logger.child({ module: 'calls' }))
-  tracker.onOutcome((call, outcome) => {
-    const made = recordForOutcome(call, outcome, config.agents, new Date())
-    if (made === undefined) return
-    const { record } = outbox.add(made.record, made.outcomeKey)
-    call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
-    queueMicrotask(() => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) }) // after the transaction has committed
-  })
   tracker.load()
   const audit = new SqliteAuditLog(store.db)
   // Store unwritable (disk full, read-only): AMI events and ACW steps that cannot be
@@ -76,9 +71,11 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   // writes again, resyncs from Asterisk (test/faults/store-unwritable.test.ts).
   const callsLog = logger.child({ module: 'calls' })
   const transferTarget = (index: number) => config.directory.find(d => d.index === index)
-  const resync = async (): Promise<void> => { await resyncFromAmi(ami, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
+  const livePicture = pbxSnapshots(ami)
+  const resync = async (): Promise<void> => { await resyncFromPbx(livePicture, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
   const guard = new StoreGuard({
     check: () => { store.check() },
+    isUnavailable: isStoreUnavailable,
     heal: async () => {
       tracker.recordUnrecorded()
       await resync()
@@ -101,8 +98,6 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
     ...(opts.failpoint !== undefined ? { failpoint: opts.failpoint } : {})
   })
-  // A landed transfer's ACW deadline commits with its outcome and APKT record.
-  tracker.onOutcome((call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) })
   tracker.on('released', (agentId, call, reason) => {
     opts.failpoint?.('acw:released')
     acw.onReleased(agentId, call.callId, call.queue, reason)
@@ -127,11 +122,26 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       ami.on('disconnected', lost)
       return () => { ami.off('disconnected', lost) }
     },
-    async channels () { return channelSnapshots(await ami.list('CoreShowChannels')) }
+    channels: livePicture.channels
   }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
     hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }
   })
+  // What an outcome causes, in this order, all inside the transaction that records it
+  // (src/calls/outcome-effects.ts): 1. the APKT record, 2. a landed transfer's ACW
+  // deadline, 3. the press's audit entry. After the commit: the live feed and metrics
+  // (tracker events), then the dispatcher's kick (the microtask queued below).
+  tracker.setOutcomeEffects([
+    (call, outcome) => {
+      const made = recordForOutcome(call, outcome, config.agents, new Date())
+      if (made === undefined) return
+      const { record } = outbox.add(made.record, made.outcomeKey)
+      call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
+      queueMicrotask(() => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) }) // after the transaction has committed
+    },
+    (call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) },
+    transfers.recordPressOutcome
+  ])
   const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))

@@ -1,6 +1,6 @@
 // An agent's state as clients see it (CONTRACT.md: offline|ready|on_call|acw|paused),
 // derived from what the tracker knows and, when ACW runs, the ACW deadline.
-import type { AgentStatus } from './tracker.ts'
+import type { AgentStatus } from './agent-status.ts'
 import type { AgentView } from './types.ts'
 
 export interface AcwLookup { endsAt: (agentId: string) => string | undefined }

@@ -48,18 +48,14 @@ export class InquiryService {
       throw err
     }
     const at = this.now().toISOString()
-    this.tracker.update(callId, c => {
-      // The last inquiry of a call wins; a new topic needs its own consent.
-      c.inquiry = {
-        topic: input.topic,
-        customer: input.customer,
-        ...(input.area !== undefined ? { area: input.area } : {}),
-        ...(input.subscribedViaPlnMobile !== undefined ? { subscribedViaPlnMobile: input.subscribedViaPlnMobile } : {}),
-        decision,
-        at,
-        by
-      }
-      delete c.consent
+    this.tracker.lifecycle.recordInquiry(callId, {
+      topic: input.topic,
+      customer: input.customer,
+      ...(input.area !== undefined ? { area: input.area } : {}),
+      ...(input.subscribedViaPlnMobile !== undefined ? { subscribedViaPlnMobile: input.subscribedViaPlnMobile } : {}),
+      decision,
+      at,
+      by
     })
     return decision
   }
@@ -68,7 +64,7 @@ export class InquiryService {
     const call = this.connectedCall(callId)
     if (call.inquiry === undefined) throw new Errors.InquiryRequired(`call ${callId} has no inquiry yet: classify the topic first`)
     const consent: Consent = { accepted, at: this.now().toISOString(), by }
-    this.tracker.update(callId, c => { c.consent = consent })
+    this.tracker.lifecycle.recordConsent(callId, consent)
     return consent
   }
 }

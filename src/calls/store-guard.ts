@@ -6,11 +6,12 @@
 // Asterisk, so calls that began or ended meanwhile are known again, and their ACW and
 // APKT records happen late rather than never.
 import type { Log } from '../log.ts'
-import { isStoreUnavailable } from '../store/errors.ts'
 
 export interface StoreGuardOptions {
   /** Throws while the store cannot take a write (Store.check). */
   check: () => void
+  /** Whether an error means "the store cannot take a write now" (the engine knows its codes). */
+  isUnavailable: (err: unknown) => boolean
   /** Runs once the store is writable again. */
   heal: () => Promise<void>
   log: Log
@@ -23,7 +24,7 @@ export class StoreGuard {
   private timer: NodeJS.Timeout | undefined
   private stopped = false
 
-  constructor (private readonly o: StoreGuardOptions) {}
+  constructor (private readonly options: StoreGuardOptions) {}
 
   /** Runs `fn`; a store failure is logged and healed later, any other error is rethrown. */
   run (what: string, fn: () => void): void {
@@ -36,15 +37,15 @@ export class StoreGuard {
 
   /** Notes a failure; false when it is not a store failure (the caller handles it). */
   report (err: unknown, what: string): boolean {
-    if (!isStoreUnavailable(err)) return false
+    if (!this.options.isUnavailable(err)) return false
     this.lost++
     const e = err as Error & { code: string }
     if (!this.failing) {
       this.failing = true
-      this.o.log.error({ err: { code: e.code, message: e.message }, what }, 'store unavailable: changes from Asterisk are not recorded; the call picture is resynced once it is writable again')
+      this.options.log.error({ err: { code: e.code, message: e.message }, what }, 'store unavailable: changes from Asterisk are not recorded; the call picture is resynced once it is writable again')
       this.schedule()
     } else {
-      this.o.log.debug({ err: { code: e.code }, what, lost: this.lost }, 'store still unavailable')
+      this.options.log.debug({ err: { code: e.code }, what, lost: this.lost }, 'store still unavailable')
     }
     return true
   }
@@ -56,14 +57,14 @@ export class StoreGuard {
 
   private schedule (): void {
     if (this.stopped) return
-    this.timer = setTimeout(() => { void this.probe() }, this.o.probeMs ?? 1000)
+    this.timer = setTimeout(() => { void this.probe() }, this.options.probeMs ?? 1000)
     this.timer.unref()
   }
 
   private async probe (): Promise<void> {
     if (this.stopped) return
     try {
-      this.o.check()
+      this.options.check()
     } catch {
       this.schedule()
       return
@@ -71,11 +72,11 @@ export class StoreGuard {
     const lost = this.lost
     this.failing = false
     this.lost = 0
-    this.o.log.info({ lost }, 'store writable again: recording what was kept aside and resyncing from Asterisk')
+    this.options.log.info({ lost }, 'store writable again: recording what was kept aside and resyncing from Asterisk')
     try {
-      await this.o.heal()
+      await this.options.heal()
     } catch (err) {
-      if (!this.report(err, 'heal')) this.o.log.error({ err }, 'healing after the store outage failed')
+      if (!this.report(err, 'heal')) this.options.log.error({ err }, 'healing after the store outage failed')
     }
   }
 }

@@ -1,21 +1,23 @@
-// Who is talking to whom: calls and agents, fed by normalized AMI events, by CTI
-// events from the dialplan or a middleware, and by a resync from live channels after
-// every (re)connect. Every change is saved before it is announced; outcomes (a
-// transfer landed, an educated call ended) run their hooks in the same transaction,
-// so what they cause (an APKT record) commits with the state change or not at all.
+// Who is talking to whom: calls and agents, fed by normalized AMI events (one handler
+// per event name, in the table below), by CTI events from the dialplan or a middleware,
+// and by a resync from live channels after every (re)connect. It decides which
+// transition an event means; the transitions themselves (saved, logged from → to,
+// announced) and what an outcome causes belong to lifecycle.ts and outcome-effects.ts.
 import { EventEmitter } from 'node:events'
-import type { AmiEvent } from '../ami/events.ts'
+import type { AmiEvent, KnownAmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
+import { AgentStatuses, presenceOf, type AgentStatus } from './agent-status.ts'
 import { channelMatcher } from './interfaces.ts'
+import { CallLifecycle } from './lifecycle.ts'
+import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
-import { ACTIVE_STATES, isFinished, type AgentPresence, type Call } from './types.ts'
+import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
+import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type MemberSnapshot } from './types.ts'
 
 export interface TrackedAgent { id: string, interface: string, queues: string[] }
 
-export type Outcome = 'transferred' | 'ended'
-
-/** Runs inside the transaction that records the outcome; may add to the call (call.apkt). */
-export type OutcomeHook = (call: Call, outcome: Outcome) => void
+export type { Outcome, OutcomeEffect } from './outcome-effects.ts'
+export type { TransferTarget } from './transfer-verdict.ts'
 
 export interface CtiEvent {
   type: 'call.offered' | 'call.answered' | 'call.ended' | 'agent.login' | 'agent.logout'
@@ -25,18 +27,9 @@ export interface CtiEvent {
   data?: { callerIdNum?: string, callerIdName?: string, customerChannel?: string, agentChannel?: string, queue?: string, reason?: string }
 }
 
-/** One live channel as CoreShowChannels lists it. */
-export interface ChannelSnapshot { channel: string, linkedid: string, bridgeId: string, application: string, context: string, exten: string, callerIdNum: string, callerIdName: string }
+export type { ChannelSnapshot, MemberSnapshot } from './types.ts'
 
-/** One queue member as QueueStatus lists it. */
-export interface MemberSnapshot { interface: string, status: number, paused: boolean, pausedReason: string, inCall: boolean }
-
-export interface AgentStatus {
-  presence: AgentPresence
-  paused: boolean
-  pausedReason: string
-  callId?: string
-}
+export type { AgentStatus } from './agent-status.ts'
 
 interface TrackerEvents {
   call: [Call]
@@ -47,68 +40,40 @@ interface TrackerEvents {
   transfer: [callId: string, success: boolean, result: string]
   /** a QueueMemberPause for a configured agent */
   memberPause: [agentId: string, paused: boolean, reason: string]
-  /** an outcome was recorded (after its transaction committed, unlike onOutcome hooks) */
+  /** an outcome was recorded (after its transaction committed, unlike the outcome effects) */
   outcome: [call: Call, outcome: Outcome]
   /** a transferring call was found still with its agent: connected again (ACW's hold is to go) */
   notTransferred: [call: Call]
 }
 
-/** Where a Direct Transfer entry places the customer, to recognise the customer there. */
-export interface TransferTarget { context: string, exten: string }
-
-// Asterisk queue member Status values that mean the device cannot take calls.
-const UNAVAILABLE = new Set([4, 5]) // AST_DEVICE_INVALID, AST_DEVICE_UNAVAILABLE
-
-/**
- * A deep copy of plain JSON-like data (objects, arrays, primitives), as structuredClone
- * would make it for a Call (which holds nothing else: it is stored as JSON), at a
- * sixth of its cost; update() copies a call on every state change.
- */
-function cloneData<T> (v: T): T {
-  if (typeof v !== 'object' || v === null) return v
-  if (Array.isArray(v)) return v.map(cloneData) as T
-  const out: Record<string, unknown> = {}
-  for (const k of Object.keys(v)) {
-    const x = cloneData((v as Record<string, unknown>)[k])
-    if (k === '__proto__') Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true })
-    else out[k] = x
-  }
-  return out as T
-}
-
-const NOT_MADE = 'not made: the customer is still with the agent; press again'
-
-/**
- * Where a transferring call's customer is, from live channels: placed at the target
- * (seen in its context/exten, or no longer with an agent leg that is gone), still
- * bridged with the agent, or gone; undefined when the channels do not tell yet.
- */
-function transferVerdict (call: Call, channels: readonly ChannelSnapshot[], target?: TransferTarget): 'transferred' | 'connected' | 'ended' | undefined {
-  const find = (name: string | undefined): ChannelSnapshot | undefined => name === undefined ? undefined : channels.find(c => c.channel === name)
-  const customer = find(call.customerChannel)
-  if (customer === undefined) return call.customerChannel === undefined ? undefined : 'ended'
-  const agent = find(call.agentChannel)
-  if (agent !== undefined && customer.bridgeId !== '' && customer.bridgeId === agent.bridgeId) return 'connected'
-  if (target !== undefined && customer.context === target.context && customer.exten === target.exten) return 'transferred'
-  if (agent === undefined) return 'transferred'
-  return undefined
-}
-
-/** Same status, every field of AgentStatus compared (an absent callId equals an undefined one, as in JSON). */
-const sameStatus = (a: AgentStatus, b: AgentStatus): boolean =>
-  a.presence === b.presence && a.paused === b.paused && a.pausedReason === b.pausedReason && a.callId === b.callId
+type AmiHandlers = { [E in KnownAmiEvent['event']]?: (ev: Extract<KnownAmiEvent, { event: E }>) => void }
 
 export class CallTracker extends EventEmitter<TrackerEvents> {
+  /** The one owner of a call's transitions; src/transfer and inquiry.ts call it too. */
+  readonly lifecycle: CallLifecycle
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
   private readonly agentByInterface = new Map<string, string>()
   private readonly agentOfChannel: (channel: string) => string | undefined
-  private readonly status = new Map<string, AgentStatus>()
-  private readonly hooks: OutcomeHook[] = []
+  private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
   /** transfers Asterisk confirmed while the store could not record them */
   private readonly unrecorded = new Map<string, { context: string, exten: string }>()
+
+  /** AMI event name → its handler; events not listed change nothing here. */
+  private readonly amiHandlers: AmiHandlers = {
+    AgentCalled: ev => this.onAgentCalled(ev),
+    AgentConnect: ev => this.onAgentConnect(ev),
+    AgentComplete: ev => this.onAgentComplete(ev),
+    BlindTransfer: ev => this.onBlindTransfer(ev),
+    Hangup: ev => this.onHangup(ev),
+    QueueMemberStatus: ev => this.onMemberState(ev),
+    QueueMemberAdded: ev => this.onMemberState(ev),
+    QueueMemberPause: ev => this.onMemberPause(ev),
+    QueueMemberRemoved: ev => this.onMemberRemoved(ev),
+    BridgeEnter: ev => this.onBridgeEnter(ev)
+  }
 
   constructor (
     private readonly agents: readonly TrackedAgent[],
@@ -118,10 +83,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   ) {
     super()
     this.agentOfChannel = channelMatcher(agents)
-    for (const a of agents) {
-      this.agentByInterface.set(a.interface.toLowerCase(), a.id)
-      this.status.set(a.id, { presence: 'offline', paused: false, pausedReason: '' })
-    }
+    for (const a of agents) this.agentByInterface.set(a.interface.toLowerCase(), a.id)
+    this.status = new AgentStatuses(agents.map(a => a.id), agentId => { this.emit('agent', agentId) })
+    this.lifecycle = new CallLifecycle({
+      repo,
+      log,
+      now,
+      find: callId => this.get(callId),
+      announce: (call, outcome) => { this.announce(call, outcome) }
+    })
   }
 
   /** Calls that were live when the service stopped; resync() settles what became of them. */
@@ -131,7 +101,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     return open.length
   }
 
-  onOutcome (hook: OutcomeHook): void { this.hooks.push(hook) }
+  /** What an outcome causes inside its transaction, in order: see outcome-effects.ts. */
+  setOutcomeEffects (effects: readonly OutcomeEffect[]): void { this.lifecycle.setOutcomeEffects(effects) }
 
   /** Records the transfers confirmed while the store was unwritable; throws if it still is. */
   recordUnrecorded (): number {
@@ -161,16 +132,14 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }
 
   /**
-   * A transferring call whose customer is still with the agent: the transfer was not
-   * made, the call is connected again and may be transferred by a new press.
+   * A transferring call whose customer is still with the agent, found so after the
+   * press gave up on it: the transfer was not made, the call is connected again and
+   * may be transferred by a new press; ACW's hold is to go ('notTransferred').
    */
   backToAgent (callId: string, message: string): Call | undefined {
     const call = this.get(callId)
     if (call?.state !== 'transferring') return call
-    const next = this.update(callId, c => {
-      c.state = 'connected'
-      c.transfer = { status: 'failed', target: c.transfer?.target ?? 0, at: c.transfer?.at ?? this.now().toISOString(), message }
-    })
+    const next = this.lifecycle.backToAgent(callId, { status: 'failed', target: call.transfer?.target ?? 0, at: call.transfer?.at ?? this.now().toISOString(), message })
     this.emit('notTransferred', next)
     return next
   }
@@ -199,100 +168,10 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     return verdict
   }
 
-  /**
-   * Changes a call and saves it; with an outcome, its hooks run in the same transaction.
-   * `alsoRecord` adds the caller's own writes to that transaction (the transfer button:
-   * ACW's hold commits with "transferring"), one durable commit instead of two.
-   * Returns the saved call.
-   */
-  update (callId: string, change: (c: Call) => void, outcome?: Outcome, alsoRecord?: () => void): Call {
-    const call = this.get(callId)
-    if (call === undefined) throw new Error(`unknown call ${callId}`)
-    const next: Call = cloneData(call)
-    change(next)
-    this.repo.transaction(() => {
-      if (outcome !== undefined) for (const hook of this.hooks) hook(next, outcome)
-      alsoRecord?.()
-      this.repo.save(next)
-    })
-    // A finished call lives on in the store only, so memory does not grow with traffic.
-    if (isFinished(next)) this.forget(callId)
-    else this.remember(next)
-    this.emit('call', next)
-    if (outcome !== undefined) this.emit('outcome', next, outcome)
-    return next
-  }
-
   onAmi (ev: AmiEvent): void {
     if (!ev.known) return
-    switch (ev.event) {
-      case 'AgentCalled':
-        this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
-        return
-      case 'AgentConnect': {
-        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-        if (agentId === undefined) { this.log.warn({ interface: ev.interface, callId: ev.linkedid }, 'call answered by a member that is not a configured agent'); return }
-        this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
-        this.answered(ev.linkedid, agentId, { customerChannel: ev.channel, agentChannel: ev.destChannel }, 'ami')
-        return
-      }
-      case 'AgentComplete': {
-        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-        const callId = ev.linkedid
-        const reason = ev.reason === 'transfer' ? 'transferred' : ev.reason === 'agent' ? 'agent hung up' : ev.reason === 'caller' ? 'caller hung up' : `call ended (${ev.reason || 'unknown'})`
-        if (agentId !== undefined) this.release(agentId, callId, reason)
-        // app_queue knows who hung up; Hangup events of the two legs may come in either order.
-        const call = this.get(callId)
-        if (call?.state === 'ended' && ev.reason !== 'transfer' && call.endReason !== reason) this.update(callId, c => { c.endReason = reason })
-        return
-      }
-      case 'BlindTransfer': {
-        const callId = this.byChannel.get(ev.transfererChannel) ?? this.byChannel.get(ev.transfereeChannel)
-        if (callId === undefined) return
-        this.emit('transfer', callId, ev.success, ev.result)
-        if (!ev.success) return
-        try {
-          this.transferred(callId, ev.context, ev.extension)
-        } catch (err) {
-          // Asterisk has moved the customer but the store could not take it: keep the
-          // fact, recordUnrecorded() writes it (and its APKT record) once the store is back.
-          this.unrecorded.set(callId, { context: ev.context, exten: ev.extension })
-          throw err
-        }
-        return
-      }
-      case 'Hangup': {
-        const callId = this.byChannel.get(ev.channel)
-        if (callId === undefined) return
-        this.hungUp(callId, ev.channel)
-        return
-      }
-      case 'QueueMemberStatus':
-      case 'QueueMemberAdded':
-      case 'QueueMemberPause': {
-        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-        if (agentId === undefined) return
-        this.setStatus(agentId, { presence: UNAVAILABLE.has(ev.status) ? 'offline' : 'online', paused: ev.paused, pausedReason: ev.pausedReason })
-        if (ev.event === 'QueueMemberPause') this.emit('memberPause', agentId, ev.paused, ev.pausedReason)
-        return
-      }
-      case 'BridgeEnter': {
-        // A call that reached the agent's device outside the queue (a direct dial):
-        // no AgentConnect, but the agent is busy and gets ACW when it ends.
-        if (this.byChannel.has(ev.channel) || this.calls.has(ev.linkedid)) return
-        const agentId = this.agentOfChannel(ev.channel)
-        if (agentId === undefined || this.status.get(agentId)?.callId !== undefined) return
-        this.offered(ev.linkedid, { ...(ev.callerIdNum ? { callerIdNum: ev.callerIdNum } : {}) }, 'ami')
-        this.answered(ev.linkedid, agentId, { agentChannel: ev.channel }, 'ami')
-        return
-      }
-      case 'QueueMemberRemoved': {
-        const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-        if (agentId !== undefined) this.setStatus(agentId, { presence: 'offline' })
-        return
-      }
-      default:
-    }
+    const handle = this.amiHandlers[ev.event] as ((ev: KnownAmiEvent) => void) | undefined
+    handle?.(ev)
   }
 
   onCti (ev: CtiEvent): Call | undefined {
@@ -310,10 +189,10 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         return this.end(call.callId, d.reason ?? 'call ended (CTI)', ev.at)
       }
       case 'agent.login':
-        this.setStatus(ev.agentId as string, { presence: 'online' })
+        this.status.set(ev.agentId as string, { presence: 'online' })
         return undefined
       case 'agent.logout':
-        this.setStatus(ev.agentId as string, { presence: 'offline' })
+        this.status.set(ev.agentId as string, { presence: 'offline' })
         return undefined
     }
   }
@@ -326,7 +205,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined): { connected: number, offered: number, ended: number } {
     for (const m of members) {
       const agentId = this.agentByInterface.get(m.interface.toLowerCase())
-      if (agentId !== undefined) this.setStatus(agentId, { presence: UNAVAILABLE.has(m.status) ? 'offline' : 'online', paused: m.paused, pausedReason: m.pausedReason })
+      if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(m.status), paused: m.paused, pausedReason: m.pausedReason })
     }
     const live = new Set(channels.map(c => c.channel))
     const byBridge = new Map<string, ChannelSnapshot[]>()
@@ -378,22 +257,93 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         continue
       }
       if (!customerHere) {
-        if (call.state === 'transferred') this.update(call.callId, c => { c.endedAt ??= this.now().toISOString() })
+        if (call.state === 'transferred') this.lifecycle.customerLeft(call.callId)
         else { this.end(call.callId, 'call ended while the service could not see it'); ended++ }
       }
     }
     return { connected, offered, ended }
   }
 
+  // --- AMI event handlers (the table above) ----------------------------------------------
+
+  private onAgentCalled (ev: Extract<KnownAmiEvent, { event: 'AgentCalled' }>): void {
+    this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
+  }
+
+  private onAgentConnect (ev: Extract<KnownAmiEvent, { event: 'AgentConnect' }>): void {
+    const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+    if (agentId === undefined) { this.log.warn({ interface: ev.interface, callId: ev.linkedid }, 'call answered by a member that is not a configured agent'); return }
+    this.offered(ev.linkedid, { customerChannel: ev.channel, callerIdNum: ev.callerIdNum, callerIdName: ev.callerIdName, queue: ev.queue }, 'ami')
+    this.answered(ev.linkedid, agentId, { customerChannel: ev.channel, agentChannel: ev.destChannel }, 'ami')
+  }
+
+  private onAgentComplete (ev: Extract<KnownAmiEvent, { event: 'AgentComplete' }>): void {
+    const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+    const callId = ev.linkedid
+    const reason = ev.reason === 'transfer' ? 'transferred' : ev.reason === 'agent' ? 'agent hung up' : ev.reason === 'caller' ? 'caller hung up' : `call ended (${ev.reason || 'unknown'})`
+    if (agentId !== undefined) this.release(agentId, callId, reason)
+    // app_queue knows who hung up; Hangup events of the two legs may come in either order.
+    const call = this.get(callId)
+    if (call?.state === 'ended' && ev.reason !== 'transfer' && call.endReason !== reason) this.lifecycle.correctEndReason(callId, reason)
+  }
+
+  private onBlindTransfer (ev: Extract<KnownAmiEvent, { event: 'BlindTransfer' }>): void {
+    const callId = this.byChannel.get(ev.transfererChannel) ?? this.byChannel.get(ev.transfereeChannel)
+    if (callId === undefined) return
+    this.emit('transfer', callId, ev.success, ev.result)
+    if (!ev.success) return
+    try {
+      this.transferred(callId, ev.context, ev.extension)
+    } catch (err) {
+      // Asterisk has moved the customer but the store could not take it: keep the
+      // fact, recordUnrecorded() writes it (and its APKT record) once the store is back.
+      this.unrecorded.set(callId, { context: ev.context, exten: ev.extension })
+      throw err
+    }
+  }
+
+  private onHangup (ev: Extract<KnownAmiEvent, { event: 'Hangup' }>): void {
+    const callId = this.byChannel.get(ev.channel)
+    if (callId !== undefined) this.hungUp(callId, ev.channel)
+  }
+
+  private onMemberState (ev: Extract<KnownAmiEvent, { event: 'QueueMemberStatus' | 'QueueMemberAdded' | 'QueueMemberPause' }>): string | undefined {
+    const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+    if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(ev.status), paused: ev.paused, pausedReason: ev.pausedReason })
+    return agentId
+  }
+
+  private onMemberPause (ev: Extract<KnownAmiEvent, { event: 'QueueMemberPause' }>): void {
+    const agentId = this.onMemberState(ev)
+    if (agentId !== undefined) this.emit('memberPause', agentId, ev.paused, ev.pausedReason)
+  }
+
+  private onMemberRemoved (ev: Extract<KnownAmiEvent, { event: 'QueueMemberRemoved' }>): void {
+    const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
+    if (agentId !== undefined) this.status.set(agentId, { presence: 'offline' })
+  }
+
+  /**
+   * A call that reached the agent's device outside the queue (a direct dial): no
+   * AgentConnect, but the agent is busy and gets ACW when it ends.
+   */
+  private onBridgeEnter (ev: Extract<KnownAmiEvent, { event: 'BridgeEnter' }>): void {
+    if (this.byChannel.has(ev.channel) || this.calls.has(ev.linkedid)) return
+    const agentId = this.agentOfChannel(ev.channel)
+    if (agentId === undefined || this.status.get(agentId)?.callId !== undefined) return
+    this.offered(ev.linkedid, { ...(ev.callerIdNum ? { callerIdNum: ev.callerIdNum } : {}) }, 'ami')
+    this.answered(ev.linkedid, agentId, { agentChannel: ev.channel }, 'ami')
+  }
+
+  // --- what an event means for a call: the transition to ask of the lifecycle ------------
+
   private offered (callId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
     const existing = this.get(callId)
     if (existing !== undefined) {
-      if (d.customerChannel !== undefined && existing.customerChannel === undefined) {
-        return this.update(callId, c => { c.customerChannel = d.customerChannel })
-      }
+      if (d.customerChannel !== undefined && existing.customerChannel === undefined) return this.lifecycle.addCustomerChannel(callId, d.customerChannel)
       return existing
     }
-    const call: Call = {
+    return this.lifecycle.offer({
       callId,
       state: 'offered',
       offeredAt: at ?? this.now().toISOString(),
@@ -402,12 +352,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       ...(d.callerIdNum ? { callerIdNum: d.callerIdNum } : {}),
       ...(d.callerIdName ? { callerIdName: d.callerIdName } : {}),
       ...(d.queue ? { queue: d.queue } : {})
-    }
-    this.repo.save(call)
-    this.remember(call)
-    this.log.info({ callId, source, callerIdNum: call.callerIdNum }, 'call offered')
-    this.emit('call', call)
-    return call
+    })
   }
 
   private answered (callId: string, agentId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
@@ -424,32 +369,18 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       const old = call.agentChannel
       if (old !== undefined && this.byChannel.get(old) === callId) this.byChannel.delete(old)
       if (old !== undefined) this.log.info({ callId, agentId, was: old, now: leg, source }, 'agent leg replaced')
-      return this.update(callId, c => { c.agentChannel = leg })
+      return this.lifecycle.replaceAgentLeg(callId, leg)
     }
     if (call.state !== 'offered') return call
-    const next = this.update(callId, c => {
-      c.state = 'connected'
-      c.agentId = agentId
-      c.connectedAt = at ?? this.now().toISOString()
-      c.source = source
-      if (d.customerChannel !== undefined) c.customerChannel = d.customerChannel
-      if (d.agentChannel !== undefined) c.agentChannel = d.agentChannel
-    })
-    this.setStatus(agentId, { callId })
-    this.log.info({ callId, agentId, agentChannel: next.agentChannel, source }, 'call connected to agent')
+    const next = this.lifecycle.connect(callId, agentId, d, source, at)
+    this.status.set(agentId, { callId })
     return next
   }
 
   private transferred (callId: string, context: string, exten: string): void {
     const call = this.get(callId)
     if (call === undefined || call.state === 'transferred' || call.state === 'ended') return
-    const at = this.now().toISOString()
-    this.update(callId, c => {
-      c.state = 'transferred'
-      c.transfer = { status: 'completed', target: c.transfer?.target ?? 0, at }
-      c.endReason = `transferred to ${exten}@${context}`
-    }, 'transferred')
-    this.log.info({ callId, agentId: call.agentId, to: `${exten}@${context}` }, 'call transferred')
+    this.lifecycle.transferred(callId, context, exten)
     if (call.agentId !== undefined) this.release(call.agentId, callId, 'transferred')
   }
 
@@ -463,7 +394,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     }
     if (channel === call.customerChannel) {
       if (call.state === 'transferred') {
-        this.update(callId, c => { c.endedAt = this.now().toISOString() })
+        this.lifecycle.customerLeft(callId)
       } else {
         const agentStill = call.agentId !== undefined && this.status.get(call.agentId)?.callId === callId
         const reason = call.agentId === undefined ? 'caller hung up before an agent answered' : agentStill ? 'caller hung up' : this.releasedBecause.get(callId) ?? 'agent hung up'
@@ -475,22 +406,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private end (callId: string, reason: string, at?: string): Call | undefined {
     const call = this.get(callId)
-    if (call === undefined || call.state === 'ended') return call
-    if (call.state === 'transferred') return call
-    const next = this.update(callId, c => {
-      c.state = 'ended'
-      c.endedAt = at ?? this.now().toISOString()
-      c.endReason ??= reason
-    }, 'ended')
-    this.log.info({ callId, agentId: call.agentId, reason }, 'call ended')
-    return next
+    if (call === undefined || call.state === 'ended' || call.state === 'transferred') return call
+    return this.lifecycle.end(callId, reason, at)
   }
 
   /** The agent is done with this call: exactly once per agent and call. */
   private release (agentId: string, callId: string, reason: string): void {
     const st = this.status.get(agentId)
     if (st === undefined || st.callId !== callId) return
-    this.setStatus(agentId, { callId: undefined })
+    this.status.set(agentId, { callId: undefined })
     const call = this.get(callId)
     if (call !== undefined && call.agentChannel !== undefined) this.byChannel.delete(call.agentChannel)
     this.releasedBecause.set(callId, reason)
@@ -505,19 +429,18 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       // instead of never (found by test/faults/store-unwritable.test.ts).
       this.releasedBecause.delete(callId)
       if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, callId)
-      this.setStatus(agentId, { callId })
+      this.status.set(agentId, { callId })
       throw err
     }
   }
 
-  private setStatus (agentId: string, patch: Partial<AgentStatus>): void {
-    const st = this.status.get(agentId)
-    if (st === undefined) return
-    const next = { ...st, ...patch }
-    if ('callId' in patch && patch.callId === undefined) delete next.callId
-    if (sameStatus(next, st)) return
-    this.status.set(agentId, next)
-    this.emit('agent', agentId)
+  /** After a saved change: memory follows the store, then listeners hear of it. */
+  private announce (call: Call, outcome?: Outcome): void {
+    // A finished call lives on in the store only, so memory does not grow with traffic.
+    if (isFinished(call)) this.forget(call.callId)
+    else this.remember(call)
+    this.emit('call', call)
+    if (outcome !== undefined) this.emit('outcome', call, outcome)
   }
 
   private remember (call: Call): void {
@@ -525,7 +448,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call.customerChannel !== undefined) this.byChannel.set(call.customerChannel, call.callId)
     if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, call.callId)
     if (call.agentId !== undefined && ACTIVE_STATES.has(call.state) && this.status.get(call.agentId)?.callId === undefined) {
-      this.setStatus(call.agentId, { callId: call.callId }) // announced: the agent is now on this call
+      this.status.set(call.agentId, { callId: call.callId }) // announced: the agent is now on this call
     }
   }
 

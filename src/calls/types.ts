@@ -64,3 +64,9 @@ export const ACTIVE_STATES: ReadonlySet<CallState> = new Set(['offered', 'connec
 
 /** Over for good: ended, or transferred and the customer's leg gone too. Such a call lives in the store only. */
 export const isFinished = (c: Call): boolean => c.state === 'ended' || (c.state === 'transferred' && c.endedAt !== undefined)
+
+/** One live channel as CoreShowChannels lists it (src/ami/snapshots.ts translates it). */
+export interface ChannelSnapshot { channel: string, linkedid: string, bridgeId: string, application: string, context: string, exten: string, callerIdNum: string, callerIdName: string }
+
+/** One queue member as QueueStatus lists it (src/ami/snapshots.ts translates it). */
+export interface MemberSnapshot { interface: string, status: number, paused: boolean, pausedReason: string, inCall: boolean }

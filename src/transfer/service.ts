@@ -8,8 +8,9 @@
 import { EventEmitter } from 'node:events'
 import { Errors, withDetails } from '../errors.ts'
 import type { Log } from '../log.ts'
-import type { CallTracker, ChannelSnapshot } from '../calls/tracker.ts'
-import type { TransferInfo } from '../calls/types.ts'
+import type { OutcomeEffect } from '../calls/outcome-effects.ts'
+import type { CallTracker } from '../calls/tracker.ts'
+import type { ChannelSnapshot, TransferInfo } from '../calls/types.ts'
 
 /** What the transfer needs from the PBX; the AMI adapter provides it in the wiring. */
 export interface BlindTransferPort {
@@ -87,10 +88,6 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     private readonly now: () => Date = () => new Date()
   ) {
     super()
-    tracker.onOutcome((call, outcome) => {
-      if (outcome !== 'transferred' || call.transfer === undefined) return
-      this.inflight.get(call.callId)?.recordWith?.(call.transfer)
-    })
     tracker.on('transfer', (callId, success, result) => {
       const w = this.waiting.get(callId)
       if (w !== undefined) { this.waiting.delete(callId); w.resolve({ success, result }); return }
@@ -112,6 +109,15 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
       this.waiting.clear()
       for (const w of all) w.reject(err)
     })
+  }
+
+  /**
+   * The outcome effect that writes the landed press's own record (its audit entry),
+   * in the outcome's transaction: the wiring lists it in the outcome effects.
+   */
+  readonly recordPressOutcome: OutcomeEffect = (call, outcome) => {
+    if (outcome !== 'transferred' || call.transfer === undefined) return
+    this.inflight.get(call.callId)?.recordWith?.(call.transfer)
   }
 
   /**
@@ -198,13 +204,9 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     const at = this.now().toISOString()
     // "transferring" and ACW's hold in one durable commit; the pause goes out after it.
     let pauseAgent = (): void => {}
-    this.tracker.update(callId, c => {
-      c.state = 'transferring'
-      c.transfer = { status: 'pending', target, at }
-    }, undefined, () => {
+    this.tracker.lifecycle.startTransfer(callId, target, at, () => {
       if (call.agentId !== undefined && this.hooks !== undefined) pauseAgent = this.hooks.hold(call.agentId, callId, call.queue)
     })
-    this.log.info({ callId, agentId: call.agentId, target, agentChannel }, 'direct transfer requested')
 
     // Listen before sending: the event can arrive before the action's response.
     const confirmation = this.waitForResult(callId)
@@ -230,17 +232,14 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
         // "transferring", the agent stays held, and the BlindTransfer event, a check of
         // the channels or the resync after a reconnect settles it.
         const pending: TransferInfo = { status: 'pending', target, at, message }
-        this.settled(callId, () => this.tracker.update(callId, c => { c.transfer = pending }))
+        this.settled(callId, () => this.tracker.lifecycle.transferOutcomeUnknown(callId, pending))
         this.log.warn({ callId, target, err: { code, message } }, 'direct transfer outcome unknown')
         this.scheduleCheck(callId, target, 0)
         throw this.outcomeUnknown(callId, pending, message)
       }
       const current = this.tracker.get(callId)
       if (current?.state === 'transferring') {
-        this.tracker.update(callId, c => {
-          c.state = 'connected'
-          c.transfer = { status: 'failed', target, at, message }
-        })
+        this.tracker.lifecycle.backToAgent(callId, { status: 'failed', target, at, message })
       }
       if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
       this.log.warn({ callId, target, err: { code, message } }, 'direct transfer failed')

@@ -102,7 +102,7 @@ t.test('stored data that skipped the API (a tampered row) is refused by the adap
     await s.connectedCall(callId)
     await s.post(`/v1/calls/${callId}/inquiry`, TOKENS.agent1001, { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } })
     await s.post(`/v1/calls/${callId}/consent`, TOKENS.agent1001, { accepted: true })
-    s.svc.tracker.update(callId, c => { c.agentChannel = make('PJSIP/1001-1') })
+    s.svc.tracker.lifecycle.replaceAgentLeg(callId, make('PJSIP/1001-1'))
     const from = s.fake.received.length
     const r = await s.post(`/v1/calls/${callId}/direct-transfer`, TOKENS.agent1001, { target: 3 })
     t.ok(r.status >= 400, `a tampered agent channel with ${kind}: the transfer is refused (${r.status} ${r.body?.error})`)

@@ -1,0 +1,122 @@
+// A call's transitions have one owner (src/calls/lifecycle.ts): each checks the
+// from-state, saves before it announces, logs `from → to` once, and runs the outcome
+// effects, in their declared order, inside the transaction that records the outcome.
+import t from 'tap'
+import { CallLifecycle } from '../../src/calls/lifecycle.ts'
+import type { Outcome } from '../../src/calls/outcome-effects.ts'
+import { MemoryCallRepository } from '../../src/calls/repository.ts'
+import type { Call } from '../../src/calls/types.ts'
+import type { Log } from '../../src/log.ts'
+
+const ILLEGAL = { name: 'IllegalTransition', code: 'ILLEGAL_TRANSITION' }
+
+interface Line { level: string, obj: Record<string, unknown>, msg: string | undefined }
+
+function setup () {
+  const lines: Line[] = []
+  const rec = (level: string) => (obj: object | string, msg?: string): void => { lines.push({ level, obj: typeof obj === 'string' ? {} : obj as Record<string, unknown>, msg: typeof obj === 'string' ? obj : msg }) }
+  const log: Log = { trace: rec('trace'), debug: rec('debug'), info: rec('info'), warn: rec('warn'), error: rec('error') }
+  const repo = new MemoryCallRepository()
+  let inTransaction = false
+  const tx = repo.transaction.bind(repo)
+  repo.transaction = <T>(fn: () => T): T => { inTransaction = true; try { return tx(fn) } finally { inTransaction = false } }
+  const announced: Array<{ callId: string, state: string, outcome?: Outcome }> = []
+  const lifecycle = new CallLifecycle({
+    repo,
+    log,
+    now: () => new Date('2026-12-02T08:00:00.000Z'),
+    find: id => repo.get(id),
+    announce: (call, outcome) => { announced.push({ callId: call.callId, state: call.state, ...(outcome !== undefined ? { outcome } : {}) }) }
+  })
+  const offer = (callId: string): Call => lifecycle.offer({ callId, state: 'offered', offeredAt: '2026-12-02T07:59:00.000Z', source: 'ami', customerChannel: `PJSIP/trunk-${callId}` })
+  const transitions = (): unknown[] => lines.filter(l => l.obj.transition !== undefined).map(l => l.obj.transition)
+  return { lines, repo, lifecycle, announced, offer, transitions, inTransaction: () => inTransaction }
+}
+
+t.test('a transition from the wrong state is refused: nothing saved, logged or announced', async t => {
+  const s = setup()
+  s.offer('c-1')
+  const before = { lines: s.lines.length, announced: s.announced.length }
+  const refused = [
+    () => s.lifecycle.startTransfer('c-1', 3, '2026-12-02T08:00:00.000Z'), // offered → transferring
+    () => s.lifecycle.backToAgent('c-1', { status: 'failed', target: 3, at: 'x' }), // offered → connected via "back to agent"
+    () => s.lifecycle.transferOutcomeUnknown('c-1', { status: 'pending', target: 3, at: 'x' }),
+    () => s.lifecycle.customerLeft('c-1'),
+    () => s.lifecycle.offer({ callId: 'c-1', state: 'offered', offeredAt: 'x', source: 'cti' }), // offered twice
+    () => s.lifecycle.connect('nope', '1001', {}, 'ami') // unknown call
+  ]
+  for (const [i, attempt] of refused.entries()) {
+    t.throws(attempt, ILLEGAL, `attempt ${i} refused with ILLEGAL_TRANSITION`)
+  }
+  t.equal(s.repo.get('c-1')?.state, 'offered', 'the stored call did not move')
+  t.equal(s.repo.get('c-1')?.transfer, undefined, 'nor was it changed')
+  t.equal(s.lines.length, before.lines, 'nothing logged')
+  t.equal(s.announced.length, before.announced, 'nothing announced')
+
+  s.lifecycle.connect('c-1', '1001', { agentChannel: 'PJSIP/1001-1' }, 'ami')
+  s.lifecycle.end('c-1', 'caller hung up')
+  t.throws(() => s.lifecycle.end('c-1', 'again'), ILLEGAL, 'an ended call does not end twice')
+  t.throws(() => s.lifecycle.transferred('c-1', 'iconnet', '3'), ILLEGAL, 'nor is an ended call transferred')
+  t.throws(() => s.lifecycle.connect('c-1', '1001', {}, 'cti'), ILLEGAL, 'nor connected again')
+})
+
+t.test('each transition is logged once, from → to, with the call and the agent', async t => {
+  const s = setup()
+  s.offer('c-2')
+  s.lifecycle.connect('c-2', '1001', { agentChannel: 'PJSIP/1001-2' }, 'ami')
+  s.lifecycle.startTransfer('c-2', 3, '2026-12-02T08:00:00.000Z')
+  s.lifecycle.transferOutcomeUnknown('c-2', { status: 'pending', target: 3, at: '2026-12-02T08:00:00.000Z', message: 'no answer' }) // not a transition
+  s.lifecycle.backToAgent('c-2', { status: 'failed', target: 3, at: '2026-12-02T08:00:00.000Z', message: 'not made' })
+  s.lifecycle.startTransfer('c-2', 3, '2026-12-02T08:00:01.000Z')
+  s.lifecycle.transferred('c-2', 'iconnet', '3')
+  s.lifecycle.customerLeft('c-2') // not a transition either
+  t.same(s.transitions(), [
+    '(new) → offered',
+    'offered → connected',
+    'connected → transferring',
+    'transferring → connected',
+    'connected → transferring',
+    'transferring → transferred'
+  ])
+  const withTransition = s.lines.filter(l => l.obj.transition !== undefined)
+  t.equal(s.lines.length, withTransition.length, 'no other line: one per transition')
+  for (const l of withTransition.slice(1)) {
+    t.equal(l.obj.callId, 'c-2')
+    t.equal(l.obj.agentId, '1001', `${String(l.obj.transition)} names the agent`)
+  }
+  t.equal(withTransition.at(-1)?.msg, 'call transferred')
+  t.same(s.announced.map(a => a.state), ['offered', 'connected', 'transferring', 'transferring', 'connected', 'transferring', 'transferred', 'transferred'], 'every saved change announced, once')
+  t.same(s.announced.filter(a => a.outcome !== undefined), [{ callId: 'c-2', state: 'transferred', outcome: 'transferred' }], 'the outcome announced with the transfer')
+  const stored = s.repo.get('c-2')
+  t.equal(stored?.state, 'transferred')
+  t.equal(stored?.transfer?.status, 'completed')
+  t.equal(stored?.endedAt, '2026-12-02T08:00:00.000Z', 'the customer left')
+})
+
+t.test('outcome effects run in their declared order inside the transaction, before the announcement', async t => {
+  const s = setup()
+  const ran: string[] = []
+  s.lifecycle.setOutcomeEffects([
+    (call, outcome) => { ran.push(`apkt ${outcome} tx=${String(s.inTransaction())} announced=${s.announced.some(a => a.outcome !== undefined)}`); call.apkt = { recordId: 'r-1', permasalahan: 'p' } },
+    (_call, outcome) => { ran.push(`acw ${outcome} tx=${String(s.inTransaction())}`) },
+    (_call, outcome) => { ran.push(`audit ${outcome} tx=${String(s.inTransaction())}`) }
+  ])
+  s.offer('c-3')
+  s.lifecycle.connect('c-3', '1001', {}, 'ami')
+  t.same(ran, [], 'no effects without an outcome')
+  s.lifecycle.end('c-3', 'caller hung up')
+  t.same(ran, ['apkt ended tx=true announced=false', 'acw ended tx=true', 'audit ended tx=true'])
+  t.same(s.repo.get('c-3')?.apkt, { recordId: 'r-1', permasalahan: 'p' }, 'what an effect adds to the call is saved with it')
+})
+
+t.test('store first: a save that fails logs and announces nothing', async t => {
+  const s = setup()
+  s.offer('c-4')
+  s.lifecycle.connect('c-4', '1001', {}, 'ami')
+  const lines = s.lines.length
+  const announced = s.announced.length
+  s.repo.save = () => { throw Object.assign(new Error('disk full'), { code: 'STORE_UNAVAILABLE' }) }
+  t.throws(() => s.lifecycle.end('c-4', 'caller hung up'), /disk full/)
+  t.equal(s.lines.length, lines, 'no "call ended" line for a call not recorded as ended')
+  t.equal(s.announced.length, announced, 'not announced')
+})
