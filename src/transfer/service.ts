@@ -7,6 +7,7 @@
 // held, no second BlindTransfer goes out, and what the PBX shows next decides.
 import { EventEmitter } from 'node:events'
 import { Errors, withDetails } from '../errors.ts'
+import { TRANSFER_TOPICS } from '../policy/types.ts'
 import type { Log } from '../log.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import type { CallTracker } from '../calls/tracker.ts'
@@ -63,7 +64,6 @@ export type RecordWithOutcome = (transfer: TransferInfo) => void
 /** One press of the button and how it ended, for metrics: `result` is completed or the error code. */
 export interface TransferAttempt { callId: string, target: number, result: string, seconds: number, reachedPbx: boolean }
 
-const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 
 export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
   /** presses in progress, by call, with what they record alongside the outcome */
