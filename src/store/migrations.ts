@@ -51,5 +51,16 @@ export const migrations: Migration[] = [
       details TEXT NOT NULL
     ) STRICT;
     CREATE INDEX audit_at ON audit (at);`
+  },
+  {
+    version: 7,
+    name: 'calls closed at',
+    // When a call stopped changing, for retention (src/retention/): its end, or for a
+    // transferred call whose end was never seen, its last change. NULL while the call
+    // is live, so no purge can take it. Indexed (only closed calls) so a purge pass
+    // reads just the rows it deletes, not every call of the last 400 days.
+    sql: `ALTER TABLE calls ADD COLUMN closed_at TEXT;
+    UPDATE calls SET closed_at = COALESCE(json_extract(data, '$.endedAt'), updated_at) WHERE state IN ('ended', 'transferred');
+    CREATE INDEX calls_closed ON calls (closed_at) WHERE closed_at IS NOT NULL;`
   }
 ]

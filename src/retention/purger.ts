@@ -1,0 +1,127 @@
+// Retention's background job: one pass at start and one an hour, each deleting in
+// small batches (one short transaction each) with a pause between them, so a purge of
+// a million rows never holds the store, or this process's event loop, for long: the
+// transfer button waits at most one batch (test/bench/purge.ts measures it).
+import type { Log } from '../log.ts'
+import { cutoffFor, retentionTables, zeroCounts, type RetentionStore, type TableCounts } from './policy.ts'
+
+export interface RetentionSettings {
+  days: number
+  /** rows per batch (one transaction) */
+  batchSize: number
+  /** pause between batches, ms */
+  pauseMs: number
+}
+
+export interface PassReport {
+  cutoff: string
+  days: number
+  dryRun: boolean
+  /** deleted (or, in a dry run, to be deleted) per table */
+  counts: TableCounts
+  batches: number
+  /** the longest batch, ms: how long one batch held the store */
+  maxBatchMs: number
+  ms: number
+  /** false when stop() cut the pass short */
+  complete: boolean
+}
+
+const HOUR_MS = 3_600_000
+
+export class Retention {
+  private timer: NodeJS.Timeout | undefined
+  private running: Promise<PassReport> | undefined
+  private stopping = false
+  private wake: (() => void) | undefined
+
+  constructor (private readonly o: RetentionSettings & {
+    store: RetentionStore
+    log: Log
+    now?: () => Date
+    intervalMs?: number
+  }) {}
+
+  /** A pass now, then one every hour (a pass still running skips the next). */
+  start (): void {
+    this.stopping = false
+    const tick = (): void => {
+      if (this.running === undefined) void this.runPass().catch(() => {}) // logged in runPass
+      this.timer = setTimeout(tick, this.o.intervalMs ?? HOUR_MS)
+      this.timer.unref()
+    }
+    this.timer = setTimeout(tick, 0)
+    this.timer.unref()
+  }
+
+  /** No new pass; a running one stops at its next pause. */
+  async stop (): Promise<void> {
+    this.stopping = true
+    clearTimeout(this.timer)
+    this.wake?.()
+    await this.running?.catch(() => {})
+  }
+
+  get busy (): boolean { return this.running !== undefined }
+
+  /** What a pass would delete now, deleting nothing. */
+  dryRun (): PassReport {
+    const t0 = performance.now()
+    const cutoff = cutoffFor(this.o.days, (this.o.now ?? (() => new Date()))())
+    const counts = zeroCounts()
+    for (const table of retentionTables) counts[table] = this.o.store.countOld(table, cutoff)
+    return { cutoff, days: this.o.days, dryRun: true, counts, batches: 0, maxBatchMs: 0, ms: performance.now() - t0, complete: true }
+  }
+
+  /** One pass over every table; one log line at the end. */
+  async runPass (): Promise<PassReport> {
+    if (this.running !== undefined) return await this.running
+    this.running = this.pass()
+    try {
+      return await this.running
+    } finally {
+      this.running = undefined
+    }
+  }
+
+  private async pass (): Promise<PassReport> {
+    const t0 = performance.now()
+    const cutoff = cutoffFor(this.o.days, (this.o.now ?? (() => new Date()))())
+    const report: PassReport = { cutoff, days: this.o.days, dryRun: false, counts: zeroCounts(), batches: 0, maxBatchMs: 0, ms: 0, complete: false }
+    try {
+      for (const table of retentionTables) {
+        let after: string | undefined
+        do {
+          if (this.stopping) return report
+          const b0 = performance.now()
+          const res = this.o.store.deleteBatch(table, cutoff, this.o.batchSize, after)
+          report.maxBatchMs = Math.max(report.maxBatchMs, performance.now() - b0)
+          report.batches++
+          report.counts[table] += res.deleted
+          after = res.after
+          if (after !== undefined) await this.pause()
+        } while (after !== undefined)
+      }
+      report.complete = true
+      return report
+    } catch (err) {
+      // The store refused (disk full, read-only): the next pass tries again.
+      this.o.log.error({ err, cutoff, deleted: report.counts }, 'retention pass failed')
+      throw err
+    } finally {
+      report.ms = Math.round(performance.now() - t0)
+      report.maxBatchMs = Math.round(report.maxBatchMs * 100) / 100
+      if (report.complete || this.stopping) {
+        this.o.log.info({ days: report.days, cutoff, deleted: report.counts, batches: report.batches, maxBatchMs: report.maxBatchMs, ms: report.ms, complete: report.complete },
+          `retention pass: deleted ${report.counts.calls} calls, ${report.counts.audit} audit entries, ${report.counts.apktDelivered} delivered APKT records older than ${report.days} days`)
+      }
+    }
+  }
+
+  private async pause (): Promise<void> {
+    await new Promise<void>(resolve => {
+      const t = setTimeout(() => { this.wake = undefined; resolve() }, this.o.pauseMs)
+      this.wake = () => { clearTimeout(t); this.wake = undefined; resolve() }
+    })
+  }
+}
