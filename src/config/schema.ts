@@ -104,8 +104,9 @@ export const ApktConfig = Type.Object({
 // `days` are deleted in the background (src/retention/); pending and dead APKT records never.
 export const RetentionConfig = Type.Object({
   days: Type.Integer({ minimum: 1, default: 400, description: 'calls, audit entries and delivered APKT records older than this are deleted' }),
-  batchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 500, description: 'rows deleted per transaction' }),
-  pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 50, description: 'pause between batches, ms' })
+  batchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 500, description: 'most rows deleted per transaction' }),
+  batchMs: Type.Number({ minimum: 0.1, maximum: 1000, default: 2, description: 'the time one batch should take, ms (the batch size adapts to it): what a request may wait behind a purge' }),
+  pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 20, description: 'pause between batches, ms' })
 }, { additionalProperties: false, default: {} })
 
 export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])

@@ -2,13 +2,19 @@
 // small batches (one short transaction each) with a pause between them, so a purge of
 // a million rows never holds the store, or this process's event loop, for long: the
 // transfer button waits at most one batch (test/bench/purge.ts measures it).
+// better-sqlite3 runs a batch on the event loop, so a batch's length is what a press
+// may wait; rows cost different times per table and per machine (500 closed calls took
+// 14 ms on the 2-core test machine, 100 took 2 ms), so the batch size adapts to keep
+// each batch near `batchMs`, up to `batchSize` rows.
 import type { Log } from '../log.ts'
 import { cutoffFor, retentionTables, zeroCounts, type RetentionStore, type TableCounts } from './policy.ts'
 
 export interface RetentionSettings {
   days: number
-  /** rows per batch (one transaction) */
+  /** most rows per batch (one transaction) */
   batchSize: number
+  /** the time one batch should take, ms: the batch size adapts to it */
+  batchMs: number
   /** pause between batches, ms */
   pauseMs: number
 }
@@ -28,6 +34,15 @@ export interface PassReport {
 }
 
 const HOUR_MS = 3_600_000
+const FIRST_BATCH = 50
+const MIN_BATCH = 10
+
+/** Shrinks to fit the time budget when a batch ran long; grows gently when it ran well under. */
+export function nextSize (size: number, tookMs: number, budgetMs: number, max: number): number {
+  if (tookMs > budgetMs) return Math.min(max, Math.max(MIN_BATCH, Math.floor(size * budgetMs / tookMs)))
+  if (tookMs < budgetMs / 2) return Math.min(max, Math.ceil(size * 1.25))
+  return size
+}
 
 export class Retention {
   private timer: NodeJS.Timeout | undefined
@@ -91,11 +106,14 @@ export class Retention {
     try {
       for (const table of retentionTables) {
         let after: string | undefined
+        let size = Math.min(this.o.batchSize, FIRST_BATCH)
         do {
           if (this.stopping) return report
           const b0 = performance.now()
-          const res = this.o.store.deleteBatch(table, cutoff, this.o.batchSize, after)
-          report.maxBatchMs = Math.max(report.maxBatchMs, performance.now() - b0)
+          const res = this.o.store.deleteBatch(table, cutoff, size, after)
+          const took = performance.now() - b0
+          report.maxBatchMs = Math.max(report.maxBatchMs, took)
+          size = nextSize(size, took, this.o.batchMs, this.o.batchSize)
           report.batches++
           report.counts[table] += res.deleted
           after = res.after

@@ -33,12 +33,23 @@ export class SqliteRetentionStore implements RetentionStore {
   }
 
   deleteBatch (table: RetentionTable, cutoff: string, limit: number, after?: string): { deleted: number, after?: string } {
-    return this.db.transaction(() => {
-      if (table === 'calls') return this.callsBatch(cutoff, limit, after)
-      const deleted = this.stmt[table].run(cutoff, limit).changes
-      // Every row this batch looked at was deleted: fewer than asked means none are left.
-      return deleted < limit ? { deleted } : { deleted, after: 'more' }
-    }).immediate()
+    // A purge batch's commit skips the fsync (synchronous NORMAL, for this transaction
+    // only: nothing else runs on this connection before it is set back). The fsync was
+    // most of a small batch's time (about 1.7 ms of 1.9 ms for 10 calls on the test
+    // machine), and what a power cut can cost is deletions the next pass redoes; WAL
+    // keeps the file consistent either way, and the next durable commit syncs them too.
+    const sync = this.db.pragma('synchronous', { simple: true }) as number
+    this.db.pragma('synchronous = NORMAL')
+    try {
+      return this.db.transaction(() => {
+        if (table === 'calls') return this.callsBatch(cutoff, limit, after)
+        const deleted = this.stmt[table].run(cutoff, limit).changes
+        // Every row this batch looked at was deleted: fewer than asked means none are left.
+        return deleted < limit ? { deleted } : { deleted, after: 'more' }
+      }).immediate()
+    } finally {
+      this.db.pragma(`synchronous = ${sync}`)
+    }
   }
 
   countOld (table: RetentionTable, cutoff: string): number {

@@ -99,7 +99,7 @@ function recordingLog (): Log & { lines: Array<{ obj: any, msg?: string }> } {
 }
 
 const retention = (store: Store, log: Log, batchSize = 2) =>
-  new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize, pauseMs: 0, log, now: () => NOW })
+  new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize, batchMs: 1000, pauseMs: 0, log, now: () => NOW })
 
 t.test('a pass deletes exactly the old rows the policy lets go, in small batches, and logs one line', async t => {
   const { store } = seed(t)
@@ -132,7 +132,7 @@ t.test('the background job: a pass at start, then on its interval; stop() ends a
   const { store } = seed(t)
   t.teardown(() => store.close())
   const log = recordingLog()
-  const r = new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize: 1, pauseMs: 0, log, now: () => NOW, intervalMs: 50 })
+  const r = new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize: 1, batchMs: 1000, pauseMs: 0, log, now: () => NOW, intervalMs: 50 })
   r.start()
   const until = async (ok: () => boolean): Promise<void> => { while (!ok()) await new Promise(resolve => setTimeout(resolve, 5)) }
   await until(() => log.lines.length >= 2)
@@ -145,7 +145,7 @@ t.test('the background job: a pass at start, then on its interval; stop() ends a
   const again = seed(t)
   t.teardown(() => again.store.close())
   const log2 = recordingLog()
-  const slow = new Retention({ store: new SqliteRetentionStore(again.store.db), days: 400, batchSize: 1, pauseMs: 60_000, log: log2, now: () => NOW })
+  const slow = new Retention({ store: new SqliteRetentionStore(again.store.db), days: 400, batchSize: 1, batchMs: 1000, pauseMs: 60_000, log: log2, now: () => NOW })
   slow.start()
   await until(() => ids(again.store).apkt.length < 4 || ids(again.store).calls.length < 10)
   await slow.stop()
