@@ -14,9 +14,10 @@
 // socket; target: the purge raises the button's p99 by at most 5 ms.
 //   tsx test/bench/purge.ts [--rows 1000000] [--agents 100] [--window-ms 10000] [--baseline-rounds 3]
 //   (small first: --rows 20000 --baseline-rounds 1)
+//   BENCH_SERVICE_STDOUT=inherit ... shows the service's log (the retention pass line)
 import path from 'node:path'
 import os from 'node:os'
-import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
@@ -71,9 +72,13 @@ function seed (file: string): { calls: number, audit: number, apkt: number } {
     const body = { id: `old-rec-${i}`, callId: `old-call-${i}`, agentId: '1001', topic: 'activation', jenis: 'KELUHAN', tipeKeluhan: 'INFORMASI', subTipeKeluhan: 'UMUM', permasalahan: 'ICONNET : TRANSFER CALL', namaPelapor: 'Budi Santoso', telepon: '081234567890', unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK', waktu: at(i) }
     insApkt.run(`old-rec-${i}`, `old-call-${i}:transfer`, '1001', `old-call-${i}`, at(i), at(i), JSON.stringify(body))
   })
-  // The seeded records' counts, as the triggers would have kept them.
   db.pragma('wal_checkpoint(TRUNCATE)')
   db.close()
+  // Written without syncing: flush it now, or the service's first durable commit waits
+  // for hundreds of MB of dirty pages (seconds, then 503 OVERLOADED) and that is the setup's cost.
+  const fd = openSync(file, 'r+')
+  fsyncSync(fd)
+  closeSync(fd)
   return { calls, audit, apkt }
 }
 
@@ -142,7 +147,7 @@ interface PurgeStatus { busy: boolean, startedAt?: number, endedAt?: number, rep
 
 const raw = benchRawConfig({ amiPort: pbx.port, agents: N, acwSeconds: ACW_SECONDS, apktUrl, storePath, logLevel: 'info' })
 raw.apkt.dispatcher = { pollMs: 200 }
-const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, env: { BENCH_CONFIG: JSON.stringify(raw), BENCH_RETENTION: 'manual' } })
+const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { BENCH_CONFIG: JSON.stringify(raw), BENCH_RETENTION: 'manual' } })
 const canary = await startCanary()
 const noise: { without: number[], with: number[] } = { without: [], with: [] }
 try {
