@@ -29,6 +29,8 @@ import { SqliteAuditLog } from './store/audit-repository.ts'
 import type { Failpoint } from './failpoints.ts'
 import { StoreGuard } from './calls/store-guard.ts'
 import { ServiceMetrics } from './metrics/index.ts'
+import { Retention } from './retention/purger.ts'
+import { SqliteRetentionStore } from './store/retention-repository.ts'
 
 export interface Service {
   config: Config
@@ -41,6 +43,7 @@ export interface Service {
   feed: LiveFeed
   acw: AcwService
   metrics: ServiceMetrics
+  retention: Retention
   /** Listens, then connects to AMI; resolves with the listening address. */
   start: () => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
@@ -167,6 +170,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       apkt: outbox.stats()
     })
   }, logger)
+  // Deletes what is older than retention.days, in small batches (CONTRACT.md section 9).
+  const retention = new Retention({ store: new SqliteRetentionStore(store.db), ...config.retention, log: logger.child({ module: 'retention' }) })
   let stopped = false
   return {
     config,
@@ -179,11 +184,13 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     feed,
     acw,
     metrics,
+    retention,
     async start () {
       acw.recover() // deadlines from before a restart keep running
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       ami.start()
       dispatcher.start() // sends what a previous run left pending
+      retention.start()
       return address
     },
     async stop () {
@@ -191,6 +198,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       stopped = true
       await app.close()
       transfers.close()
+      await retention.stop()
       acw.stop()
       guard.stop()
       metrics.close()

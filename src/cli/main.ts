@@ -4,8 +4,9 @@
 import { configPath, loadConfig } from '../config/load.ts'
 import { apktCommand, apktUsage } from './apkt.ts'
 import { UsageError, type Io } from './io.ts'
+import { purgeCommand, purgeUsage } from './purge.ts'
 
-const usage = `pln123-cti: CTI service tools\n${apktUsage}\n`
+const usage = `pln123-cti: CTI service tools\n${apktUsage}\n${purgeUsage}\n`
 
 export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const [command, ...rest] = argv
@@ -14,8 +15,9 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       await io.out(usage)
       return command === undefined ? 2 : 0
     }
-    if (command !== 'apkt') throw new UsageError(`unknown command "${command}"`)
+    if (command !== 'apkt' && command !== 'purge') throw new UsageError(`unknown command "${command}"`)
     const config = loadConfig(configPath(env), env)
+    if (command === 'purge') return await purgeCommand(rest, config, io)
     return await apktCommand(rest, config.store.path, io)
   } catch (err) {
     const code = (err as { code?: unknown }).code

@@ -108,6 +108,15 @@ export const ApktConfig = Type.Object({
   dispatcher: Type.Optional(ApktDispatcherConfig)
 }, { additionalProperties: false })
 
+// CONTRACT.md section 9. Calls, audit entries and delivered APKT records older than
+// `days` are deleted in the background (src/retention/); pending and dead APKT records never.
+export const RetentionConfig = Type.Object({
+  days: Type.Integer({ minimum: 1, default: 400, description: 'calls, audit entries and delivered APKT records older than this are deleted' }),
+  batchSize: Type.Integer({ minimum: 1, maximum: 10000, default: 500, description: 'most rows deleted per transaction' }),
+  batchMs: Type.Number({ minimum: 0.1, maximum: 1000, default: 2, description: 'the time one batch should take, ms (the batch size adapts to it): what a request may wait behind a purge' }),
+  pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 20, description: 'pause between batches, ms' })
+}, { additionalProperties: false, default: {} })
+
 export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])
 
 export const TokenConfig = Type.Object({
@@ -127,6 +136,7 @@ export const ConfigSchema = Type.Object({
   acw: AcwConfig,
   agents: Type.Array(AgentConfig, { minItems: 1 }),
   apkt: ApktConfig,
+  retention: RetentionConfig,
   auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
 }, { additionalProperties: false })
 

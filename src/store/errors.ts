@@ -9,3 +9,16 @@ const UNAVAILABLE = /^SQLITE_(READONLY|IOERR|FULL|CANTOPEN|BUSY|LOCKED|CORRUPT|N
 export function isStoreUnavailable (err: unknown): boolean {
   return err instanceof Database.SqliteError && UNAVAILABLE.test(err.code)
 }
+
+/**
+ * The store file was written by a newer version of the service (its schema has a
+ * migration this version does not know). Opening it anyway would run old code on a
+ * schema it does not understand, so the service and the CLI refuse and exit 1.
+ */
+export class StoreVersionError extends Error {
+  override readonly name = 'StoreVersionError'
+  readonly code = 'STORE_TOO_NEW'
+  constructor (readonly file: string, readonly found: number, readonly known: number) {
+    super(`the store ${file} has schema version ${found}, written by a newer version of pln123-cti; this version knows schema versions up to ${known}. Run the newer version, or restore a backup made before the upgrade`)
+  }
+}

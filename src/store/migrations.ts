@@ -57,5 +57,16 @@ export const migrations: Migration[] = [
     name: 'after-call work: the interface and pause reason an ACW paused with',
     sql: `ALTER TABLE acw ADD COLUMN interface TEXT;
     ALTER TABLE acw ADD COLUMN pause_reason TEXT;`
+  },
+  {
+    version: 8,
+    name: 'calls closed at',
+    // When a call stopped changing, for retention (src/retention/): its end, or for a
+    // transferred call whose end was never seen, its last change. NULL while the call
+    // is live, so no purge can take it. Indexed (only closed calls) so a purge pass
+    // reads just the rows it deletes, not every call of the last 400 days.
+    sql: `ALTER TABLE calls ADD COLUMN closed_at TEXT;
+    UPDATE calls SET closed_at = COALESCE(json_extract(data, '$.endedAt'), updated_at) WHERE state IN ('ended', 'transferred');
+    CREATE INDEX calls_closed ON calls (closed_at) WHERE closed_at IS NOT NULL;`
   }
 ]

@@ -7,6 +7,9 @@
 //   { cmd: 'stats' }    -> memory and CPU of this process, event-loop delay since the
 //                          last stats, live calls, outbox counts
 //   { cmd: 'gc' }       -> a full GC (when started with --expose-gc), then stats
+//   { cmd: 'purge' }    -> starts a retention pass now (with BENCH_RETENTION=manual the
+//                          service's own pass at start and hourly is off)
+//   { cmd: 'purge-status' } -> { busy, startedAt, endedAt (this process's performance.now()), report }
 // Prints "LISTENING <url>" on stderr once listening and logged in to AMI.
 import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
@@ -26,6 +29,10 @@ const svc = await createService(config, logger)
 // What-if only (BENCH_SYNCHRONOUS=NORMAL): the store's durability setting, to show what
 // the per-commit fsync costs. The service itself always runs with synchronous FULL.
 if (process.env.BENCH_SYNCHRONOUS !== undefined) svc.store.db.pragma(`synchronous = ${process.env.BENCH_SYNCHRONOUS.replace(/[^A-Z]/gi, '')}`)
+
+// test/bench/purge.ts: the benchmark decides when the purge runs, to measure without and with it.
+if (process.env.BENCH_RETENTION === 'manual') svc.retention.start = () => {}
+const purge: { startedAt?: number, endedAt?: number, report?: unknown, error?: string } = {}
 
 const timings = new Map<string, Timing>()
 const channelToCall = new Map<string, string>()
@@ -89,6 +96,11 @@ process.on('message', (msg: { id: number, cmd: string }) => {
   let result: unknown
   if (msg.cmd === 'timings') { result = [...timings.values()]; timings.clear() } else if (msg.cmd === 'stats') result = stats()
   else if (msg.cmd === 'gc') { (globalThis as { gc?: () => void }).gc?.(); result = stats() }
+  else if (msg.cmd === 'purge') {
+    purge.startedAt = performance.now()
+    void svc.retention.runPass().then(r => { purge.report = r }, (err: Error) => { purge.error = err.message }).finally(() => { purge.endedAt = performance.now() })
+    result = { startedAt: purge.startedAt }
+  } else if (msg.cmd === 'purge-status') result = { busy: svc.retention.busy, ...purge }
   process.send?.({ id: msg.id, result })
 })
 process.once('SIGTERM', () => { void svc.stop().finally(() => process.exit(0)) })
