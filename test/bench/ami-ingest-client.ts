@@ -92,7 +92,7 @@ if (variant === 'bare') {
     actionTimeoutMs: 5000, connectTimeoutMs: 5000, pingIntervalMs: 600_000,
     reconnect: { initialMs: 500, maxMs: 5000 }, logger: logger.child({ module: 'ami' })
   })
-  // Wired as src/service.ts wires them.
+  // Wired as src/wiring/calls.ts wires them.
   ami.on('event', ev => tracker.onAmi(ev))
   ami.on('event', () => tick())
   let changes = 0

@@ -5,7 +5,7 @@
 //                same indexes), autocommit, the record's JSON prepared beforehand
 //       outbox   the real path: db.transaction(() => outbox.add(record, key))() on a
 //                store opened by openStore() with the real migrations
-//       outcome  what a transfer really commits (src/service.ts: the tracker's outcome
+//       outcome  what a transfer really commits (src/apkt/outcome-effect.ts: the tracker's outcome
 //                hook): outbox.add and the call's row saved, in one transaction
 //     Target: outbox/bare >= 0.5 records/s.
 // (2) Delivery: 5,000 pending records of 200 agents, the real Dispatcher (default

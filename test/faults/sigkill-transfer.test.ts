@@ -1,5 +1,5 @@
 // Fault: the service process is SIGKILLed in the middle of a transfer, at the two points
-// where the store and Asterisk can disagree (failpoints in src/service.ts):
+// where the store and Asterisk can disagree (failpoints in src/wiring/transfer.ts):
 //  - transfer:sending: "transferring" is recorded, the BlindTransfer never left;
 //  - transfer:sent: Asterisk has done it, the service may not have recorded it.
 // Real process of src/server.ts, real Asterisk. After a restart the call must be in a

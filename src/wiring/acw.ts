@@ -1,0 +1,40 @@
+// The ACW feature: deadlines after a call, pause/unpause through the AMI (QueuePause),
+// fed by the tracker's 'released' and 'memberPause' events. Its outcome effect starts
+// the deadline of an agent whose transfer landed.
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.ts'
+import type { Failpoint } from '../failpoints.ts'
+import type { AmiWiring } from './ami.ts'
+import type { CallsWiring } from './calls.ts'
+import type { StoreWiring } from './store.ts'
+import { AcwService } from '../acw/service.ts'
+import { systemClock } from '../acw/types.ts'
+import type { OutcomeEffect } from '../calls/outcome-effects.ts'
+import { SqliteAcwRepository } from '../store/acw-repository.ts'
+
+export interface AcwWiring { acw: AcwService, deadlineEffect: OutcomeEffect }
+
+export function wireAcw (config: Config, logger: Logger, { store, audit, guard }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, failpoint?: Failpoint): AcwWiring {
+  const acw = new AcwService({
+    repo: new SqliteAcwRepository(store.db),
+    pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
+    clock: systemClock,
+    log: logger.child({ module: 'acw' }),
+    audit,
+    agents: config.agents,
+    settings: config.acw,
+    pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
+    onCall: id => tracker.agentStatus(id)?.callId !== undefined,
+    confirmTimeoutMs: config.ami.actionTimeoutMs,
+    onError: err => { guard.report(err, 'ACW') },
+    retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
+    ...(failpoint !== undefined ? { failpoint } : {})
+  })
+  tracker.on('released', (agentId, call, reason) => {
+    failpoint?.('acw:released')
+    acw.onReleased(agentId, call.callId, call.queue, reason)
+  })
+  tracker.on('memberPause', (agentId, paused, reason) => acw.onPauseEvent(agentId, paused, reason))
+  const deadlineEffect: OutcomeEffect = (call, outcome) => { if (outcome === 'transferred' && call.agentId !== undefined) acw.recordTransferred(call.agentId, call.callId) }
+  return { acw, deadlineEffect }
+}

@@ -1,0 +1,35 @@
+// The calls feature: the tracker (a call's lifecycle, loaded from the store), the
+// inquiry service (the routing policy applied to a call), the resync from Asterisk's
+// live picture, and the one hook of the AMI event path: each event goes to the tracker
+// under the store guard. From there a call's walk to its APKT record stays in the
+// domain (src/calls/lifecycle.ts, the outcome effects); it does not come back here.
+import type { Logger } from 'pino'
+import type { Config } from '../config/schema.ts'
+import type { AmiWiring } from './ami.ts'
+import type { StoreWiring } from './store.ts'
+import { CallTracker } from '../calls/tracker.ts'
+import { InquiryService } from '../calls/inquiry.ts'
+import { resyncFromPbx } from '../calls/resync.ts'
+import { loadPolicies } from '../policy/index.ts'
+import { SqliteCallRepository } from '../store/calls-repository.ts'
+
+export interface CallsWiring {
+  tracker: CallTracker
+  inquiries: InquiryService
+  /** Rebuilds the call picture from Asterisk's channels and queue members. */
+  resync: () => Promise<void>
+}
+
+export function wireCalls (config: Config, logger: Logger, { store, guard }: StoreWiring, { ami, livePicture }: AmiWiring): CallsWiring {
+  const policy = loadPolicies(config.policy.dir)
+  const callsLog = logger.child({ module: 'calls' })
+  const tracker = new CallTracker(config.agents, new SqliteCallRepository(store.db), callsLog)
+  tracker.load()
+  const transferTarget = (index: number) => config.directory.find(d => d.index === index)
+  ami.on('event', ev => { guard.run(`AMI ${ev.event}`, () => { tracker.onAmi(ev) }) })
+  return {
+    tracker,
+    inquiries: new InquiryService(tracker, policy),
+    resync: async () => { await resyncFromPbx(livePicture, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
+  }
+}

@@ -1,0 +1,44 @@
+// What watchers see: the live feed (GET /v1/events) fed by the tracker, ACW and the AMI
+// session after each commit, the agent and call views the routes answer with, and the
+// Prometheus metrics.
+import type { AmiClient } from '../ami/index.ts'
+import type { AcwService } from '../acw/service.ts'
+import type { Outbox } from '../apkt/outbox.ts'
+import { agentView } from '../calls/agents.ts'
+import type { AgentView } from '../calls/types.ts'
+import type { CallTracker } from '../calls/tracker.ts'
+import type { Config } from '../config/schema.ts'
+import { callView } from '../http/calls-routes.ts'
+import type { LiveFeed } from '../live/feed.ts'
+import { ServiceMetrics } from '../metrics/index.ts'
+import type { TransferService } from '../transfer/service.ts'
+
+export interface LiveWiring {
+  apktStatus: (recordId: string) => string | undefined
+  view: (agentId: string) => AgentView | undefined
+  agentIds: string[]
+  /** Everything at once, for a client that just subscribed. */
+  snapshot: () => unknown
+  metrics: ServiceMetrics
+}
+
+export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, ami: AmiClient, outbox: Outbox, transfers: TransferService }
+
+export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, transfers }: LiveSources): LiveWiring {
+  const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
+  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
+  tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
+  tracker.on('agent', id => feed.publish('agent', view(id)))
+  ami.on('state', () => feed.publish('ami', ami.status()))
+  acw.on('change', id => feed.publish('agent', view(id)))
+  const agentIds = config.agents.map(a => a.id)
+  const agentViews = () => agentIds.map(view)
+  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds, agents: agentViews })
+  const snapshot = () => ({
+    agents: agentViews(),
+    calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
+    ami: ami.status(),
+    apkt: outbox.stats()
+  })
+  return { apktStatus, view, agentIds, snapshot, metrics }
+}
