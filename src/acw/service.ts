@@ -50,6 +50,8 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** Deadlines on the monotonic clock while we run (the stored endsAt is wall-clock, for restarts). */
   private readonly dueAt = new Map<string, number>()
   private readonly backoffs = new Map<string, Backoff>()
+  /** pauses that did not take while AMI was up, tried again while their ACW lasts */
+  private readonly pauseRetries = new Map<string, { backoff: Backoff, timer?: unknown }>()
   private readonly waiters = new Map<string, Waiter[]>()
   private readonly byId: Map<string, AcwAgent>
   /** Agents with a pause change of ours under way (how many). */
@@ -203,6 +205,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.timers.clear()
     this.dueAt.clear()
     this.backoffs.clear()
+    for (const agentId of [...this.pauseRetries.keys()]) this.stopPauseRetries(agentId)
     for (const list of this.waiters.values()) for (const w of list) w.resolve(false)
     this.waiters.clear()
   }
@@ -281,6 +284,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     if (e === undefined) return
     this.clearTimer(agentId)
     this.dueAt.delete(agentId)
+    this.stopPauseRetries(agentId)
     if (e.state !== 'ending') this.deps.repo.save({ ...e, state: 'ending' })
     this.deps.failpoint?.('acw:ending')
     const p = this.deps.pauseOf(agentId)
@@ -312,6 +316,33 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.setTimer(agentId, () => {
       if (this.deps.repo.get(agentId)?.state === 'ending') this.background(this.finish(agentId, why, by), agentId)
     }, ms)
+  }
+
+  /**
+   * The next try of a pause that did not take while AMI is up. Left alone, the agent
+   * would be free during ACW (the SOP's "no call before ACW ends"); an AMI login
+   * re-applies it too, but AMI may stay up for hours. Stops when the ACW ends.
+   */
+  private retryPauseLater (agentId: string): void {
+    if (this.stopped) return
+    let retry = this.pauseRetries.get(agentId)
+    if (retry === undefined) { retry = { backoff: new Backoff(this.deps.retry ?? RETRY) }; this.pauseRetries.set(agentId, retry) }
+    const ms = retry.backoff.next()
+    this.deps.log.warn({ agentId, attempt: retry.backoff.attempts, retryInMs: ms }, 'ACW pause did not take: tried again later')
+    if (retry.timer !== undefined) this.deps.clock.clearTimeout(retry.timer)
+    const current = retry
+    retry.timer = this.deps.clock.setTimeout(() => {
+      current.timer = undefined
+      const e = this.deps.repo.get(agentId)
+      if (e === undefined || e.state === 'ending') { this.stopPauseRetries(agentId); return }
+      this.background(this.apply(agentId, true), agentId)
+    }, ms)
+  }
+
+  private stopPauseRetries (agentId: string): void {
+    const retry = this.pauseRetries.get(agentId)
+    if (retry?.timer !== undefined) this.deps.clock.clearTimeout(retry.timer)
+    this.pauseRetries.delete(agentId)
   }
 
   /** Unpaused behind our back during ACW (a console, another tool, the phone). */
@@ -361,15 +392,16 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
           this.deps.log.warn({ agentId, paused, attempt, err: { code, message: (err as Error).message } }, 'QueuePause failed')
           continue
         }
-        if (await confirmed.promise) return true
+        if (await confirmed.promise) return this.took(agentId, paused)
         if (this.stopped) return false
         // Already in that state: Asterisk may not announce a change that is no change.
         const now = this.deps.pauseOf(agentId)
-        if (now !== undefined && this.isWanted(paused, reason, now.paused, now.reason)) return true
+        if (now !== undefined && this.isWanted(paused, reason, now.paused, now.reason)) return this.took(agentId, paused)
         this.deps.log.warn({ agentId, paused, attempt }, 'QueuePause not confirmed by Asterisk; retrying')
       }
       this.deps.log.error({ agentId, paused }, `QueuePause did not take effect after ${this.deps.settings.pauseRetries + 1} attempts`)
       this.emit('pauseFailed', agentId, paused)
+      if (paused) this.retryPauseLater(agentId)
       return false
     } finally {
       this.settled(agentId)
@@ -390,6 +422,12 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       this.deps.log.warn({ agentId, interface: iface, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'unpause of an agent no longer in the config failed')
       return false
     }
+  }
+
+  /** A change that took: a pause no longer needs its retries. */
+  private took (agentId: string, paused: boolean): true {
+    if (paused) this.stopPauseRetries(agentId)
+    return true
   }
 
   /** The member's state (`paused`, `reason`) is the one asked for (`want`, `wantReason`): unpaused, or paused for ACW. */

@@ -354,6 +354,41 @@ t.test('an unpause that did not take while AMI is up is tried again with back-of
   t.equal(unpauses(), n, 'and no more tries after that')
 })
 
+t.test('a pause that did not take while AMI is up is tried again with back-off while the ACW lasts, then no more', async t => {
+  const h = harness({ pauseRetries: 0 })
+  const pauses = (): number => h.sent.filter(s => s.paused).length
+  h.pbx.answer = false // Asterisk takes the action but the member does not change
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(1000) // the confirmation timeout
+  t.equal(pauses(), 1, 'the pause was sent once and did not take')
+  t.equal(h.pause.get('1001'), undefined, 'the agent is free: a queue call could reach it during ACW')
+  await h.clock.advance(12_000)
+  t.ok(pauses() >= 3, `tried again, more than once (${pauses()} pauses by 13 s)`)
+  h.pbx.answer = true
+  await h.clock.advance(10_000) // 23 s: before the 30 s deadline
+  t.same(h.pause.get('1001'), { paused: true, reason: 'ACW' }, 'paused once a try took, before the deadline')
+  const n = pauses()
+  await h.clock.advance(7_000) // the deadline
+  t.equal(h.pause.get('1001')?.paused, false, 'unpaused at the deadline')
+  await h.clock.advance(10 * 60_000)
+  t.equal(pauses(), n, 'no pause tried after it took, nor after the ACW ended')
+})
+
+t.test('a pause that never takes: its retries stop when the ACW ends', async t => {
+  const h = harness({ pauseRetries: 0 })
+  const pauses = (): number => h.sent.filter(s => s.paused).length
+  h.pbx.answer = false
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await h.clock.advance(31_000) // past the deadline
+  h.pbx.answer = true // the unpause at the deadline is retried and takes
+  await h.clock.advance(5 * 60_000)
+  t.equal(h.repo.get('1001'), undefined, 'the ACW ended')
+  const n = pauses()
+  await h.clock.advance(10 * 60_000)
+  t.equal(pauses(), n, 'no pause sent after the ACW ended')
+  t.equal(h.pause.get('1001')?.paused, false, 'the agent is free, not paused by a stray retry')
+})
+
 t.test('a new ACW during the retries of the last one\'s unpause: the retries stop, the new deadline holds', async t => {
   const h = harness({ pauseRetries: 0 })
   h.acw.onReleased('1001', 'c1', 'pln123', 'caller hung up')
