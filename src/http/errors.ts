@@ -14,14 +14,6 @@ const amiStatus: Record<string, number> = {
   AMI_ACTION_FAILED: 502
 }
 
-// The adapter's messages for these carry the reason the session is down, which may
-// name the AMI user, host and port ("login refused for user ...", "connect
-// ECONNREFUSED 10.0.0.9:5038"): clients get what it means for them, the log the reason.
-const amiClientMessage: Record<string, (action: string) => string> = {
-  AMI_UNAVAILABLE: action => `the service is not connected to the PBX (AMI): ${action} was not sent; try again later`,
-  AMI_CONNECTION_LOST: action => `the connection to the PBX (AMI) dropped while ${action} was in flight; its outcome is unknown`
-}
-
 // SQLite's result codes in words: why the store refused, without the driver's text.
 const storeReason: Array<[RegExp, string]> = [
   [/^SQLITE_FULL/, 'the disk is full'],
@@ -51,7 +43,7 @@ export function installErrorHandler (app: FastifyInstance): void {
     if (err instanceof AmiError) {
       const status = amiStatus[err.code] ?? 502
       req.log.warn({ err: { code: err.code, message: err.message } }, 'AMI action failed')
-      return reply.code(status).send({ error: err.code, message: amiClientMessage[err.code]?.(err.action) ?? err.message })
+      return reply.code(status).send({ error: err.code, message: err.publicMessage })
     }
     if (isStoreUnavailable(err)) {
       // Disk full, read-only, I/O error: the write was rolled back, so nothing was

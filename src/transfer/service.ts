@@ -219,7 +219,10 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     } catch (err) {
       confirmation.cancel()
       const code = (err as { code?: string }).code
-      const message = (err as Error).message
+      // Kept with the call and shown to its agent: the PBX port's client-safe text when it
+      // has one (no AMI user, host or port); the log below keeps the full one.
+      const message = (err as { publicMessage?: string }).publicMessage ?? (err as Error).message
+      const logged = (err as Error).message
       const meanwhile = this.tracker.get(callId)
       if (code !== undefined && OUTCOME_UNKNOWN.has(code) && meanwhile?.state === 'transferred') {
         // Asterisk's event came in before its late answer: the transfer landed.
@@ -233,7 +236,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
         // the channels or the resync after a reconnect settles it.
         const pending: TransferInfo = { status: 'pending', target, at, message }
         this.settled(callId, () => this.tracker.lifecycle.transferOutcomeUnknown(callId, pending))
-        this.log.warn({ callId, target, err: { code, message } }, 'direct transfer outcome unknown')
+        this.log.warn({ callId, target, err: { code, message: logged } }, 'direct transfer outcome unknown')
         this.scheduleCheck(callId, target, 0)
         throw this.outcomeUnknown(callId, pending, message)
       }
@@ -242,7 +245,7 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
         this.tracker.lifecycle.backToAgent(callId, { status: 'failed', target, at, message })
       }
       if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
-      this.log.warn({ callId, target, err: { code, message } }, 'direct transfer failed')
+      this.log.warn({ callId, target, err: { code, message: logged } }, 'direct transfer failed')
       if (code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
       throw err
     }

@@ -150,6 +150,11 @@ t.test('transfer: Result: Fail -> 502; no confirmation -> 409 outcome unknown; A
   const down = await post('/v1/calls/f-2/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(down.status, 503)
   t.equal(down.body.error, 'AMI_UNAVAILABLE')
+  // The call keeps what its agent and the dashboard may see: not the AMI host, port or user.
+  const view = await svc.app.inject({ method: 'GET', url: '/v1/calls/f-2', headers: { authorization: `Bearer ${TOKENS.agent1001}` } })
+  const kept = JSON.parse(view.body).transfer?.message as string
+  t.match(kept, /not connected to the PBX \(AMI\): BlindTransfer was not sent/, 'the failed attempt is kept in words')
+  t.notMatch(kept, /127\.0\.0\.1|:\d{2,5}\b|ECONNREFUSED|user/, `without the session's reason (${kept})`)
 })
 
 t.test('transfer: preconditions', async t => {
