@@ -64,7 +64,6 @@ export type RecordWithOutcome = (transfer: TransferInfo) => void
 /** One press of the button and how it ended, for metrics: `result` is completed or the error code. */
 export interface TransferAttempt { callId: string, target: number, result: string, seconds: number, reachedPbx: boolean }
 
-
 export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }> {
   /** presses in progress, by call, with what they record alongside the outcome */
   private readonly inflight = new Map<string, { promise: Promise<TransferInfo>, recordWith?: RecordWithOutcome }>()

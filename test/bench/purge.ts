@@ -21,7 +21,7 @@ import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, statSync } from 'n
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import Fastify from 'fastify'
-import { Agent, request } from 'undici'
+import { Agent } from 'undici'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import { openStore } from '../../src/store/sqlite.ts'
@@ -31,6 +31,7 @@ import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { FakePbx } from './lib/fake-pbx.ts'
 import { startTarget, type Target } from './lib/proc.ts'
 import { startCanary } from './lib/canary.ts'
+import { callsReadyToTransfer, must, serviceClient } from './lib/button.ts'
 import { figure, machineFigure, met, note, percentile, round, sleep, summary, MB } from './lib/report.ts'
 import type { Timing } from './lib/service-child.ts'
 
@@ -96,36 +97,11 @@ const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/recor
 const http = new Agent({ connections: N + 16, keepAliveTimeout: 60_000 })
 const ids = agentIds(N)
 
-async function call (svc: Target, method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<{ status: number, body: any }> {
-  const res = await request(`${svc.url}${url}`, {
-    method,
-    dispatcher: http,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
-  })
-  const text = await res.body.text()
-  let parsed: unknown = text
-  try { parsed = JSON.parse(text) } catch {}
-  return { status: res.statusCode, body: parsed }
-}
-
-async function must (what: string, p: Promise<{ status: number, body: any }>, status = 200): Promise<void> {
-  const r = await p
-  if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
-}
+const call = serviceClient(http)
 
 /** One round: N calls answered, classified and consented, then N presses at random instants over the window. */
 async function round1 (svc: Target, tag: string): Promise<Timing[]> {
-  const callIds = ids.map((_, i) => `purge-${tag}-${i}`)
-  await Promise.all(ids.map(async (agentId, i) => {
-    const callId = callIds[i] as string
-    await must('call.answered', call(svc, 'POST', '/v1/cti/events', TOKENS.pbx, {
-      type: 'call.answered', callId, agentId,
-      data: { customerChannel: `PJSIP/trunk-${tag}-${i}`, agentChannel: `Local/${agentId}@agents-${tag}${i};1`, callerIdNum: `0812${String(i).padStart(8, '0')}`, queue: 'pln123' }
-    }), 202)
-    await must('inquiry', call(svc, 'POST', `/v1/calls/${callId}/inquiry`, agentToken(agentId), { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } }))
-    await must('consent', call(svc, 'POST', `/v1/calls/${callId}/consent`, agentToken(agentId), { accepted: true }))
-  }))
+  const callIds = await callsReadyToTransfer(call, svc, ids, 'purge', tag)
   await svc.ask({ cmd: 'timings' }) // drop the setup's
   await Promise.all(callIds.map(async (callId, i) => {
     await sleep(Math.random() * WINDOW_MS)

@@ -26,12 +26,13 @@ import os from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
-import { Agent, request } from 'undici'
+import { Agent } from 'undici'
 import { agentIds } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { FakePbx } from './lib/fake-pbx.ts'
 import { startTarget, type Target } from './lib/proc.ts'
 import { startCanary } from './lib/canary.ts'
+import { callsReadyToTransfer, serviceClient } from './lib/button.ts'
 import { figure, machineFigure, median, met, note, percentile, round, sleep, summary } from './lib/report.ts'
 import { flagArg, listArg, numArg } from './lib/args.ts'
 import type { Timing } from './lib/service-child.ts'
@@ -60,39 +61,11 @@ const ids = agentIds(N)
 // An idle process watching its own event loop: stalls it sees too come from the machine.
 const canary = await startCanary()
 
-async function call (svc: Target, method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<{ status: number, body: any, ms: number }> {
-  const t0 = performance.now()
-  const res = await request(`${svc.url}${url}`, {
-    method,
-    dispatcher: http,
-    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {})
-  })
-  const text = await res.body.text()
-  const ms = performance.now() - t0
-  let parsed: unknown = text
-  try { parsed = JSON.parse(text) } catch {}
-  return { status: res.statusCode, body: parsed, ms }
-}
-
-async function must (what: string, p: Promise<{ status: number, body: any }>, status = 200): Promise<void> {
-  const r = await p
-  if (r.status !== status) throw new Error(`${what}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
-}
+const call = serviceClient(http)
 
 /** N calls, one per agent, each classified (activation: transfer) with consent. */
 async function setupCalls (svc: Target, tag: string): Promise<string[]> {
-  const callIds = ids.map((_, i) => `bench-${tag}-${i}`)
-  await Promise.all(ids.map(async (agentId, i) => {
-    const callId = callIds[i] as string
-    await must('call.answered', call(svc, 'POST', '/v1/cti/events', TOKENS.pbx, {
-      type: 'call.answered', callId, agentId,
-      data: { customerChannel: `PJSIP/trunk-${tag}-${i}`, agentChannel: `Local/${agentId}@agents-${tag}${i};1`, callerIdNum: `0812${String(i).padStart(8, '0')}`, queue: 'pln123' }
-    }), 202)
-    await must('inquiry', call(svc, 'POST', `/v1/calls/${callId}/inquiry`, agentToken(agentId), { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } }))
-    await must('consent', call(svc, 'POST', `/v1/calls/${callId}/consent`, agentToken(agentId), { accepted: true }))
-  }))
-  return callIds
+  return await callsReadyToTransfer(call, svc, ids, 'bench', tag)
 }
 
 async function press (svc: Target, callIds: string[], pattern: Pattern): Promise<number[]> {
