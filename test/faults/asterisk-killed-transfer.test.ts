@@ -232,7 +232,7 @@ t.test('AMI connection lost around the BlindTransfer, Asterisk alive: the resync
       t.equal(press.status, 409, `409: ${JSON.stringify(press.body)}`)
       t.equal(press.body.error, 'TRANSFER_OUTCOME_UNKNOWN', `after ${ms} ms`)
       // Answered on the loss, not after the confirmation timeout: the message says the session dropped.
-      t.match(press.body.message, /connection lost/i)
+      t.match(press.body.message, /connection to the PBX \(AMI\) dropped while BlindTransfer was in flight/)
       t.equal(svc.tracker.get('lost-1')?.state, 'transferring', 'outcome unknown until the PBX shows it')
       t.equal(svc.acw.entry('1001')?.state, 'holding', 'the agent stays held meanwhile')
       await waitFor('reconnected', () => svc.ami.ready && svc.ami.status().connects >= 2, 5000)
