@@ -67,12 +67,18 @@ export interface QueueMemberStatus extends MemberBase { event: 'QueueMemberStatu
 export interface QueueMemberAdded extends MemberBase { event: 'QueueMemberAdded' }
 export interface QueueMemberRemoved extends MemberBase { event: 'QueueMemberRemoved' }
 export interface UserEvent extends Base { event: 'UserEvent', userEvent: string }
+/**
+ * A Dial (app_dial, app_queue) ended: `channel` is the caller (the customer at a
+ * transfer's target), `destChannel` the dialled leg; `dialStatus` is Asterisk's
+ * DIALSTATUS word (ANSWER, BUSY, NOANSWER, CANCEL, CONGESTION, CHANUNAVAIL, ...).
+ */
+export interface DialEnd extends Base, ChannelFields { event: 'DialEnd', destChannel: string, dialStatus: string }
 
 export type KnownAmiEvent =
   | FullyBooted | Newchannel | Hangup | BridgeEnter | BridgeLeave
   | AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
   | BlindTransfer | QueueMemberPause | QueueMemberStatus | QueueMemberAdded | QueueMemberRemoved
-  | UserEvent
+  | UserEvent | DialEnd
 
 export interface UntypedAmiEvent { known: false, event: string, fields: RawFields, actionId?: string }
 
@@ -148,6 +154,14 @@ const bridgeEvent = (event: 'BridgeEnter' | 'BridgeLeave', f: RawFields): Bridge
   return ev as unknown as BridgeEnter | BridgeLeave
 }
 
+const dialEnd = (f: RawFields): DialEnd => {
+  const ev = channelEvent('DialEnd', f)
+  ev.destChannel = s(f, 'destchannel')
+  ev.dialStatus = s(f, 'dialstatus').toUpperCase()
+  ev.fields = f
+  return ev as unknown as DialEnd
+}
+
 type AgentEvent = AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
 function agentEvent (event: AgentEvent['event'], f: RawFields, extra?: 'connect' | 'complete' | 'ringnoanswer'): AgentEvent {
   const ev = channelEvent(event, f)
@@ -212,7 +226,8 @@ const builders = new Map<string, Builder>(Object.entries({
   queuememberstatus: f => memberEvent('QueueMemberStatus', f),
   queuememberadded: f => memberEvent('QueueMemberAdded', f),
   queuememberremoved: f => memberEvent('QueueMemberRemoved', f),
-  userevent: f => ({ known: true, event: 'UserEvent', userEvent: first(f, 'userevent'), fields: f })
+  userevent: f => ({ known: true, event: 'UserEvent', userEvent: first(f, 'userevent'), fields: f }),
+  dialend: dialEnd
 } satisfies Record<string, Builder>))
 
 /** Raw parsed message (with an `event` key) → normalized event. */

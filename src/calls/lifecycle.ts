@@ -6,6 +6,9 @@
 //   offered | connected | transferring → ended;  offered | connected → transferred
 //                                              (a transfer Asterisk reports unasked)
 //
+// A transferred call's landing at the target (transfer.landing) has a life of its own:
+//   waiting (set by `transferred`) → answered | abandoned | failed   (final, never changes)
+//
 // Every transition is a named method that checks the from-state (a wrong one is
 // refused with ILLEGAL_TRANSITION, nothing saved), saves the call (store first; an
 // outcome's effects in the same transaction), logs `from → to` once with the callId
@@ -14,7 +17,7 @@
 import type { Log } from '../log.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
-import type { Call, CallState, Consent, Inquiry, TransferInfo } from './types.ts'
+import type { Call, CallState, Consent, Inquiry, Landing, LandingStatus, TransferInfo } from './types.ts'
 
 /** A transition asked of a call in a state it does not leave that way (a bug in the caller). */
 export class IllegalTransition extends Error {
@@ -99,11 +102,14 @@ export class CallLifecycle {
     }, 'transfer not made: call back with its agent', () => ({ message: transfer.message }))
   }
 
-  /** offered | connected | transferring → transferred: Asterisk moved the customer. An outcome. */
+  /**
+   * offered | connected | transferring → transferred: Asterisk moved the customer. An
+   * outcome. The customer is now waiting at the target (the landing starts).
+   */
   transferred (callId: string, context: string, exten: string): Call {
     const at = this.options.now().toISOString()
     return this.transition(callId, LIVE, 'transferred', c => {
-      c.transfer = { status: 'completed', target: c.transfer?.target ?? 0, at }
+      c.transfer = { status: 'completed', target: c.transfer?.target ?? 0, at, landing: { status: 'waiting', at, waitSeconds: 0 } }
       c.endReason = `transferred to ${exten}@${context}`
     }, 'call transferred', () => ({ to: `${exten}@${context}` }), 'transferred')
   }
@@ -141,6 +147,25 @@ export class CallLifecycle {
   /** The customer's leg of a transferred call is gone: the call is over for good. */
   customerLeft (callId: string): Call {
     return this.change(callId, c => { c.endedAt ??= this.options.now().toISOString() }, ['transferred'])
+  }
+
+  /**
+   * The customer's landing at the target: waiting → answered | abandoned | failed, on a
+   * transferred call only. A landing that is already final is refused (ILLEGAL_TRANSITION):
+   * the first word on where the customer landed stands.
+   */
+  landing (callId: string, status: Exclude<LandingStatus, 'waiting'>, cause?: string, at?: string): Call {
+    const call = this.current(callId, ['transferred'], `landing → ${status}`)
+    const was = call.transfer?.landing
+    if (was === undefined || was.status !== 'waiting') {
+      throw new IllegalTransition(`call ${callId}'s landing is ${was?.status ?? 'unknown'}: only a waiting landing becomes ${status}`)
+    }
+    const when = at ?? this.options.now().toISOString()
+    const waited = Math.max(0, Date.parse(when) - Date.parse(was.at))
+    const landing: Landing = { status, at: when, waitSeconds: Math.round(waited / 100) / 10, ...(cause !== undefined ? { cause } : {}) }
+    const next = this.change(callId, c => { (c.transfer as TransferInfo).landing = landing }, ['transferred'])
+    this.options.log.info({ callId, agentId: next.agentId, landing: `waiting → ${status}`, waitSeconds: landing.waitSeconds, cause }, 'transfer landed')
+    return next
   }
 
   /** The agent classified the inquiry; the last one wins and a new topic needs its own consent. */

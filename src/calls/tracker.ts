@@ -12,7 +12,7 @@ import { CallLifecycle } from './lifecycle.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
 import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
-import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type MemberSnapshot } from './types.ts'
+import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type Landing, type LandingStatus, type MemberSnapshot } from './types.ts'
 
 export interface TrackedAgent { id: string, interface: string, queues: string[] }
 
@@ -44,7 +44,21 @@ interface TrackerEvents {
   outcome: [call: Call, outcome: Outcome]
   /** a transferring call was found still with its agent: connected again (ACW's hold is to go) */
   notTransferred: [call: Call]
+  /** a transferred customer's landing at the target reached its final status (once per call, after the commit) */
+  landing: [call: Call, landing: Landing]
 }
+
+/**
+ * Q.850 hangup causes that mean the target failed when they end a customer still
+ * waiting there (its dialplan signalled it on the customer's own channel), as the
+ * DialStatus word Asterisk would have used.
+ */
+const FAILED_BY_CAUSE: ReadonlyMap<number, string> = new Map([
+  [17, 'BUSY'],
+  [34, 'CONGESTION'], [38, 'CONGESTION'], [41, 'CONGESTION'], [42, 'CONGESTION'], [44, 'CONGESTION'],
+  [18, 'NOANSWER'], [19, 'NOANSWER'],
+  [1, 'CHANUNAVAIL'], [3, 'CHANUNAVAIL'], [20, 'CHANUNAVAIL'], [27, 'CHANUNAVAIL']
+])
 
 type AmiHandlers = { [E in KnownAmiEvent['event']]?: (ev: Extract<KnownAmiEvent, { event: E }>) => void }
 
@@ -72,7 +86,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     QueueMemberAdded: ev => this.onMemberState(ev),
     QueueMemberPause: ev => this.onMemberPause(ev),
     QueueMemberRemoved: ev => this.onMemberRemoved(ev),
-    BridgeEnter: ev => this.onBridgeEnter(ev)
+    BridgeEnter: ev => this.onBridgeEnter(ev),
+    DialEnd: ev => this.onDialEnd(ev)
   }
 
   constructor (
@@ -256,9 +271,19 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         }
         continue
       }
+      if (call.state === 'transferred' && customerHere) {
+        // Bridged there with a leg that is not an agent's: answered at the target while
+        // the service could not see it. Otherwise the landing stays as it was.
+        const snap = channels.find(ch => ch.channel === call.customerChannel) as ChannelSnapshot
+        const peers = snap.bridgeId === '' ? [] : byBridge.get(snap.bridgeId) ?? []
+        if (peers.some(p => p !== snap && this.agentOfChannel(p.channel) === undefined)) this.land(call, 'answered')
+      }
       if (!customerHere) {
-        if (call.state === 'transferred') this.lifecycle.customerLeft(call.callId)
-        else { this.end(call.callId, 'call ended while the service could not see it'); ended++ }
+        if (call.state === 'transferred') {
+          // Gone while the service could not see it: a landing still waiting was abandoned.
+          this.land(call, 'abandoned')
+          this.lifecycle.customerLeft(call.callId)
+        } else { this.end(call.callId, 'call ended while the service could not see it'); ended++ }
       }
     }
     return { connected, offered, ended }
@@ -304,7 +329,24 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onHangup (ev: Extract<KnownAmiEvent, { event: 'Hangup' }>): void {
     const callId = this.byChannel.get(ev.channel)
-    if (callId !== undefined) this.hungUp(callId, ev.channel)
+    if (callId !== undefined) this.hungUp(callId, ev.channel, ev.cause)
+  }
+
+  /**
+   * The target's Dial for a transferred customer ended (checked on Asterisk 22: the
+   * customer's channel is the DialEnd's Channel, whatever leg the target dialled):
+   * ANSWER is answered there, CANCEL the customer hanging up while it rang, anything
+   * else (BUSY, NOANSWER, CONGESTION, CHANUNAVAIL, ...) the target failed. The queue's
+   * own Dials of the same channel come before the transfer and change nothing here.
+   */
+  private onDialEnd (ev: Extract<KnownAmiEvent, { event: 'DialEnd' }>): void {
+    const callId = this.byChannel.get(ev.channel)
+    if (callId === undefined || ev.dialStatus === '') return
+    const call = this.get(callId)
+    if (call?.state !== 'transferred' || call.customerChannel !== ev.channel) return
+    if (ev.dialStatus === 'ANSWER') this.land(call, 'answered')
+    else if (ev.dialStatus === 'CANCEL') this.land(call, 'abandoned')
+    else this.land(call, 'failed', ev.dialStatus)
   }
 
   private onMemberState (ev: Extract<KnownAmiEvent, { event: 'QueueMemberStatus' | 'QueueMemberAdded' | 'QueueMemberPause' }>): string | undefined {
@@ -384,7 +426,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call.agentId !== undefined) this.release(call.agentId, callId, 'transferred')
   }
 
-  private hungUp (callId: string, channel: string): void {
+  private hungUp (callId: string, channel: string, cause = 0): void {
     const call = this.get(callId)
     if (call === undefined) return
     if (channel === call.agentChannel && call.agentId !== undefined) {
@@ -394,6 +436,10 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     }
     if (channel === call.customerChannel) {
       if (call.state === 'transferred') {
+        // Still waiting at the target: hung up waiting, unless the hangup itself says
+        // the target failed (a dialplan that ran Busy() or Congestion() on the customer).
+        const failed = FAILED_BY_CAUSE.get(cause)
+        this.land(call, failed !== undefined ? 'failed' : 'abandoned', failed)
         this.lifecycle.customerLeft(callId)
       } else {
         const agentStill = call.agentId !== undefined && this.status.get(call.agentId)?.callId === callId
@@ -402,6 +448,13 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
         this.end(callId, reason)
       }
     }
+  }
+
+  /** A waiting landing reaches its final status (once: a final one stays as it is). */
+  private land (call: Call, status: Exclude<LandingStatus, 'waiting'>, cause?: string): void {
+    if (call.state !== 'transferred' || call.transfer?.landing?.status !== 'waiting') return
+    const next = this.lifecycle.landing(call.callId, status, cause)
+    this.emit('landing', next, next.transfer?.landing as Landing)
   }
 
   private end (callId: string, reason: string, at?: string): Call | undefined {

@@ -22,6 +22,25 @@ export interface TransferInfo {
   at: string
   /** Asterisk's word when it refused, or why the outcome is unknown */
   message?: string
+  /** where the customer landed at the target, once transferred (CONTRACT.md section 8) */
+  landing?: Landing
+}
+
+export type LandingStatus = 'waiting' | 'answered' | 'abandoned' | 'failed'
+
+/**
+ * The customer at the transfer's target: waiting once placed there, then answered,
+ * abandoned (hung up waiting) or failed (the target was busy, congested, unreachable
+ * or did not answer). A final status never changes.
+ */
+export interface Landing {
+  status: LandingStatus
+  /** when this status was reached */
+  at: string
+  /** seconds from being placed at the target to `at` (0 while waiting) */
+  waitSeconds: number
+  /** why it failed: Asterisk's DialStatus (BUSY, CONGESTION, CHANUNAVAIL, NOANSWER, ...) */
+  cause?: string
 }
 
 export interface Call {

@@ -33,11 +33,22 @@ export const OneLine = (max: number) => Type.String({ minLength: 1, maxLength: m
 
 export const TopicSchema = Type.Enum(TOPICS)
 
+/** Where a transferred customer landed at the target (CONTRACT.md section 8, "After the transfer"). */
+export const LandingSchema = Type.Object({
+  status: Type.Union([Type.Literal('waiting'), Type.Literal('answered'), Type.Literal('abandoned'), Type.Literal('failed')], {
+    description: 'waiting: placed at the target; answered there; abandoned: hung up waiting; failed: the target was busy, congested, unreachable or did not answer. A final status never changes.'
+  }),
+  at: Type.String({ description: 'when this status was reached' }),
+  waitSeconds: Type.Number({ description: 'seconds from being placed at the target to `at` (0 while waiting)' }),
+  cause: Type.Optional(Type.String({ description: 'why it failed: the DialStatus (BUSY, CONGESTION, CHANUNAVAIL, NOANSWER, ...)' }))
+})
+
 export const TransferSchema = Type.Object({
   status: Type.Union([Type.Literal('pending'), Type.Literal('completed'), Type.Literal('failed')]),
   target: Type.Integer(),
   at: Type.String(),
-  message: Type.Optional(Type.String())
+  message: Type.Optional(Type.String()),
+  landing: Type.Optional(LandingSchema)
 })
 
 /** An error answer of the transfer button: 409 ALREADY_TRANSFERRED and TRANSFER_OUTCOME_UNKNOWN carry the first attempt. */

@@ -8,12 +8,15 @@ import type { AcwEntry } from '../acw/types.ts'
 import type { AmiStatus } from '../ami/index.ts'
 import { outboxStatuses, type OutboxStats } from '../apkt/outbox.ts'
 import type { Outcome } from '../calls/tracker.ts'
-import type { AgentStateName, AgentView, Call } from '../calls/types.ts'
+import type { AgentStateName, AgentView, Call, Landing } from '../calls/types.ts'
 import type { TransferAttempt } from '../transfer/service.ts'
 
 /** What the metrics listen to and read; each a small slice of a real part. */
 export interface MetricsSources {
-  tracker: { on: (event: 'outcome', fn: (call: Call, outcome: Outcome) => void) => unknown }
+  tracker: {
+    on: ((event: 'outcome', fn: (call: Call, outcome: Outcome) => void) => unknown) &
+      ((event: 'landing', fn: (call: Call, landing: Landing) => void) => unknown)
+  }
   transfers: { on: (event: 'attempt', fn: (a: TransferAttempt) => void) => unknown }
   acw: { on: (event: 'change', fn: (agentId: string) => void) => unknown, entry: (agentId: string) => AcwEntry | undefined }
   ami: { on: (event: 'connected', fn: () => void) => unknown, status: () => AmiStatus }
@@ -37,6 +40,10 @@ export class ServiceMetrics {
     // Counted once committed: an outcome whose transaction rolled back is recorded (and
     // counted) again later, when the store takes it.
     src.tracker.on('outcome', (call, outcome) => { calls.inc({ topic: call.inquiry?.topic ?? 'unclassified', outcome }) })
+
+    // Where transferred customers landed: the tracker tells each call's final status once.
+    const landings = new Counter({ name: 'pln123_transfer_landings_total', help: 'Transferred customers by where they landed at the target: answered, abandoned (hung up waiting) or failed (busy, congestion, unreachable, no answer)', labelNames: ['status'], registers })
+    src.tracker.on('landing', (_call, landing) => { landings.inc({ status: landing.status }) })
 
     const transfers = new Counter({ name: 'pln123_transfers_total', help: 'Direct Transfer button presses by result (completed, or the error code)', labelNames: ['result'], registers })
     const latency = new Histogram({

@@ -62,6 +62,7 @@ async function signIn (token) {
   seedTransfers(first.records)
   setOutbox(first, 'all')
   const generation = st.generation
+  void seedLandings(generation)
   st.stream = openEventStream({
     url: '/v1/events',
     token,
@@ -149,7 +150,8 @@ function putCall (c) {
       target: c.transfer.target,
       status: c.transfer.status,
       message: c.transfer.message,
-      at: c.transfer.at
+      at: c.transfer.at,
+      landing: c.transfer.landing ?? prev?.landing
     })
   }
 }
@@ -159,6 +161,24 @@ function seedTransfers (records) {
   for (const r of records ?? []) {
     if (r.record?.permasalahan !== TRANSFER_CALL || st.transfers.has(r.callId)) continue
     st.transfers.set(r.callId, { callId: r.callId, agentId: r.agentId, topic: r.record.topic, target: 3, status: 'completed', at: r.createdAt })
+  }
+}
+
+/**
+ * Where today's transfers made before this page opened landed: their records do not
+ * say, their calls do (one read each, one at a time; later changes come on the stream).
+ */
+async function seedLandings (generation) {
+  for (const x of todaysTransfers()) {
+    if (x.landing !== undefined || x.status !== 'completed') continue
+    let call
+    try { call = await st.api.get(`/v1/calls/${encodeURIComponent(x.callId)}`) } catch { continue }
+    if (generation !== st.generation) return
+    const now = st.transfers.get(x.callId)
+    if (now !== undefined && now.landing === undefined && call?.transfer?.landing !== undefined) {
+      st.transfers.set(x.callId, { ...now, callerIdNum: now.callerIdNum ?? call.callerIdNum, landing: call.transfer.landing })
+      renderTransfers()
+    }
   }
 }
 
@@ -290,6 +310,19 @@ function todaysTransfers () {
   return [...st.transfers.values()].filter(x => jakartaDay(x.at) === today).sort((a, b) => Date.parse(b.at) - Date.parse(a.at))
 }
 
+/** Where the customer landed at ICONNET: a badge, its wait and cause on hover. */
+function landingBadge (landing) {
+  if (landing === undefined) return '—'
+  let label = t(`landing.${landing.status}`)
+  if (landing.status === 'failed' && landing.cause !== undefined) {
+    const key = `landing.cause.${landing.cause}`
+    const cause = t(key)
+    label += ` · ${cause === key ? landing.cause : cause}` // a DialStatus without a translation shows as Asterisk says it
+  }
+  const title = landing.status === 'waiting' ? t('landing.since', { time: timeOf(landing.at) }) : t('landing.waited', { s: landing.waitSeconds })
+  return h('span', { class: 'pill landing', title, dataset: { landing: landing.status } }, label)
+}
+
 function renderTransfers () {
   const list = todaysTransfers()
   $('kpi-transfers').textContent = String(list.filter(x => x.status === 'completed').length)
@@ -299,7 +332,8 @@ function renderTransfers () {
     h('td', {}, x.agentId ?? '—'),
     h('td', {}, topicText(x.topic)),
     h('td', {}, `${x.target} · CC ICONNET`),
-    h('td', { title: x.message ?? '' }, h('span', { class: 'pill', dataset: { result: x.status } }, t(`transfer.result.${x.status}`))))))
+    h('td', { title: x.message ?? '' }, h('span', { class: 'pill', dataset: { result: x.status } }, t(`transfer.result.${x.status}`))),
+    h('td', {}, landingBadge(x.landing)))))
   $('transfers-empty').hidden = list.length > 0
   $('transfers-table').hidden = list.length === 0
   $('transfers-count').textContent = String(list.length)

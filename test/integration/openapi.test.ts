@@ -44,4 +44,8 @@ t.test('/docs and /docs/json are public; every route is documented with its meth
   t.ok(doc.paths['/v1/status']?.get?.responses?.['200'], 'GET /v1/status is documented with its answer')
   t.ok(doc.paths['/v1/events']?.get?.responses?.['429'], 'GET /v1/events documents 429 TOO_MANY_STREAMS')
   t.notOk(JSON.stringify(doc.paths['/readyz']?.get?.responses?.['200'] ?? {}).includes('detail'), '/readyz documents no detail field')
+  const landing = doc.paths['/v1/calls/{callId}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.transfer?.properties?.landing
+  const statuses = (landing?.properties?.status?.anyOf ?? []).flatMap((x: { const?: string, enum?: string[] }) => x.enum ?? (x.const !== undefined ? [x.const] : []))
+  t.same(statuses, ['waiting', 'answered', 'abandoned', 'failed'], 'GET /v1/calls/:id documents transfer.landing and its statuses')
+  t.same(Object.keys(landing?.properties ?? {}).sort(), ['at', 'cause', 'status', 'waitSeconds'], 'with when, how long and why')
 })

@@ -258,6 +258,9 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     t.equal(await dash.textContent(`${row} .permasalahan`), 'ICONNET : TRANSFER CALL')
     const transfer = `#transfers tr[data-call-id="${first.callId}"][data-status="completed"]`
     t.match(await dash.textContent(transfer), /081234567890/, 'the transfer in today\'s list with its caller')
+    // The sandbox's ICONNET answers at once: the row says where the customer landed.
+    await dash.waitForSelector(`${transfer} .landing[data-landing="answered"]`, { timeout: 5000 })
+    t.match(await dash.textContent(`${transfer} .landing`), /^(Dijawab|Answered)$/, 'landed: answered at ICONNET')
     await shoot(dash, 'dashboard-acw-delivered', 'dashboard.png')
   })
 

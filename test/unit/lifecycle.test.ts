@@ -120,3 +120,29 @@ t.test('store first: a save that fails logs and announces nothing', async t => {
   t.equal(s.lines.length, lines, 'no "call ended" line for a call not recorded as ended')
   t.equal(s.announced.length, announced, 'not announced')
 })
+
+t.test('a transfer\'s landing: waiting once transferred, then one final status that never changes', async t => {
+  let clock = Date.parse('2026-12-02T08:00:00.000Z')
+  const s = setup()
+  const lifecycle = new CallLifecycle({ repo: s.repo, log: { trace () {}, debug () {}, info () {}, warn () {}, error () {} }, now: () => new Date(clock), find: id => s.repo.get(id), announce: (call) => { s.announced.push({ callId: call.callId, state: call.state }) } })
+  s.offer('c-9')
+  t.throws(() => lifecycle.landing('c-9', 'answered'), ILLEGAL, 'no landing before the call is transferred')
+  lifecycle.connect('c-9', '1001', { agentChannel: 'PJSIP/1001-9' }, 'ami')
+  lifecycle.startTransfer('c-9', 3, '2026-12-02T08:00:00.000Z')
+  lifecycle.transferred('c-9', 'direct-transfer', '3')
+  t.same(s.repo.get('c-9')?.transfer?.landing, { status: 'waiting', at: '2026-12-02T08:00:00.000Z', waitSeconds: 0 }, 'placed at the target: waiting')
+
+  clock += 12_345
+  const before = s.announced.length
+  const landed = lifecycle.landing('c-9', 'failed', 'BUSY')
+  t.same(landed.transfer?.landing, { status: 'failed', at: '2026-12-02T08:00:12.345Z', waitSeconds: 12.3, cause: 'BUSY' })
+  t.same(s.repo.get('c-9')?.transfer?.landing, landed.transfer?.landing, 'saved')
+  t.equal(s.announced.length, before + 1, 'announced like other call changes')
+  t.equal(s.repo.get('c-9')?.transfer?.status, 'completed', 'the transfer itself stays completed')
+
+  for (const status of ['answered', 'abandoned', 'failed'] as const) {
+    t.throws(() => lifecycle.landing('c-9', status), ILLEGAL, `a final landing does not become ${status}`)
+  }
+  t.equal(s.repo.get('c-9')?.transfer?.landing?.status, 'failed', 'the first word stands')
+  t.equal(s.announced.length, before + 1, 'a refused landing is not announced')
+})
