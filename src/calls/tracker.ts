@@ -72,6 +72,12 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
+  /**
+   * A target's DialEnd seen while the press is still waiting for Asterisk's BlindTransfer
+   * event: Asterisk publishes the two from different threads, and a target that answers
+   * at once can be heard first. Applied once the call is transferred.
+   */
+  private readonly earlyLanding = new Map<string, { status: Exclude<LandingStatus, 'waiting'>, cause?: string }>()
   /** transfers Asterisk confirmed while the store could not record them */
   private readonly unrecorded = new Map<string, { context: string, exten: string }>()
 
@@ -343,10 +349,13 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     const callId = this.byChannel.get(ev.channel)
     if (callId === undefined || ev.dialStatus === '') return
     const call = this.get(callId)
-    if (call?.state !== 'transferred' || call.customerChannel !== ev.channel) return
-    if (ev.dialStatus === 'ANSWER') this.land(call, 'answered')
-    else if (ev.dialStatus === 'CANCEL') this.land(call, 'abandoned')
-    else this.land(call, 'failed', ev.dialStatus)
+    if (call === undefined || call.customerChannel !== ev.channel) return
+    const verdict = ev.dialStatus === 'ANSWER'
+      ? { status: 'answered' as const }
+      : ev.dialStatus === 'CANCEL' ? { status: 'abandoned' as const } : { status: 'failed' as const, cause: ev.dialStatus }
+    // While transferring the customer is with its agent: a Dial of its channel is the target's.
+    if (call.state === 'transferring') { if (!this.earlyLanding.has(callId)) this.earlyLanding.set(callId, verdict); return }
+    if (call.state === 'transferred') this.land(call, verdict.status, verdict.cause)
   }
 
   private onMemberState (ev: Extract<KnownAmiEvent, { event: 'QueueMemberStatus' | 'QueueMemberAdded' | 'QueueMemberPause' }>): string | undefined {
@@ -422,8 +431,11 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private transferred (callId: string, context: string, exten: string): void {
     const call = this.get(callId)
     if (call === undefined || call.state === 'transferred' || call.state === 'ended') return
-    this.lifecycle.transferred(callId, context, exten)
+    const landed = this.lifecycle.transferred(callId, context, exten)
     if (call.agentId !== undefined) this.release(call.agentId, callId, 'transferred')
+    const early = this.earlyLanding.get(callId)
+    this.earlyLanding.delete(callId)
+    if (early !== undefined) this.land(landed, early.status, early.cause)
   }
 
   private hungUp (callId: string, channel: string, cause = 0): void {
@@ -510,6 +522,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     if (call === undefined) return
     this.calls.delete(callId)
     this.releasedBecause.delete(callId)
+    this.earlyLanding.delete(callId)
     if (call.customerChannel !== undefined && this.byChannel.get(call.customerChannel) === callId) this.byChannel.delete(call.customerChannel)
     if (call.agentChannel !== undefined && this.byChannel.get(call.agentChannel) === callId) this.byChannel.delete(call.agentChannel)
   }

@@ -94,3 +94,19 @@ t.test('after a restart: a waiting landing whose customer is gone is abandoned; 
   t.ok(repo.get('r-old')?.endedAt, 'and is over like before')
   t.same(landed.sort(), ['r-bridged:answered', 'r-gone:abandoned'])
 })
+
+t.test('the target answers before Asterisk\'s BlindTransfer event is heard: the landing is answered once the call is transferred', async t => {
+  const repo = new MemoryCallRepository()
+  const tracker = new CallTracker(agents, repo, silentLog)
+  const callId = 'l-early'
+  const customer = `Local/s@caller-${callId};1`
+  const agent = `Local/1001@agents-${callId};1`
+  const ami = (raw: Record<string, string>): void => { tracker.onAmi(normalizeEvent({ linkedid: callId, ...raw })) }
+  ami({ event: 'AgentConnect', channel: customer, destchannel: agent, interface: 'Local/1001@agents/n', queue: 'pln123', calleridnum: '0811' })
+  tracker.lifecycle.startTransfer(callId, 3, new Date().toISOString(), () => {})
+  ami({ event: 'DialEnd', channel: customer, destchannel: 'Local/answer@iconnet-cc-0001;1', dialstatus: 'ANSWER' })
+  t.equal(tracker.get(callId)?.state, 'transferring', 'the press still waits for the BlindTransfer event')
+  ami({ event: 'BlindTransfer', result: 'Success', transfererchannel: agent, transfereechannel: customer, context: 'direct-transfer', extension: '3' })
+  t.equal(tracker.get(callId)?.state, 'transferred')
+  t.equal(repo.get(callId)?.transfer?.landing?.status, 'answered', 'answered, not left waiting for a DialEnd already heard')
+})
