@@ -12,9 +12,10 @@ import { Backoff, type BackoffOptions } from '../backoff.ts'
 import { Errors } from '../errors.ts'
 import type { AuditSink } from '../audit/log.ts'
 import type { Log } from '../log.ts'
-import { acwSeconds, type AcwEntry, type AcwRepository, type AcwSettings, type Clock, type PausePort } from './types.ts'
+import { acwSeconds, type AcwEntry, type AcwRepository, type AcwSettings, type Clock, type PausePort, type QueueLogEntry, type QueueLogPort } from './types.ts'
 
-export interface AcwAgent { id: string, interface: string }
+/** `memberName`: the agent column of queue_log (default the interface); `queues`: the first is queue_log's queue when the call's is not known. */
+export interface AcwAgent { id: string, interface: string, memberName?: string, queues?: readonly string[] }
 
 export interface AcwDeps {
   repo: AcwRepository
@@ -35,6 +36,8 @@ export interface AcwDeps {
   onError?: (err: unknown) => void
   /** Pace of the later tries of an unpause that did not take (default 1 s doubling to 60 s). */
   retry?: BackoffOptions
+  /** Writes ACWSTART/ACWEND to Asterisk's queue_log (reporting only: never awaited, failures logged). */
+  queueLog?: QueueLogPort
 }
 
 export interface Actor { name: string, role: string }
@@ -59,6 +62,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** The last QueueMemberPause (paused or not) seen while our change was under way. */
   private readonly seen = new Map<string, boolean>()
   private stopped = false
+  /** queue_log: the ACW (its startedAt) whose ACWSTART / ACWEND was written, per agent, so none is written twice. */
+  private readonly startLogged = new Map<string, string>()
+  private readonly endLogged = new Map<string, string>()
+  /** queue_log: the queue of the call that began the agent's ACW (unknown after a restart). */
+  private readonly acwQueue = new Map<string, string>()
 
   constructor (private readonly deps: AcwDeps) {
     super()
@@ -143,9 +151,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       // Recorded with the transfer's outcome (recordTransferred): count down from there.
       this.schedule(entry)
       this.emit('change', agentId)
+      this.logStart(entry, queue)
     } else {
       if (seconds === 0) { this.background(this.releaseHold(agentId), agentId); return }
-      this.activate(agentId, callId, seconds, entry?.state !== 'holding', entry)
+      this.activate(agentId, callId, seconds, entry?.state !== 'holding', entry, queue)
     }
     this.deps.log.info({ agentId, callId, reason, seconds }, 'agent in ACW')
   }
@@ -237,12 +246,13 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     return { ...(iface !== undefined ? { interface: iface } : {}), pauseReason: prev?.pauseReason ?? this.deps.settings.pauseReason }
   }
 
-  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean, prev?: AcwEntry): void {
+  private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean, prev?: AcwEntry, queue?: string): void {
     const e = this.countdown(agentId, callId, seconds, prev)
     this.deps.repo.save(e) // the deadline is durable before the PBX hears anything
     this.deps.failpoint?.('acw:saved')
     this.schedule(e)
     this.emit('change', agentId)
+    this.logStart(e, queue)
     if (pause && this.byId.has(agentId)) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.deps.failpoint?.('acw:paused') }), agentId)
   }
 
@@ -291,12 +301,15 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.
     if (p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.deps.settings.pauseReason)) {
       this.deps.log.info({ agentId, callId: e.callId, pausedReason: p.reason }, 'ACW over; agent stays paused: paused by someone else for another reason')
+      this.logEnd(e, by)
     } else {
       const ok = await this.apply(agentId, false)
       if (this.stopped) return
       // Kept as 'ending' and tried again later, AMI up or not: giving up would leave
       // the agent paused for good. An AMI login (reapply) or the next start tries too.
       if (!ok) { this.retryLater(agentId, why, by); return }
+      // After the unpause took, so ACWEND follows app_queue's UNPAUSE line.
+      this.logEnd(e, by)
       // A new ACW began while we unpaused (a call ended, seen by a resync): its pause
       // was sent after our unpause and its row must stay.
       if (this.deps.repo.get(agentId)?.state !== 'ending') return
@@ -305,6 +318,38 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.deps.repo.delete(agentId)
     this.deps.log.info({ agentId, callId: e.callId, why, by: by.name }, 'ACW ended')
     this.emit('change', agentId)
+  }
+
+  /**
+   * queue_log's ACWSTART for an ACW whose countdown began (a hold ahead of a transfer
+   * is not ACW yet: its PAUSE comes before the transfer, during talk time). Once per ACW.
+   */
+  private logStart (e: AcwEntry, queue: string | undefined): void {
+    if (e.endsAt === undefined || this.startLogged.get(e.agentId) === e.startedAt) return
+    this.startLogged.set(e.agentId, e.startedAt)
+    const q = queue ?? this.byId.get(e.agentId)?.queues?.[0]
+    if (q !== undefined) this.acwQueue.set(e.agentId, q); else this.acwQueue.delete(e.agentId)
+    this.queueLog(e, 'ACWSTART', [String(e.seconds), e.pauseReason ?? this.deps.settings.pauseReason])
+  }
+
+  /** queue_log's ACWEND: how long the ACW lasted and who ended it (TIMEOUT, AGENT, SUPERVISOR). Once per ACW. */
+  private logEnd (e: AcwEntry, by: Actor): void {
+    if (e.endsAt === undefined || this.endLogged.get(e.agentId) === e.startedAt) return
+    this.endLogged.set(e.agentId, e.startedAt)
+    const lasted = Math.max(0, Math.round((this.deps.clock.now() - Date.parse(e.startedAt)) / 1000))
+    this.queueLog(e, 'ACWEND', [String(lasted), by.role === 'system' ? 'TIMEOUT' : by.role.toUpperCase()])
+  }
+
+  private queueLog (e: AcwEntry, event: QueueLogEntry['event'], data: string[]): void {
+    const port = this.deps.queueLog
+    const agent = this.byId.get(e.agentId)
+    const queue = this.acwQueue.get(e.agentId) ?? agent?.queues?.[0]
+    const iface = agent?.interface ?? e.interface
+    if (port === undefined || queue === undefined || iface === undefined) return
+    const entry: QueueLogEntry = { queue, callId: e.callId ?? 'NONE', agent: agent?.memberName ?? iface, event, data }
+    // Reporting, not control: a lost line is logged, ACW goes on regardless.
+    const failed = (err: unknown): void => { this.deps.log.warn({ agentId: e.agentId, callId: e.callId, event, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'queue_log line not written') }
+    try { port.write(entry).catch(failed) } catch (err) { failed(err) }
   }
 
   /** The next try of an unpause that did not take, with back-off, while the ACW is still ending. */

@@ -33,6 +33,25 @@ export interface PausePort {
   setPaused: (memberInterface: string, paused: boolean, reason: string) => Promise<void>
 }
 
+/**
+ * One line of Asterisk's queue_log written by the service (AMI QueueLog), for the
+ * steps app_queue does not log itself. Reporting only: a failed write never blocks ACW.
+ */
+export interface QueueLogEntry {
+  queue: string
+  /** the call's uniqueid (app_queue's callid column: the caller's channel) */
+  callId: string
+  /** the agent column: the member's MemberName, as app_queue writes it */
+  agent: string
+  event: 'ACWSTART' | 'ACWEND'
+  /** the data fields after the event, joined with '|' */
+  data: string[]
+}
+
+export interface QueueLogPort {
+  write: (entry: QueueLogEntry) => Promise<void>
+}
+
 export interface Clock {
   /** Wall-clock ms since the epoch: for deadlines that are stored and shown. */
   now: () => number

@@ -88,7 +88,8 @@ export const AgentConfig = Type.Object({
   interface: Type.String({ pattern: '^[A-Za-z0-9_/@.;:-]+$', description: 'queue member interface, e.g. PJSIP/1001' }),
   queues: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_-]+$' }), { minItems: 1 }),
   unit: OneLine(),
-  unitPelayanan: OneLine()
+  unitPelayanan: OneLine(),
+  memberName: Type.Optional(OneLine({ description: "the member's name in queues.conf (MemberName): the agent column of queue_log; default: the interface" }))
 }, { additionalProperties: false })
 
 export const ApktDispatcherConfig = Type.Object({

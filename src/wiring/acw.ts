@@ -28,6 +28,7 @@ export function wireAcw (config: Config, logger: Logger, { store, audit, guard }
     confirmTimeoutMs: config.ami.actionTimeoutMs,
     onError: err => { guard.report(err, 'ACW') },
     retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
+    queueLog: { async write (e) { await ami.action('QueueLog', { Queue: e.queue, Event: e.event, Interface: e.agent, UniqueID: e.callId, Message: e.data.join('|') }) } },
     ...(failpoint !== undefined ? { failpoint } : {})
   })
   tracker.on('released', (agentId, call, reason) => {

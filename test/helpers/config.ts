@@ -23,8 +23,8 @@ export function baseRawConfig (amiPort = 5038): Record<string, any> {
     // Short ACW so sandbox tests that place call after call are not held up by it.
     acw: { seconds: 1, mode: 'fixed' },
     agents: [
-      { id: '1001', interface: 'Local/1001@agents/n', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' },
-      { id: '1002', interface: 'Local/1002@agents/n', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' }
+      { id: '1001', interface: 'Local/1001@agents/n', memberName: 'Agent 1001', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' },
+      { id: '1002', interface: 'Local/1002@agents/n', memberName: 'Agent 1002', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' }
     ],
     apkt: { url: 'http://127.0.0.1:9/apkt/records', token: 'test-apkt-token', timeoutMs: 2000 },
     auth: {

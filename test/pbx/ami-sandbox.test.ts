@@ -42,6 +42,8 @@ t.test('real Asterisk: login as the least-privilege user, see a queue call as ty
     { code: 'AMI_ACTION_FAILED', message: /Permission denied/ }, 'the service user cannot place calls')
   const paused = await cti.action('QueuePause', { Interface: 'Local/1002@agents/n', Paused: 'true', Reason: 'ACW' })
   t.equal(paused.response, 'Success', 'but it can pause a member')
+  const logged = await cti.action('QueueLog', { Queue: 'pln123', Event: 'ACWSTART', Interface: 'Agent 1002', UniqueID: connect.linkedid, Message: '30|ACW' })
+  t.equal(logged.response, 'Success', 'and write a queue_log line (QueueLog needs write = agent)')
   await admin.action('Hangup', { Channel: connect.channel })
 })
 

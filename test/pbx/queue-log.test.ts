@@ -1,0 +1,82 @@
+// Asterisk's queue_log on the real sandbox: what queue_log readers (Asternic,
+// QueueMetrics, the PBX's own reports) get for a call that ends and for a call the
+// agent transfers. app_queue writes ENTERQUEUE, CONNECT, COMPLETECALLER/AGENT and,
+// for the service's AMI BlindTransfer, BLINDTRANSFER itself; the service adds the
+// ACW it enforces (ACWSTART, ACWEND) with AMI QueueLog, for the call's agent.
+import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { eventually, waitFor } from '../helpers/ami.ts'
+import { startStack, type Stack } from './harness.ts'
+
+const ACW_SECONDS = 3
+
+interface Line { time: number, callId: string, queue: string, agent: string, event: string, data: string[] }
+
+async function queueLog (s: Stack): Promise<Line[]> {
+  const text = await readFile(path.join(s.sb.dir, 'log', 'queue_log'), 'utf8')
+  return text.split('\n').filter(l => l !== '').map(l => {
+    const [time, callId, queue, agent, event, ...data] = l.split('|')
+    return { time: Number(time), callId: callId ?? '', queue: queue ?? '', agent: agent ?? '', event: event ?? '', data }
+  })
+}
+
+/** The call's lines once its ACWEND is there. */
+async function linesOfCall (s: Stack, callId: string): Promise<Line[]> {
+  return await eventually('ACWEND in queue_log', async () => {
+    const mine = (await queueLog(s)).filter(l => l.callId === callId)
+    return mine.some(l => l.event === 'ACWEND') ? mine : undefined
+  }, (ACW_SECONDS + 8) * 1000)
+}
+
+t.test('a call that ends: CONNECT and COMPLETE from app_queue, then ACWSTART and ACWEND for its agent, ACWEND after the deadline', async t => {
+  const s = await startStack(t, raw => { raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' } })
+  const c = await s.call('0811000501')
+  await s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
+  const endsAt = await waitFor('ACW', () => s.svc.acw.endsAt(c.agentId))
+  await waitFor('ACW over', () => s.svc.acw.endsAt(c.agentId) === undefined ? true : undefined, (ACW_SECONDS + 8) * 1000)
+  const lines = await linesOfCall(s, c.callId)
+  const member = `Agent ${c.agentId}`
+
+  t.same(lines.map(l => l.event), ['ENTERQUEUE', 'CONNECT', 'COMPLETECALLER', 'ACWSTART', 'ACWEND'], 'in this order, each once')
+  t.ok(lines.filter(l => l.event !== 'ENTERQUEUE').every(l => l.queue === 'pln123' && l.agent === member), 'the queue and the agent as app_queue names them (MemberName)')
+  const start = lines.find(l => l.event === 'ACWSTART') as Line
+  const end = lines.find(l => l.event === 'ACWEND') as Line
+  t.same(start.data, [String(ACW_SECONDS), 'ACW'], 'ACWSTART: the ACW seconds and the pause reason')
+  t.equal(end.data[1], 'TIMEOUT', 'ACWEND: ended by its deadline')
+  t.ok(Number(end.data[0]) >= ACW_SECONDS, 'ACWEND: it lasted the whole ACW')
+  t.ok(end.time - start.time >= ACW_SECONDS, 'ACWEND is written after the deadline, not before')
+  t.ok(end.time * 1000 >= Date.parse(endsAt) - 1000, 'ACWEND at or after the stored deadline (queue_log counts whole seconds)')
+  const complete = lines.find(l => l.event === 'COMPLETECALLER') as Line
+  t.ok(start.time >= complete.time, 'ACW starts when the talk is over')
+
+  // app_queue's own lines for the service's QueuePause: reason ACW, but no callid.
+  const all = await queueLog(s)
+  const pause = all.filter(l => l.agent === member && l.queue === 'pln123' && (l.event === 'PAUSE' || l.event === 'UNPAUSE'))
+  t.same(pause.map(l => [l.event, l.callId, l.data[0] ?? '']), [['PAUSE', 'NONE', 'ACW'], ['UNPAUSE', 'NONE', '']], 'app_queue logs the pause itself, without the call')
+})
+
+t.test('a transferred call: BLINDTRANSFER to 3 from app_queue, then ACWSTART and ACWEND', async t => {
+  const s = await startStack(t, raw => { raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' } })
+  const c = await s.call('0811000502')
+  await s.http('POST', `/v1/calls/${c.callId}/inquiry`, c.token, { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } })
+  await s.http('POST', `/v1/calls/${c.callId}/consent`, c.token, { accepted: true })
+  const r = await s.http('POST', `/v1/calls/${c.callId}/direct-transfer`, c.token, { target: 3 })
+  t.equal(r.status, 200, JSON.stringify(r.body))
+  const arrived = await waitFor('the customer at 3', () => s.pbxEvents.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === c.callId))
+  await waitFor('ACW', () => s.svc.acw.endsAt(c.agentId))
+  await waitFor('ACW over', () => s.svc.acw.endsAt(c.agentId) === undefined ? true : undefined, (ACW_SECONDS + 8) * 1000)
+  const lines = await linesOfCall(s, c.callId)
+
+  t.same(lines.map(l => l.event), ['ENTERQUEUE', 'CONNECT', 'BLINDTRANSFER', 'ACWSTART', 'ACWEND'], 'in this order, each once')
+  const bt = lines.find(l => l.event === 'BLINDTRANSFER') as Line
+  t.same(bt.data.slice(0, 2), ['3', 'direct-transfer'], 'the transfer with its target (exten, context)')
+  t.equal(bt.data.length, 5, 'BLINDTRANSFER|exten|context|holdtime|calltime|position')
+  t.ok(lines.filter(l => l.event !== 'ENTERQUEUE').every(l => l.agent === `Agent ${c.agentId}`), 'all for the agent who transferred')
+  const start = lines.find(l => l.event === 'ACWSTART') as Line
+  const end = lines.find(l => l.event === 'ACWEND') as Line
+  t.ok(start.time >= bt.time, 'ACW starts once the transfer landed, not during the talk')
+  t.ok(end.time - start.time >= ACW_SECONDS, 'and ends after the deadline')
+  t.equal(s.sent.filter(a => a.name === 'QueueLog').length, 2, 'the service wrote two lines: no transfer line of its own')
+  await s.admin.action('Hangup', { Channel: arrived.fields.channel })
+})
