@@ -4,44 +4,9 @@
 // throws never stops ACW (queue_log is reporting, not control).
 import t from 'tap'
 import { AcwService, type AcwAgent } from '../../src/acw/service.ts'
-import type { AcwEntry, AcwRepository, Clock, QueueLogEntry } from '../../src/acw/types.ts'
+import type { QueueLogEntry } from '../../src/acw/types.ts'
 import { RecordingLog } from '../helpers/ami.ts'
-
-class FakeClock implements Clock {
-  t = Date.parse('2026-11-24T03:00:00Z')
-  mono = 1_000
-  private timers: Array<{ at: number, fn: () => void, id: number }> = []
-  private next = 1
-  now = (): number => this.t
-  monotonic = (): number => this.mono
-  setTimeout = (fn: () => void, ms: number): unknown => { const id = this.next++; this.timers.push({ at: this.mono + ms, fn, id }); return id }
-  clearTimeout = (h: unknown): void => { this.timers = this.timers.filter(x => x.id !== h) }
-  async advance (ms: number): Promise<void> {
-    const end = this.mono + ms
-    for (;;) {
-      await settle()
-      const due = this.timers.filter(x => x.at <= end).sort((a, b) => a.at - b.at)[0]
-      if (due === undefined) break
-      this.timers = this.timers.filter(x => x !== due)
-      this.t += due.at - this.mono
-      this.mono = due.at
-      due.fn()
-    }
-    this.t += end - this.mono
-    this.mono = end
-    await settle()
-  }
-}
-
-const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) await Promise.resolve() }
-
-class MemRepo implements AcwRepository {
-  rows = new Map<string, AcwEntry>()
-  all = (): AcwEntry[] => [...this.rows.values()]
-  get = (id: string): AcwEntry | undefined => this.rows.get(id)
-  save = (e: AcwEntry): void => { this.rows.set(e.agentId, { ...e }) }
-  delete = (id: string): void => { this.rows.delete(id) }
-}
+import { FakeClock, MemRepo } from '../helpers/acw-fakes.ts'
 
 const AGENTS: AcwAgent[] = [
   { id: '1001', interface: 'PJSIP/1001', memberName: 'Agent 1001', queues: ['pln123', 'other'] },
