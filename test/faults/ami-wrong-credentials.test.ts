@@ -17,7 +17,8 @@ const WRONG = 'wrong-secret-for-cti-0123'
 const INITIAL_MS = 100
 const MAX_MS = 800
 
-const isRequestLog = (l: LogLine): boolean => l.req !== undefined || l.res !== undefined
+// The access log's one line per request (src/http/access-log.ts: flat method/url/statusCode), not AMI noise.
+const isRequestLog = (l: LogLine): boolean => l.reqId !== undefined && l.method !== undefined && l.statusCode !== undefined
 const amiLine = (l: LogLine): boolean => l.module === 'ami'
 
 t.test('wrong AMI credentials: clear readiness reason, back-off, no log spam, recovers when fixed', async t => {
