@@ -77,9 +77,13 @@ t.test('wrong AMI credentials: clear readiness reason, back-off, no log spam, re
   // The PBX side is corrected (the operator sets the secret the service has).
   const conf = path.join(sb.dir, 'etc', 'manager.conf')
   await writeFile(conf, (await readFile(conf, 'utf8')).replace(/^(\[cti\][^[]*?secret = ).*$/m, `$1${WRONG}`))
-  await admin.action('Command', { Command: 'manager reload' })
+  // Taken before the reload: Asterisk can accept the service's login before the reload's
+  // own answer reaches this test.
   const fixedAt = Date.now()
+  await admin.action('Command', { Command: 'manager reload' })
   await eventually('/readyz 200 after the fix', async () => (await http(base, 'GET', '/readyz')).status === 200, 30_000)
+  // The log line travels on the child's stdout, apart from the HTTP answer: wait for it.
+  await eventually('"AMI connected" logged', async () => p.lines().some(l => l.time >= fixedAt && l.msg === 'AMI connected'), 10_000)
   // At most the one attempt already under way when the fix landed can still be refused.
   const retried = p.lines().filter(l => l.time >= fixedAt && l.msg === 'AMI reconnect scheduled').length
   t.ok(retried <= 1, `logged in at the next attempt (${retried} attempt(s) refused after the fix)`)
