@@ -1,4 +1,4 @@
-// The APKT outbox's schema (versions 3, 6 and 8; the others belong to the store and
+// The APKT outbox's schema (versions 3, 6, 9 and 10; the others belong to the store and
 // other features). Append only, like src/store/migrations.ts: a released migration is never
 // edited, a change is a new version.
 import type { Migration } from '../store/migrations.ts'
@@ -62,5 +62,14 @@ export const apktMigrations: Migration[] = [
     // holds only the few open records, and neither slows the hot path much.
     sql: `CREATE INDEX apkt_records_delivered_at ON apkt_records (delivered_at) WHERE status = 'delivered';
     CREATE INDEX apkt_records_open_by_call ON apkt_records (call_id) WHERE status <> 'delivered';`
+  },
+  {
+    version: 10,
+    name: 'apkt durable claims',
+    // Claims move from the dispatcher's memory into the row (src/store/port.ts
+    // OutboxQueries): several dispatchers (an HA group) must never send one record at
+    // once, and a dispatcher that died must leave nothing stuck once its lease ran out.
+    sql: `ALTER TABLE apkt_records ADD COLUMN claimed_by TEXT;
+    ALTER TABLE apkt_records ADD COLUMN claimed_until TEXT;`
   }
 ]

@@ -1,6 +1,13 @@
 // Schema changes, applied in order inside one transaction each and recorded in
 // schema_migrations. Append only: a released migration is never edited.
-export interface Migration { version: number, name: string, sql: string }
+export interface Migration {
+  version: number
+  name: string
+  /** SQLite */
+  sql: string
+  /** PostgreSQL: the same change in its dialect (src/store/postgres/) */
+  postgres?: string
+}
 
 export const migrations: Migration[] = [
   {

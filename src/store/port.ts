@@ -1,0 +1,148 @@
+// The store as the features see it: async and engine-neutral. Two engines implement it,
+// embedded SQLite (src/store/sqlite/, the default) and PostgreSQL (src/store/postgres/),
+// and one contract suite (test/store/) runs against both.
+//
+// The shape follows how the service works: the active instance keeps the live picture
+// (calls, ACW) in memory and the store is its durable copy. Features describe what
+// changed as a batch of Changes and commit it; the batch is one transaction, batches
+// land in the order they were handed in, and a commit resolves only once durable (so a
+// feature announces, or acts on the PBX, after its change is saved). Reads are queries
+// for what memory does not hold (a restart's recovery, pages of history, the outbox).
+//
+// No driver types cross this file: errors an engine considers "the database cannot take
+// this now" are recognised by its isUnavailable().
+import type { AcwEntry } from '../acw/types.ts'
+import type { ApktRecord } from '../apkt/record.ts'
+import type { AuditEntry, AuditRow } from '../audit/log.ts'
+import type { Call } from '../calls/types.ts'
+import type { RetentionTable } from '../retention/policy.ts'
+
+/** One change; a batch of them commits in one transaction, in order. */
+export type Change =
+  /** insert or replace the call (its state, agent and data columns follow the call) */
+  | { kind: 'call', call: Call }
+  /** insert or replace the agent's ACW */
+  | { kind: 'acw', entry: AcwEntry }
+  /** the agent's ACW is over (no row left) */
+  | { kind: 'acwEnded', agentId: string }
+  | { kind: 'audit', entry: AuditEntry, at: string }
+  /**
+   * a new pending APKT record for `outcomeKey`; when that outcome already has a record
+   * nothing is written (one outcome never yields two records, whoever writes it twice)
+   */
+  | { kind: 'apktRecord', record: ApktRecord, outcomeKey: string, at: string }
+
+export type OutboxStatus = 'pending' | 'delivered' | 'dead'
+export const outboxStatuses: readonly OutboxStatus[] = ['pending', 'delivered', 'dead']
+
+export interface OutboxEntry {
+  id: string
+  outcomeKey: string
+  agentId: string
+  callId: string
+  status: OutboxStatus
+  attempts: number
+  lastError: string | null
+  /** When a pending record may next be tried; null once delivered or dead. */
+  nextAttemptAt: string | null
+  createdAt: string
+  deliveredAt: string | null
+  record: ApktRecord
+}
+
+export interface OutboxStats {
+  pending: number
+  delivered: number
+  dead: number
+  /** Age of the oldest pending record, ms; null when nothing is pending. */
+  oldestPendingAgeMs: number | null
+}
+
+export interface CallQueries {
+  get: (callId: string) => Promise<Call | undefined>
+  /** Calls that were not over when the service last stopped. */
+  unfinished: () => Promise<Call[]>
+}
+
+export interface AcwQueries {
+  /** Every running ACW, oldest first. */
+  all: () => Promise<AcwEntry[]>
+}
+
+export interface AuditQueries {
+  /** Newest first; pass the smallest seq seen as `before` for the next page. */
+  list: (opts?: { before?: number, limit?: number }) => Promise<AuditRow[]>
+}
+
+/**
+ * The APKT outbox's delivery side. Claims are durable and leased (`claimed_by`,
+ * `claimed_until`), so several dispatchers (an HA group) never send one record at once
+ * and a dispatcher that died leaves nothing stuck once its lease ran out.
+ */
+export interface OutboxQueries {
+  /**
+   * Claims up to `limit` records to deliver now, for `owner` until now + `leaseMs`: per
+   * agent only its oldest pending record (creation order), only when due, and none of an
+   * agent whose head record is claimed by anyone (live lease). On PostgreSQL the rows are
+   * taken FOR UPDATE SKIP LOCKED, so concurrent claimers never get the same record.
+   */
+  claimDue: (opts: { now: Date, limit: number, owner: string, leaseMs: number }) => Promise<OutboxEntry[]>
+  /** Drops every claim `owner` holds (at start: what a previous run of it left). */
+  releaseAll: (owner: string) => Promise<void>
+  /** Gives one claim back without recording an attempt (delivery abandoned at shutdown). */
+  release: (id: string, owner: string) => Promise<void>
+  markDelivered: (id: string, at: Date) => Promise<void>
+  markFailed: (id: string, error: string, nextAttemptAt: Date) => Promise<void>
+  /** `attempted: false` when it dies without a delivery attempt (too old to send). */
+  markDead: (id: string, error: string, attempted: boolean) => Promise<void>
+  /**
+   * Dead → pending, due now; attempts and the last error are kept as history.
+   * Throws OutboxError RECORD_NOT_FOUND or RECORD_NOT_DEAD (src/apkt/errors.ts).
+   */
+  retry: (id: string, now: Date) => Promise<OutboxEntry>
+  get: (id: string) => Promise<OutboxEntry | undefined>
+  /** Newest first. */
+  list: (opts?: { status?: OutboxStatus, limit?: number }) => Promise<OutboxEntry[]>
+  /** Every record in creation order, read page by page (exports of any size). */
+  entries: (opts?: { status?: OutboxStatus }) => AsyncIterable<OutboxEntry>
+  stats: (now: Date) => Promise<OutboxStats>
+}
+
+/** Retention's storage side (src/retention/policy.ts says what may go). */
+export interface RetentionQueries {
+  /**
+   * Deletes up to `limit` rows of `table` older than `cutoff` that the policy lets go,
+   * in one short transaction. `after` is where the previous batch of the same pass
+   * stopped; the answer's `after` is undefined when nothing older is left.
+   */
+  deleteBatch: (table: RetentionTable, cutoff: string, limit: number, after?: string) => Promise<{ deleted: number, after?: string }>
+  /** How many rows a pass would delete now (a dry run). */
+  countOld: (table: RetentionTable, cutoff: string) => Promise<number>
+}
+
+export type StoreKind = 'sqlite' | 'postgres'
+
+export interface Store {
+  readonly kind: StoreKind
+  /** Where it is, for /v1/status and logs: a file path, or host:port/database (never a password). */
+  readonly where: string
+  /** The migrations this open applied (empty when the schema was already current). */
+  readonly migrated: number[]
+  /**
+   * Commits `changes` in one transaction, after every batch handed in before it; resolves
+   * once durable. Rejects with the engine's error and nothing of the batch applied.
+   */
+  commit: (changes: readonly Change[]) => Promise<void>
+  calls: CallQueries
+  acw: AcwQueries
+  audit: AuditQueries
+  outbox: OutboxQueries
+  retention: RetentionQueries
+  /** Rejects while the store cannot take a write (a cheap write, for /readyz and the guard). */
+  check: () => Promise<void>
+  /** Whether an error means "the store cannot take this now" (disk full, server gone, timeout) rather than a bug. */
+  isUnavailable: (err: unknown) => boolean
+  /** Waits for commits in flight, then closes; later calls reject. */
+  close: () => Promise<void>
+  readonly open: boolean
+}
