@@ -1,0 +1,201 @@
+// The SQLite side of the store: one connection and the jobs run on it, synchronously.
+// It runs where the connection lives (the main thread, or a worker that owns it);
+// front.ts hands it the jobs queued since its last run, in order.
+//
+// Group commit: consecutive writes run in ONE transaction (one fsync for all of them
+// under synchronous FULL), each in its own savepoint, so a batch the database refuses
+// (a constraint) is rolled back alone and the others still commit. When the group's
+// transaction itself fails (BEGIN, COMMIT, or an error that made SQLite roll the whole
+// transaction back: disk full, I/O), nothing of it was saved; the writes are then
+// retried one by one, each in its own transaction, so a batch too big for what is left
+// of the disk does not take the small ones down with it.
+// A read ends the group: it runs after the writes before it are committed, so it never
+// answers with something that may yet roll back.
+import { OutboxError } from '../../apkt/errors.ts'
+import type { ApktRecord } from '../../apkt/record.ts'
+import { Outbox } from '../../apkt/outbox.ts'
+import { SqliteAcwRepository } from '../acw-repository.ts'
+import { SqliteAuditLog } from '../audit-repository.ts'
+import { SqliteCallRepository } from '../calls-repository.ts'
+import { SqliteRetentionStore } from '../retention-repository.ts'
+import type { Store as SqliteFile } from '../sqlite.ts'
+import type { Change, OutboxEntry, OutboxStatus } from '../port.ts'
+import { isWrite, type Job, type Outcome } from './jobs.ts'
+
+interface Row {
+  seq: number
+  id: string
+  outcome_key: string
+  agent_id: string
+  call_id: string
+  status: OutboxStatus
+  attempts: number
+  last_error: string | null
+  next_attempt_at: string | null
+  created_at: string
+  delivered_at: string | null
+  body: string
+}
+
+const toEntry = (r: Row): OutboxEntry => ({
+  id: r.id,
+  outcomeKey: r.outcome_key,
+  agentId: r.agent_id,
+  callId: r.call_id,
+  status: r.status,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  nextAttemptAt: r.next_attempt_at,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+  record: JSON.parse(r.body) as ApktRecord
+})
+
+// As src/apkt/outbox.ts: a receiver's error page can be large; keep enough to diagnose.
+const MAX_ERROR_CHARS = 500
+const clip = (s: string): string => s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s
+
+export class SqliteEngine {
+  private readonly db
+  private readonly calls
+  private readonly acw
+  private readonly audit
+  private readonly outbox
+  private readonly retention
+  private readonly stmt
+
+  constructor (private readonly file: SqliteFile) {
+    const db = this.db = file.db
+    this.calls = new SqliteCallRepository(db)
+    this.acw = new SqliteAcwRepository(db)
+    this.audit = new SqliteAuditLog(db)
+    this.outbox = new Outbox(db) // add, get, list, stats: today's SQL; claims are below
+    this.retention = new SqliteRetentionStore(db)
+    this.stmt = {
+      audit: db.prepare('INSERT INTO audit (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)'),
+      // Today's due query (src/apkt/outbox.ts, INDEXED BY for the same reason), with the
+      // claim in the row (migration 10) instead of the process's memory: an agent whose
+      // head record holds a live lease is skipped, whoever holds it. Only heads are ever
+      // claimed, so the head's claim is the agent's.
+      due: db.prepare<{ now: string, limit: number }, Row>(`SELECT r.* FROM apkt_records r
+        JOIN (SELECT agent_id, MIN(seq) AS seq FROM apkt_records INDEXED BY apkt_records_pending_by_agent WHERE status = 'pending' GROUP BY agent_id) head ON head.seq = r.seq
+        WHERE r.next_attempt_at <= @now AND (r.claimed_until IS NULL OR r.claimed_until <= @now)
+        ORDER BY r.seq LIMIT @limit`),
+      claim: db.prepare('UPDATE apkt_records SET claimed_by = ?, claimed_until = ? WHERE seq = ?'),
+      release: db.prepare('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?'),
+      // Claims are only ever on pending records: the status index narrows the scan to them.
+      releaseAll: db.prepare("UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND claimed_by = ?"),
+      delivered: db.prepare(`UPDATE apkt_records SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
+        WHERE id = ? AND status = 'pending'`),
+      failed: db.prepare(`UPDATE apkt_records SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL
+        WHERE id = ? AND status = 'pending'`),
+      dead: db.prepare(`UPDATE apkt_records SET status = 'dead', attempts = attempts + ?, last_error = ?, next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
+        WHERE id = ? AND status = 'pending'`),
+      byId: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE id = ?'),
+      requeue: db.prepare(`UPDATE apkt_records SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'dead'`),
+      // Keyset pages (seq > the last one seen): an export never holds a read open
+      // across awaits, so the writer is never kept waiting on it.
+      pageAll: db.prepare<[number, number], Row>('SELECT * FROM apkt_records WHERE seq > ? ORDER BY seq LIMIT ?'),
+      pageBy: db.prepare<[OutboxStatus, number, number], Row>('SELECT * FROM apkt_records WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?')
+    }
+  }
+
+  get open (): boolean { return this.db.open }
+
+  close (): void { this.file.close() }
+
+  /** Runs `jobs` in order; one outcome per job. */
+  run (jobs: readonly Job[]): Outcome[] {
+    const out: Outcome[] = new Array(jobs.length)
+    let i = 0
+    while (i < jobs.length) {
+      const job = jobs[i] as Job
+      if (!isWrite(job)) { out[i] = this.attempt(job); i++; continue }
+      let j = i + 1
+      while (j < jobs.length && isWrite(jobs[j] as Job)) j++
+      this.group(jobs, i, j, out)
+      i = j
+    }
+    return out
+  }
+
+  private attempt (job: Job): Outcome {
+    try { return { ok: true, value: this.exec(job) } } catch (error) { return { ok: false, error } }
+  }
+
+  private group (jobs: readonly Job[], from: number, to: number, out: Outcome[]): void {
+    const db = this.db
+    try {
+      db.transaction(() => {
+        for (let k = from; k < to; k++) {
+          try {
+            out[k] = { ok: true, value: db.transaction(() => this.exec(jobs[k] as Job))() }
+          } catch (error) {
+            // SQLite rolled the whole transaction back (SQLITE_FULL, IOERR, ...): the
+            // savepoints before this one are gone too.
+            if (!db.inTransaction) throw error
+            out[k] = { ok: false, error }
+          }
+        }
+      }).immediate()
+    } catch (error) {
+      if (to - from === 1) { out[from] = { ok: false, error }; return }
+      for (let k = from; k < to; k++) {
+        try {
+          out[k] = { ok: true, value: db.transaction(() => this.exec(jobs[k] as Job)).immediate() }
+        } catch (err) {
+          out[k] = { ok: false, error: err }
+        }
+      }
+    }
+  }
+
+  private exec (job: Job): unknown {
+    switch (job.op) {
+      case 'commit': for (const c of job.changes) this.apply(c); return undefined
+      case 'check': this.file.check(); return undefined
+      case 'claimDue': {
+        if (job.limit <= 0) return [] // a negative LIMIT is no limit in SQLite
+        const until = new Date(Date.parse(job.now) + job.leaseMs).toISOString()
+        const rows = this.stmt.due.all({ now: job.now, limit: job.limit })
+        for (const r of rows) this.stmt.claim.run(job.owner, until, r.seq)
+        return rows.map(toEntry)
+      }
+      case 'releaseAll': this.stmt.releaseAll.run(job.owner); return undefined
+      case 'release': this.stmt.release.run(job.id, job.owner); return undefined
+      case 'markDelivered': this.stmt.delivered.run(job.at, job.id); return undefined
+      case 'markFailed': this.stmt.failed.run(clip(job.error), job.nextAttemptAt, job.id); return undefined
+      case 'markDead': this.stmt.dead.run(job.attempted ? 1 : 0, clip(job.error), job.id); return undefined
+      case 'retry': {
+        const row = this.stmt.byId.get(job.id)
+        if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${job.id}`)
+        if (row.status !== 'dead') throw new OutboxError('RECORD_NOT_DEAD', `APKT record ${job.id} is ${row.status}; only a dead record can be retried`)
+        this.stmt.requeue.run(job.now, job.id)
+        return toEntry({ ...row, status: 'pending', next_attempt_at: job.now })
+      }
+      case 'callGet': return this.calls.get(job.callId)
+      case 'callsUnfinished': return this.calls.loadUnfinished()
+      case 'acwAll': return this.acw.all()
+      case 'auditList': return this.audit.list({ ...(job.before !== undefined ? { before: job.before } : {}), ...(job.limit !== undefined ? { limit: job.limit } : {}) })
+      case 'outboxGet': return this.outbox.get(job.id)
+      case 'outboxList': return this.outbox.list({ ...(job.status !== undefined ? { status: job.status } : {}), ...(job.limit !== undefined ? { limit: job.limit } : {}) })
+      case 'outboxPage': {
+        const rows = job.status === undefined ? this.stmt.pageAll.all(job.afterSeq, job.limit) : this.stmt.pageBy.all(job.status, job.afterSeq, job.limit)
+        return { entries: rows.map(toEntry), lastSeq: rows.at(-1)?.seq ?? job.afterSeq }
+      }
+      case 'outboxStats': return this.outbox.stats(new Date(job.now))
+      case 'countOld': return this.retention.countOld(job.table, job.cutoff)
+      case 'deleteBatch': return this.retention.deleteBatch(job.table, job.cutoff, job.limit, job.after)
+    }
+  }
+
+  private apply (c: Change): void {
+    switch (c.kind) {
+      case 'call': this.calls.save(c.call); return
+      case 'acw': this.acw.save(c.entry); return
+      case 'acwEnded': this.acw.delete(c.agentId); return
+      case 'audit': this.stmt.audit.run(c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})); return
+      case 'apktRecord': this.outbox.add(c.record, c.outcomeKey, new Date(c.at)); return
+    }
+  }
+}
