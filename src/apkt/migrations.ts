@@ -9,7 +9,8 @@ export const apktMigrations: Migration[] = [
     name: 'apkt outbox',
     // seq gives creation order (delivery order per agent); outcome_key is UNIQUE so
     // one call outcome can never yield a second record, whoever writes it twice.
-    // Times are UTC ISO-8601 with milliseconds: they sort as text.
+    // Times are UTC ISO-8601 with milliseconds: they sort as text (PostgreSQL too: the
+    // body is kept as text, byte for byte the record that is posted).
     sql: `CREATE TABLE apkt_records (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       id TEXT NOT NULL UNIQUE,
@@ -24,6 +25,22 @@ export const apktMigrations: Migration[] = [
       delivered_at TEXT,
       body TEXT NOT NULL
     ) STRICT;
+    CREATE INDEX apkt_records_pending_by_agent ON apkt_records (agent_id, seq) WHERE status = 'pending';
+    CREATE INDEX apkt_records_status ON apkt_records (status, seq);`,
+    postgres: `CREATE TABLE apkt_records (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      id text NOT NULL UNIQUE,
+      outcome_key text NOT NULL UNIQUE,
+      agent_id text NOT NULL,
+      call_id text NOT NULL,
+      status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+      attempts integer NOT NULL DEFAULT 0,
+      last_error text,
+      next_attempt_at text COLLATE "C",
+      created_at text COLLATE "C" NOT NULL,
+      delivered_at text COLLATE "C",
+      body text NOT NULL
+    );
     CREATE INDEX apkt_records_pending_by_agent ON apkt_records (agent_id, seq) WHERE status = 'pending';
     CREATE INDEX apkt_records_status ON apkt_records (status, seq);`
   },
@@ -51,7 +68,10 @@ export const apktMigrations: Migration[] = [
     END;
     CREATE TRIGGER apkt_counts_delete AFTER DELETE ON apkt_records BEGIN
       UPDATE apkt_counts SET n = n - 1 WHERE status = OLD.status;
-    END;`
+    END;`,
+    postgres: `CREATE VIEW apkt_counts AS
+      SELECT s.status, (SELECT count(*) FROM apkt_records r WHERE r.status = s.status) AS n
+      FROM (VALUES ('pending'), ('delivered'), ('dead')) AS s (status);`
   },
   {
     version: 9,
@@ -61,6 +81,8 @@ export const apktMigrations: Migration[] = [
     // so "is this call's record still open?" is one lookup. Both partial: the second
     // holds only the few open records, and neither slows the hot path much.
     sql: `CREATE INDEX apkt_records_delivered_at ON apkt_records (delivered_at) WHERE status = 'delivered';
+    CREATE INDEX apkt_records_open_by_call ON apkt_records (call_id) WHERE status <> 'delivered';`,
+    postgres: `CREATE INDEX apkt_records_delivered_at ON apkt_records (delivered_at) WHERE status = 'delivered';
     CREATE INDEX apkt_records_open_by_call ON apkt_records (call_id) WHERE status <> 'delivered';`
   },
   {
@@ -70,6 +92,8 @@ export const apktMigrations: Migration[] = [
     // OutboxQueries): several dispatchers (an HA group) must never send one record at
     // once, and a dispatcher that died must leave nothing stuck once its lease ran out.
     sql: `ALTER TABLE apkt_records ADD COLUMN claimed_by TEXT;
-    ALTER TABLE apkt_records ADD COLUMN claimed_until TEXT;`
+    ALTER TABLE apkt_records ADD COLUMN claimed_until TEXT;`,
+    postgres: `ALTER TABLE apkt_records ADD COLUMN claimed_by text;
+    ALTER TABLE apkt_records ADD COLUMN claimed_until text COLLATE "C";`
   }
 ]

@@ -1,5 +1,13 @@
 // Schema changes, applied in order inside one transaction each and recorded in
 // schema_migrations. Append only: a released migration is never edited.
+//
+// Each has its SQLite SQL and the same schema in PostgreSQL's dialect (src/store/postgres/).
+// PostgreSQL keeps times as the same UTC ISO-8601 text (toISOString(), fixed width, so
+// they sort as text; COLLATE "C" makes that byte order whatever the database's locale): both engines give back identical rows and strings, every time in
+// the store is written by the service's clock, and nothing asks SQL for date arithmetic
+// (timestamptz would come back as a Date and need converting at every read). A call's
+// data is jsonb (unfinished() and operators query it; key order is not kept, nothing
+// depends on it); sequences are bigint identity columns.
 export interface Migration {
   version: number
   name: string
@@ -17,7 +25,12 @@ export const migrations: Migration[] = [
       key TEXT PRIMARY KEY,
       value TEXT NOT NULL,
       updated_at TEXT NOT NULL
-    ) STRICT;`
+    ) STRICT;`,
+    postgres: `CREATE TABLE service_meta (
+      key text PRIMARY KEY,
+      value text NOT NULL,
+      updated_at text COLLATE "C" NOT NULL
+    );`
   },
   {
     version: 2,
@@ -29,6 +42,15 @@ export const migrations: Migration[] = [
       data TEXT NOT NULL,
       updated_at TEXT NOT NULL
     ) STRICT;
+    CREATE INDEX calls_state ON calls (state);
+    CREATE INDEX calls_agent ON calls (agent_id, updated_at);`,
+    postgres: `CREATE TABLE calls (
+      call_id text PRIMARY KEY,
+      state text NOT NULL,
+      agent_id text,
+      data jsonb NOT NULL,
+      updated_at text COLLATE "C" NOT NULL
+    );
     CREATE INDEX calls_state ON calls (state);
     CREATE INDEX calls_agent ON calls (agent_id, updated_at);`
   },
@@ -43,7 +65,16 @@ export const migrations: Migration[] = [
       state TEXT NOT NULL CHECK (state IN ('holding', 'active', 'ending')),
       seconds INTEGER NOT NULL,
       updated_at TEXT NOT NULL
-    ) STRICT;`
+    ) STRICT;`,
+    postgres: `CREATE TABLE acw (
+      agent_id text PRIMARY KEY,
+      call_id text,
+      started_at text COLLATE "C" NOT NULL,
+      ends_at text COLLATE "C",
+      state text NOT NULL CHECK (state IN ('holding', 'active', 'ending')),
+      seconds integer NOT NULL,
+      updated_at text COLLATE "C" NOT NULL
+    );`
   },
   {
     version: 5,
@@ -57,13 +88,25 @@ export const migrations: Migration[] = [
       target TEXT NOT NULL,
       details TEXT NOT NULL
     ) STRICT;
+    CREATE INDEX audit_at ON audit (at);`,
+    postgres: `CREATE TABLE audit (
+      seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      at text COLLATE "C" NOT NULL,
+      actor text NOT NULL,
+      role text NOT NULL,
+      action text NOT NULL,
+      target text NOT NULL,
+      details jsonb NOT NULL
+    );
     CREATE INDEX audit_at ON audit (at);`
   },
   {
     version: 7,
     name: 'after-call work: the interface and pause reason an ACW paused with',
     sql: `ALTER TABLE acw ADD COLUMN interface TEXT;
-    ALTER TABLE acw ADD COLUMN pause_reason TEXT;`
+    ALTER TABLE acw ADD COLUMN pause_reason TEXT;`,
+    postgres: `ALTER TABLE acw ADD COLUMN interface text;
+    ALTER TABLE acw ADD COLUMN pause_reason text;`
   },
   {
     version: 8,
@@ -72,8 +115,12 @@ export const migrations: Migration[] = [
     // transferred call whose end was never seen, its last change. NULL while the call
     // is live, so no purge can take it. Indexed (only closed calls) so a purge pass
     // reads just the rows it deletes, not every call of the last 400 days.
+    // PostgreSQL: (closed_at, call_id), the purge's keyset (it has no stable rowid).
     sql: `ALTER TABLE calls ADD COLUMN closed_at TEXT;
     UPDATE calls SET closed_at = COALESCE(json_extract(data, '$.endedAt'), updated_at) WHERE state IN ('ended', 'transferred');
-    CREATE INDEX calls_closed ON calls (closed_at) WHERE closed_at IS NOT NULL;`
+    CREATE INDEX calls_closed ON calls (closed_at) WHERE closed_at IS NOT NULL;`,
+    postgres: `ALTER TABLE calls ADD COLUMN closed_at text COLLATE "C";
+    UPDATE calls SET closed_at = COALESCE(data->>'endedAt', updated_at) WHERE state IN ('ended', 'transferred');
+    CREATE INDEX calls_closed ON calls (closed_at, call_id) WHERE closed_at IS NOT NULL;`
   }
 ]

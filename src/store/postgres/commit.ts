@@ -1,0 +1,62 @@
+// A batch of Changes as SQL, inside the caller's transaction, in the order given.
+import type { AcwEntry } from '../../acw/types.ts'
+import type { Call } from '../../calls/types.ts'
+import type { Change } from '../port.ts'
+import type { PgClient } from './pool.ts'
+
+// Two-key advisory locks (never colliding with the single-key migration lock): the
+// first key says what is locked, the second is the agent's hash.
+const AGENT_OUTBOX_LOCK = 0x61706b74 // "apkt"
+
+export function checkChanges (changes: readonly Change[]): void {
+  // As the SQLite outbox: refused before anything of the batch is written.
+  for (const c of changes) if (c.kind === 'apktRecord' && c.outcomeKey === '') throw new TypeError('outcomeKey must not be empty')
+}
+
+export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'call': await saveCall(client, c.call); break
+      case 'acw': await saveAcw(client, c.entry); break
+      case 'acwEnded': await client.query('DELETE FROM acw WHERE agent_id = $1', [c.agentId]); break
+      case 'audit':
+        await client.query('INSERT INTO audit (at, actor, role, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)',
+          [c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})])
+        break
+      case 'apktRecord':
+        // Per-agent delivery order is seq order, and a seq is drawn at insert, not at
+        // commit: two transactions (two instances of an HA group) adding records for
+        // one agent could commit in the other order, and a claimer between the two
+        // commits would take the later record first. Records of one agent are
+        // therefore added one transaction at a time (held until this commit).
+        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [AGENT_OUTBOX_LOCK, c.record.agentId])
+        await client.query(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
+          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6) ON CONFLICT (outcome_key) DO NOTHING`,
+        [c.record.id, c.outcomeKey, c.record.agentId, c.record.callId, c.at, JSON.stringify(c.record)])
+        break
+      default: {
+        const never: never = c
+        throw new TypeError(`unknown change ${JSON.stringify(never)}`)
+      }
+    }
+  }
+}
+
+async function saveCall (client: PgClient, call: Call): Promise<void> {
+  const now = new Date().toISOString()
+  // Retention's clock (migration 8): NULL while the call is live, so a purge never takes it.
+  const closedAt = call.state === 'ended' || call.state === 'transferred' ? call.endedAt ?? now : null
+  await client.query(`INSERT INTO calls (call_id, state, agent_id, data, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (call_id) DO UPDATE SET state = excluded.state, agent_id = excluded.agent_id, data = excluded.data,
+      updated_at = excluded.updated_at, closed_at = excluded.closed_at`,
+  [call.callId, call.state, call.agentId ?? null, JSON.stringify(call), now, closedAt])
+}
+
+async function saveAcw (client: PgClient, e: AcwEntry): Promise<void> {
+  await client.query(`INSERT INTO acw (agent_id, call_id, started_at, ends_at, state, seconds, interface, pause_reason, updated_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    ON CONFLICT (agent_id) DO UPDATE SET call_id = excluded.call_id, started_at = excluded.started_at, ends_at = excluded.ends_at,
+      state = excluded.state, seconds = excluded.seconds, interface = excluded.interface, pause_reason = excluded.pause_reason,
+      updated_at = excluded.updated_at`,
+  [e.agentId, e.callId ?? null, e.startedAt, e.endsAt ?? null, e.state, e.seconds, e.interface ?? null, e.pauseReason ?? null, new Date().toISOString()])
+}

@@ -1,0 +1,139 @@
+// The PostgreSQL engine of the store port (src/store/port.ts), for an HA group of
+// instances sharing one database. One pg Pool; every query has a server-side
+// statement_timeout and a client-side query_timeout, so a frozen or vanished server
+// makes calls reject (isUnavailable) instead of hanging, and the same Store serves
+// again once the server is back (src/store/postgres/pool.ts).
+import type pg from 'pg'
+import type { AcwEntry } from '../../acw/types.ts'
+import type { AuditRow } from '../../audit/log.ts'
+import type { Call } from '../../calls/types.ts'
+import type { Migration } from '../migrations.ts'
+import type { Change, Store } from '../port.ts'
+import { applyChanges, checkChanges } from './commit.ts'
+import { isPgUnavailable } from './errors.ts'
+import { migrate } from './migrate.ts'
+import { pgOutbox } from './outbox.ts'
+import { createPool, transaction, type PgLog } from './pool.ts'
+import { pgRetention } from './retention.ts'
+import { describeUrl } from './where.ts'
+
+export { isPgUnavailable, PgUnavailableError } from './errors.ts'
+
+export interface PostgresStoreOptions {
+  url: string
+  poolSize: number
+  /** Per statement, on the server; the client gives up a second later. Default 5000. */
+  statementTimeoutMs?: number
+  /** Client-side limit for the migrations at open (they may rewrite large tables). Default 10 minutes. */
+  migrationTimeoutMs?: number
+  log?: PgLog
+}
+
+const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
+const DEFAULT_MIGRATION_TIMEOUT_MS = 600_000
+
+interface AcwRow { agent_id: string, call_id: string | null, started_at: string, ends_at: string | null, state: AcwEntry['state'], seconds: number, interface: string | null, pause_reason: string | null }
+
+const toAcw = (r: AcwRow): AcwEntry => ({
+  agentId: r.agent_id,
+  ...(r.call_id !== null ? { callId: r.call_id } : {}),
+  startedAt: r.started_at,
+  ...(r.ends_at !== null ? { endsAt: r.ends_at } : {}),
+  state: r.state,
+  seconds: r.seconds,
+  ...(r.interface !== null ? { interface: r.interface } : {}),
+  ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
+})
+
+interface AuditDbRow { seq: string, at: string, actor: string, role: string, action: string, target: string, details: Record<string, unknown> }
+
+export async function openPostgresStore (opts: PostgresStoreOptions, migrations: readonly Migration[]): Promise<Store> {
+  const where = describeUrl(opts.url)
+  const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
+  const migrated = await migrate(opts.url, migrations, where, opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS)
+  const pool = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
+  return new PostgresStore(pool, where, migrated)
+}
+
+class PostgresStore implements Store {
+  readonly kind = 'postgres'
+  private closed = false
+  /**
+   * Commits run one after another, each in its own transaction: batches must land in
+   * the order they were handed in (a call's later state after its earlier one, an
+   * outcome's record after the call), which matters more here than parallel commits.
+   * Reads do not wait for this queue; they use the rest of the pool.
+   */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  readonly calls
+  readonly acw
+  readonly audit
+  readonly outbox
+  readonly retention
+
+  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[]) {
+    const rows = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
+      this.assertOpen()
+      return (await pool.query<R>(sql, params)).rows
+    }
+    this.calls = {
+      get: async (callId: string): Promise<Call | undefined> => (await rows<{ data: Call }>('SELECT data FROM calls WHERE call_id = $1', [callId]))[0]?.data,
+      unfinished: async (): Promise<Call[]> => (await rows<{ data: Call }>(`SELECT data FROM calls
+        WHERE state IN ('offered', 'connected', 'transferring') OR (state = 'transferred' AND data->>'endedAt' IS NULL)`)).map(r => r.data)
+    }
+    this.acw = {
+      all: async (): Promise<AcwEntry[]> => (await rows<AcwRow>('SELECT * FROM acw ORDER BY started_at')).map(toAcw)
+    }
+    this.audit = {
+      list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>
+        (await rows<AuditDbRow>('SELECT * FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100]))
+          .map(r => ({ seq: Number(r.seq), at: r.at, actor: r.actor, role: r.role, action: r.action, target: r.target, details: r.details }))
+    }
+    this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })
+    this.retention = guarded(pgRetention(pool), () => { this.assertOpen() })
+  }
+
+  get open (): boolean { return !this.closed }
+
+  async commit (changes: readonly Change[]): Promise<void> {
+    this.assertOpen()
+    checkChanges(changes)
+    const run = this.queue.then(async () => {
+      if (changes.length === 0) return
+      await transaction(this.pool, async client => { await applyChanges(client, changes) })
+    })
+    this.queue = run.catch(() => {}) // a failed batch does not stop the ones after it
+    await run
+  }
+
+  async check (): Promise<void> {
+    this.assertOpen()
+    await this.pool.query(`INSERT INTO service_meta (key, value, updated_at) VALUES ('last_health_check', 'ok', $1)
+      ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`, [new Date().toISOString()])
+  }
+
+  isUnavailable (err: unknown): boolean { return isPgUnavailable(err) }
+
+  async close (): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.queue
+    await this.pool.end()
+  }
+
+  private assertOpen (): void {
+    if (this.closed) throw new Error(`the store ${this.where} is closed`)
+  }
+}
+
+/** The same queries, refusing once the store is closed (a closed pool's error is obscure). */
+function guarded<T extends object> (queries: T, assertOpen: () => void): T {
+  const out: Record<string, unknown> = {}
+  for (const [name, fn] of Object.entries(queries)) {
+    out[name] = fn.constructor.name === 'AsyncGeneratorFunction'
+      ? (...args: unknown[]) => { assertOpen(); return (fn as (...a: unknown[]) => unknown)(...args) }
+      : async (...args: unknown[]) => { assertOpen(); return await (fn as (...a: unknown[]) => Promise<unknown>)(...args) }
+  }
+  return out as T
+}

@@ -1,0 +1,140 @@
+// The APKT outbox's delivery side on PostgreSQL. Claims are durable and leased in the
+// row (claimed_by, claimed_until: migration 10), so dispatchers on several processes
+// share one outbox: a record is handed to one of them at a time, an agent's records go
+// out in creation order, and a dead dispatcher's claims lapse with their lease.
+import type pg from 'pg'
+import { OutboxError } from '../../apkt/errors.ts'
+import type { ApktRecord } from '../../apkt/record.ts'
+import type { OutboxEntry, OutboxQueries, OutboxStats, OutboxStatus } from '../port.ts'
+import { transaction } from './pool.ts'
+
+interface Row {
+  seq: string
+  id: string
+  outcome_key: string
+  agent_id: string
+  call_id: string
+  status: OutboxStatus
+  attempts: number
+  last_error: string | null
+  next_attempt_at: string | null
+  created_at: string
+  delivered_at: string | null
+  body: string
+}
+
+const toEntry = (r: Row): OutboxEntry => ({
+  id: r.id,
+  outcomeKey: r.outcome_key,
+  agentId: r.agent_id,
+  callId: r.call_id,
+  status: r.status,
+  attempts: r.attempts,
+  lastError: r.last_error,
+  nextAttemptAt: r.next_attempt_at,
+  createdAt: r.created_at,
+  deliveredAt: r.delivered_at,
+  record: JSON.parse(r.body) as ApktRecord
+})
+
+// A receiver's error page can be large; the outbox keeps enough to diagnose (as SQLite's).
+const MAX_ERROR_CHARS = 500
+const clip = (s: string): string => s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s
+
+const PAGE = 500
+
+// Each agent's head (its oldest pending record) from this statement's snapshot, then
+// the head rows themselves locked FOR UPDATE SKIP LOCKED. The conditions that another
+// claimer changes (status, lease, due time) are on `r`, the locked row: when a row was
+// claimed or settled by a transaction that committed after this snapshot, PostgreSQL
+// re-reads the row and re-checks them (READ COMMITTED), so it is not taken twice. A head
+// that is locked right now (being claimed or settled) is skipped, and the agent's next
+// record is never a head while it is pending: per-agent order holds. The plan walks
+// apkt_records_pending_by_agent, already in (agent_id, seq) order.
+const CLAIM = `
+  WITH head AS (
+    SELECT DISTINCT ON (agent_id) seq FROM apkt_records WHERE status = 'pending' ORDER BY agent_id, seq
+  ), picked AS (
+    SELECT r.seq FROM apkt_records r JOIN head h ON h.seq = r.seq
+    WHERE r.status = 'pending' AND r.next_attempt_at <= $1 AND (r.claimed_until IS NULL OR r.claimed_until <= $1)
+    ORDER BY r.seq LIMIT $2
+    FOR UPDATE OF r SKIP LOCKED
+  )
+  UPDATE apkt_records a SET claimed_by = $3, claimed_until = $4 FROM picked p WHERE a.seq = p.seq
+  RETURNING a.*`
+
+export function pgOutbox (pool: pg.Pool): OutboxQueries {
+  const rows = async (sql: string, params: unknown[]): Promise<Row[]> => (await pool.query<Row>(sql, params)).rows
+
+  return {
+    async claimDue ({ now, limit, owner, leaseMs }) {
+      if (limit <= 0) return []
+      const found = await rows(CLAIM, [now.toISOString(), limit, owner, new Date(now.getTime() + leaseMs).toISOString()])
+      return found.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toEntry)
+    },
+    async releaseAll (owner) {
+      await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1', [owner])
+    },
+    async release (id, owner) {
+      await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2', [id, owner])
+    },
+    async markDelivered (id, at) {
+      await pool.query(`UPDATE apkt_records SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, next_attempt_at = NULL,
+        claimed_by = NULL, claimed_until = NULL WHERE id = $2 AND status = 'pending'`, [at.toISOString(), id])
+    },
+    async markFailed (id, error, nextAttemptAt) {
+      await pool.query(`UPDATE apkt_records SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
+        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [clip(error), nextAttemptAt.toISOString(), id])
+    },
+    async markDead (id, error, attempted) {
+      await pool.query(`UPDATE apkt_records SET status = 'dead', attempts = attempts + $1, last_error = $2, next_attempt_at = NULL,
+        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [attempted ? 1 : 0, clip(error), id])
+    },
+    async retry (id, now) {
+      return await transaction(pool, async client => {
+        const row = (await client.query<Row>('SELECT * FROM apkt_records WHERE id = $1 FOR UPDATE', [id])).rows[0]
+        if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${id}`)
+        if (row.status !== 'dead') throw new OutboxError('RECORD_NOT_DEAD', `APKT record ${id} is ${row.status}; only a dead record can be retried`)
+        const updated = (await client.query<Row>(`UPDATE apkt_records SET status = 'pending', next_attempt_at = $1, claimed_by = NULL, claimed_until = NULL
+          WHERE id = $2 RETURNING *`, [now.toISOString(), id])).rows[0] as Row
+        return toEntry(updated)
+      })
+    },
+    async get (id) {
+      const row = (await rows('SELECT * FROM apkt_records WHERE id = $1', [id]))[0]
+      return row === undefined ? undefined : toEntry(row)
+    },
+    async list (opts = {}) {
+      const limit = opts.limit ?? null // LIMIT NULL: no limit
+      const found = opts.status === undefined
+        ? await rows('SELECT * FROM apkt_records ORDER BY seq DESC LIMIT $1', [limit])
+        : await rows('SELECT * FROM apkt_records WHERE status = $1 ORDER BY seq DESC LIMIT $2', [opts.status, limit])
+      return found.map(toEntry)
+    },
+    async * entries (opts = {}) {
+      // Keyset pages, each its own short query: an export of any size holds no
+      // connection and no snapshot between pages.
+      let after = '0'
+      for (;;) {
+        const page = opts.status === undefined
+          ? await rows('SELECT * FROM apkt_records WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE])
+          : await rows('SELECT * FROM apkt_records WHERE status = $1 AND seq > $2 ORDER BY seq LIMIT $3', [opts.status, after, PAGE])
+        for (const r of page) yield toEntry(r)
+        const last = page.at(-1)
+        if (last === undefined || page.length < PAGE) return
+        after = last.seq
+      }
+    },
+    async stats (now) {
+      // Counted at read (migration 6 says why): three index-only counts and the oldest pending.
+      const r = (await pool.query<{ pending: string, delivered: string, dead: string, oldest: string | null }>(`SELECT
+        (SELECT count(*) FROM apkt_records WHERE status = 'pending') AS pending,
+        (SELECT count(*) FROM apkt_records WHERE status = 'delivered') AS delivered,
+        (SELECT count(*) FROM apkt_records WHERE status = 'dead') AS dead,
+        (SELECT created_at FROM apkt_records WHERE status = 'pending' ORDER BY seq LIMIT 1) AS oldest`)).rows[0]
+      const out: OutboxStats = { pending: Number(r?.pending ?? 0), delivered: Number(r?.delivered ?? 0), dead: Number(r?.dead ?? 0), oldestPendingAgeMs: null }
+      if (r?.oldest != null) out.oldestPendingAgeMs = Math.max(0, now.getTime() - Date.parse(r.oldest))
+      return out
+    }
+  }
+}
