@@ -56,7 +56,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(statusRoutes, {
     readiness,
     ami: deps.ami,
-    target: { ami: { host: config.ami.host, port: config.ami.port, user: config.ami.username }, store: { kind: 'sqlite', path: config.store.path } },
+    target: { ami: { host: config.ami.host, port: config.ami.port, user: config.ami.username }, store: { kind: deps.store.kind, where: deps.store.where } },
     instance: { id: hostname() }
   })
   await app.register(apktRoutes, deps)

@@ -2,6 +2,7 @@
 // order, and the reverse on stop). Each feature is built in src/wiring/ from the
 // validated config and the features it needs; a call's walk from its AMI event to its
 // APKT record passes through the wiring once (docs/ARCHITECTURE.md).
+import { hostname } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { AmiClient } from './ami/index.ts'
@@ -15,7 +16,7 @@ import type { Failpoint } from './failpoints.ts'
 import { LiveFeed } from './live/feed.ts'
 import type { ServiceMetrics } from './metrics/index.ts'
 import type { Retention } from './retention/purger.ts'
-import type { Store } from './store/sqlite.ts'
+import type { Store } from './store/port.ts'
 import { wireAcw } from './wiring/acw.ts'
 import { wireAmi } from './wiring/ami.ts'
 import { wireApkt } from './wiring/apkt.ts'
@@ -45,14 +46,15 @@ export interface Service {
 }
 
 export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint } = {}): Promise<Service> {
-  const store = wireStore(config, logger) // 1. the database, migrated; the audit log; the store guard
+  const instanceId = hostname() // stable across restarts: a restart drops the claims its last run left
+  const store = await wireStore(config, logger) // 1. the database, migrated; the journal; the audit log
   const feed = new LiveFeed()
-  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store.store, feed) // 2. outbox and dispatcher
+  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId) // 2. outbox and dispatcher
   const pbx = wireAmi(config, logger) // 3. the AMI client and Asterisk's live picture
-  const calls = wireCalls(config, logger, store, pbx) // 4. the tracker, fed AMI events under the store guard
+  const calls = await wireCalls(config, logger, store, pbx) // 4. the tracker, loaded, fed AMI events
   const { tracker, inquiries } = calls
   const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, opts.failpoint) // 5. ACW, hears the tracker
-  const transfers = wireTransfer(config, logger, pbx, calls, acw, opts.failpoint) // 6. the button
+  const transfers = wireTransfer(config, logger, store, pbx, calls, acw, opts.failpoint) // 6. the button
   let stopped = false
   wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
@@ -63,7 +65,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers }) // 8. live feed, views, metrics
   const { metrics } = live
   const app = await buildApp(config, { // 9. the HTTP face
-    ...live, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, inquiries, transfers, feed, acw, audit: store.audit,
+    ...live, ami: pbx.ami, store: { check: store.check, kind: store.store.kind, where: store.store.where }, durability: store.durability,
+    outbox, dispatcher, tracker, inquiries, transfers, feed, acw, audit: store.audit,
     directory: config.directory,
     agentIds: new Set(live.agentIds)
   }, logger)
@@ -71,7 +74,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   return {
     config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, metrics, retention,
     async start () {
-      acw.recover() // deadlines from before a restart keep running
+      await acw.recover() // deadlines from before a restart keep running
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       pbx.ami.start()
       dispatcher.start() // sends what a previous run left pending
@@ -86,11 +89,11 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       transfers.close()
       await retention.stop()
       acw.stop()
-      store.guard.stop()
       metrics.close()
       await pbx.ami.close()
       await dispatcher.stop(config.http.shutdownTimeoutMs / 2) // before the store closes under it
-      store.store.close()
+      await store.journal.close(config.http.shutdownTimeoutMs / 2) // what is queued is written
+      await store.store.close()
     }
   }
 }

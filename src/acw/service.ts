@@ -81,7 +81,8 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   entry (agentId: string): AcwEntry | undefined { return this.deps.repo.get(agentId) }
 
   /** After a restart: keep the original deadlines (or end at once if they passed). */
-  recover (): void {
+  async recover (): Promise<void> {
+    await this.deps.repo.load()
     for (const e of this.deps.repo.all()) {
       if (e.state === 'holding' && !this.deps.onCall(e.agentId)) {
         // The transfer's outcome was lost with the process: count ACW from now.
@@ -115,7 +116,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   holdForTransfer (agentId: string, callId: string, queue?: string): () => void {
     const seconds = acwSeconds(this.deps.settings, agentId, queue)
     if (seconds === 0 || this.deps.repo.get(agentId) !== undefined) return () => {}
-    this.deps.repo.save({ agentId, callId, startedAt: new Date(this.deps.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
+    void this.deps.repo.save({ agentId, callId, startedAt: new Date(this.deps.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
     // Not awaited: QueuePause is written to the AMI session now, before the transfer's
     // BlindTransfer, and Asterisk runs one session's actions in order. Confirmation
     // (and retries) go on in the background without slowing the transfer button.
@@ -132,7 +133,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   recordTransferred (agentId: string, callId: string): void {
     const e = this.deps.repo.get(agentId)
     if (e?.state !== 'holding' || e.callId !== callId) return
-    this.deps.repo.save(this.countdown(agentId, callId, e.seconds, e))
+    void this.deps.repo.save(this.countdown(agentId, callId, e.seconds, e))
   }
 
   /** The transfer did not happen: the agent is still on the call, so no ACW yet. */
@@ -198,7 +199,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     const extend = change.extendSeconds ?? 0
     const from = e.endsAt !== undefined ? Date.parse(e.endsAt) : this.deps.clock.now()
     const next: AcwEntry = { ...e, endsAt: new Date(from + extend * 1000).toISOString(), seconds: e.seconds + extend }
-    this.deps.repo.save(next)
+    void this.deps.repo.save(next)
     this.deps.audit.record({ actor: by.name, role: by.role, action: 'acw.extend', target: agentId, details: { extendSeconds: extend, endsAt: next.endsAt } })
     this.deps.log.info({ agentId, by: by.name, extendSeconds: extend, endsAt: next.endsAt }, 'ACW extended')
     const due = this.dueAt.get(agentId)
@@ -248,12 +249,20 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   private activate (agentId: string, callId: string | undefined, seconds: number, pause: boolean, prev?: AcwEntry, queue?: string): void {
     const e = this.countdown(agentId, callId, seconds, prev)
-    this.deps.repo.save(e) // the deadline is durable before the PBX hears anything
-    this.deps.failpoint?.('acw:saved')
+    const saved = this.deps.repo.save(e)
     this.schedule(e)
     this.emit('change', agentId)
     this.logStart(e, queue)
-    if (pause && this.byId.has(agentId)) this.background(this.apply(agentId, true).then(() => { if (!this.stopped) this.deps.failpoint?.('acw:paused') }), agentId)
+    // The deadline is durable before the PBX hears anything: a crash in between leaves
+    // a deadline that a restart enforces, never a pause nobody will lift.
+    this.background(saved.then(async () => {
+      if (this.stopped) return
+      this.deps.failpoint?.('acw:saved')
+      if (pause && this.byId.has(agentId)) {
+        await this.apply(agentId, true)
+        if (!this.stopped) this.deps.failpoint?.('acw:paused')
+      }
+    }), agentId)
   }
 
   /** (Re)starts the countdown to e.endsAt, or to `due` on the monotonic clock when known. */
@@ -295,7 +304,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.clearTimer(agentId)
     this.dueAt.delete(agentId)
     this.stopPauseRetries(agentId)
-    if (e.state !== 'ending') this.deps.repo.save({ ...e, state: 'ending' })
+    if (e.state !== 'ending') void this.deps.repo.save({ ...e, state: 'ending' })
     this.deps.failpoint?.('acw:ending')
     const p = this.deps.pauseOf(agentId)
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.
@@ -315,7 +324,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       if (this.deps.repo.get(agentId)?.state !== 'ending') return
     }
     this.backoffs.delete(agentId)
-    this.deps.repo.delete(agentId)
+    void this.deps.repo.delete(agentId)
     this.deps.log.info({ agentId, callId: e.callId, why, by: by.name }, 'ACW ended')
     this.emit('change', agentId)
   }

@@ -21,11 +21,17 @@ export interface AcwEntry {
   pauseReason?: string
 }
 
+/**
+ * Running ACW: read from memory (the active instance's picture), written through to the
+ * store in order. save/delete join the transaction being collected (an outcome's) and
+ * resolve once durable; load() fills memory from the store at start.
+ */
 export interface AcwRepository {
+  load: () => Promise<void>
   all: () => AcwEntry[]
   get: (agentId: string) => AcwEntry | undefined
-  save: (e: AcwEntry) => void
-  delete: (agentId: string) => void
+  save: (e: AcwEntry) => Promise<void>
+  delete: (agentId: string) => Promise<void>
 }
 
 /** What ACW needs from the PBX: QueuePause on every queue of a member interface. */

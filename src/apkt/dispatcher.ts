@@ -66,6 +66,10 @@ export class Dispatcher {
   private readonly random: () => number
   private readonly now: () => Date
   private running = false
+  /** a claim is being read: one at a time, so two ticks never claim past the concurrency */
+  private claiming = false
+  /** woken while claiming: look again right after */
+  private again = false
   private timer: NodeJS.Timeout | undefined
   private timerAt = 0
   private readonly inFlight = new Map<string, Promise<void>>()
@@ -85,12 +89,21 @@ export class Dispatcher {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError('concurrency must be an integer >= 1')
   }
 
-  get inFlightCount (): number { return this.inFlight.size }
+  get inFlightCount (): number { return this.inFlight.size - (this.inFlight.has('(claim)') ? 1 : 0) }
 
   /** Begins delivering; what a previous process left pending is picked up at once. */
   start (): void {
     if (this.running) return
     this.running = true
+    // Claims a previous run of this instance left (killed mid-delivery) are ours to drop.
+    this.claiming = true
+    const released = this.outbox.releaseAll().catch((err: unknown) => { this.log.error({ err }, 'APKT outbox: cannot drop old claims; they run out with their lease') })
+    this.inFlight.set('(claim)', released)
+    void released.finally(() => {
+      this.inFlight.delete('(claim)')
+      this.claiming = false
+      this.wake(0)
+    })
     this.stopping = new AbortController()
     // Our own pool, sized to the concurrency, so stop() can close exactly our sockets.
     this.agent = new Agent({ connections: this.concurrency, keepAliveTimeout: 4000 })
@@ -138,21 +151,37 @@ export class Dispatcher {
 
   private tick (): void {
     if (!this.running) return
+    if (this.claiming) { this.again = true; return }
+    this.claiming = true
+    this.again = false
+    const claimed = this.claim()
+    this.inFlight.set('(claim)', claimed) // stop() waits for it: nothing touches the store afterwards
+    void claimed.finally(() => {
+      this.inFlight.delete('(claim)')
+      this.claiming = false
+      this.wake(this.again ? 0 : this.pollMs)
+    })
+  }
+
+  private async claim (): Promise<void> {
     try {
-      const free = this.concurrency - this.inFlight.size
-      for (const entry of this.outbox.claimDue(this.now(), free)) this.begin(entry)
+      const free = this.concurrency - (this.inFlight.size - 1)
+      for (const entry of await this.outbox.claimDue(this.now(), free)) {
+        if (!this.running) { await this.outbox.release(entry.id); continue }
+        this.begin(entry)
+      }
     } catch (err) {
       // The store is the source of truth; if it cannot be read now, the next poll tries again.
       this.log.error({ err }, 'APKT outbox: cannot claim records')
     }
-    this.wake(this.pollMs)
   }
 
   private begin (entry: OutboxEntry): void {
     const age = this.now().getTime() - Date.parse(entry.createdAt)
     if (age > this.maxAgeMs) {
       const reason = `expired: not delivered within ${this.maxAgeMs} ms of ${entry.createdAt} after ${entry.attempts} attempt(s)${entry.lastError !== null ? `; last error: ${entry.lastError}` : ''}`
-      this.settle(entry, () => this.outbox.markDead(entry.id, reason, { attempted: false }))
+      const settled = this.settle(entry, async () => { await this.outbox.markDead(entry.id, reason, { attempted: false }) })
+      this.inFlight.set(entry.id, settled.finally(() => this.inFlight.delete(entry.id)))
       this.log.warn({ id: entry.id, callId: entry.callId, agentId: entry.agentId, attempts: entry.attempts }, 'APKT record expired; dead until a supervisor retries it')
       this.wake(0)
       return
@@ -169,31 +198,34 @@ export class Dispatcher {
     const ctx = { id: entry.id, callId: entry.callId, agentId: entry.agentId, attempt: entry.attempts + 1 }
     switch (outcome.kind) {
       case 'delivered':
-        this.settle(entry, () => this.outbox.markDelivered(entry.id, this.now()))
+        await this.settle(entry, async () => { await this.outbox.markDelivered(entry.id, this.now()) })
         this.log.info({ ...ctx, status: outcome.status }, 'APKT record delivered')
         return
       case 'dead':
-        this.settle(entry, () => this.outbox.markDead(entry.id, outcome.detail))
+        await this.settle(entry, async () => { await this.outbox.markDead(entry.id, outcome.detail) })
         this.log.warn({ ...ctx, error: outcome.detail }, 'APKT refused the record; dead until a supervisor retries it')
         return
       case 'retry': {
         const delay = Math.min(this.maxMs, Math.max(backoffDelay(ctx.attempt, this.initialMs, this.maxMs, this.random), outcome.retryAfterMs ?? 0))
-        this.settle(entry, () => this.outbox.markFailed(entry.id, outcome.detail, new Date(this.now().getTime() + delay)))
+        await this.settle(entry, async () => { await this.outbox.markFailed(entry.id, outcome.detail, new Date(this.now().getTime() + delay)) })
         this.log.warn({ ...ctx, error: outcome.detail, retryInMs: delay }, 'APKT delivery failed; will retry')
         this.wake(delay)
         return
       }
       case 'aborted':
-        this.outbox.release(entry.id)
+        await this.outbox.release(entry.id).catch(() => {}) // a claim left behind is dropped at the next start
     }
   }
 
-  /** Records the result; if the store cannot, the claim is dropped so a later poll tries again. */
-  private settle (entry: OutboxEntry, write: () => void): void {
+  /**
+   * Records the result; if the store cannot, the claim is given back (or runs out) so a
+   * later poll tries again: at least once, the receiver deduplicates.
+   */
+  private async settle (entry: OutboxEntry, write: () => Promise<void>): Promise<void> {
     try {
-      write()
+      await write()
     } catch (err) {
-      this.outbox.release(entry.id)
+      await this.outbox.release(entry.id).catch(() => {})
       this.log.error({ err, id: entry.id }, 'APKT outbox: cannot record the delivery result')
       return
     }

@@ -1,204 +1,112 @@
-// The APKT outbox: records waiting for, or done with, delivery, in the service's
-// SQLite store. add() is synchronous so a caller can write the record inside its own
-// db.transaction() together with the call outcome that caused it: both or neither.
+// The APKT outbox: records waiting for, or done with, delivery, in the store. A record
+// is written as a Change in the transaction that records the call outcome that caused
+// it (both or neither); delivery reads and settles through the store's outbox queries.
 //
-// Claims live in memory only. A record handed to the dispatcher stays `pending` in
-// the file until its delivery is settled, so a process killed mid-delivery leaves
-// it pending and the next process sends it again (at least once; the receiver
-// deduplicates by Idempotency-Key = record id). Nothing a crash leaves behind needs
-// a lease to expire. This assumes one dispatching process per store file, which is
-// how the service runs; the CLI only reads and re-queues.
-import type { Db } from '../store/sqlite.ts'
-import { OutboxError } from './errors.ts'
+// Claims are durable and leased (src/store/port.ts OutboxQueries): a record handed to the
+// dispatcher stays `pending` until its delivery is settled, so a process killed
+// mid-delivery leaves it pending and it is sent again (at least once; the receiver
+// deduplicates by Idempotency-Key = record id); its claim is dropped at the next start
+// (releaseAll) or, for another instance, once the lease ran out.
+import type { Change, OutboxEntry, OutboxQueries, OutboxStats, OutboxStatus } from '../store/port.ts'
 import type { ApktRecord } from './record.ts'
 
-export type OutboxStatus = 'pending' | 'delivered' | 'dead'
-export const outboxStatuses: readonly OutboxStatus[] = ['pending', 'delivered', 'dead']
+export { outboxStatuses } from '../store/port.ts'
+export type { OutboxEntry, OutboxStats, OutboxStatus } from '../store/port.ts'
 
-export interface OutboxEntry {
-  id: string
-  outcomeKey: string
-  agentId: string
-  callId: string
-  status: OutboxStatus
-  attempts: number
-  lastError: string | null
-  /** When a pending record may next be tried; null once delivered or dead. */
-  nextAttemptAt: string | null
-  createdAt: string
-  deliveredAt: string | null
-  record: ApktRecord
+export interface OutboxOptions {
+  queries: OutboxQueries
+  /** Writes a change: into the transaction being collected (an outcome's), else its own. */
+  write: (change: Change) => Promise<void>
+  /** Who claims (the instance id). */
+  owner: string
+  /** How long a claim holds against other dispatchers (longer than a delivery and its settling). */
+  leaseMs: number
 }
 
-export interface OutboxStats {
-  pending: number
-  delivered: number
-  dead: number
-  /** Age of the oldest pending record, ms; null when nothing is pending. */
-  oldestPendingAgeMs: number | null
-}
-
-interface Row {
-  seq: number
-  id: string
-  outcome_key: string
-  agent_id: string
-  call_id: string
-  status: OutboxStatus
-  attempts: number
-  last_error: string | null
-  next_attempt_at: string | null
-  created_at: string
-  delivered_at: string | null
-  body: string
-}
-
-const toEntry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  outcomeKey: r.outcome_key,
-  agentId: r.agent_id,
-  callId: r.call_id,
-  status: r.status,
-  attempts: r.attempts,
-  lastError: r.last_error,
-  nextAttemptAt: r.next_attempt_at,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
-  record: JSON.parse(r.body) as ApktRecord
-})
-
-// A receiver's error page can be large; the outbox keeps enough to diagnose.
-const MAX_ERROR_CHARS = 500
-const clip = (s: string): string => s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s
+/** Statuses kept in memory for views (a call's record), most recent first out. */
+const KNOWN_STATUSES = 5000
 
 export class Outbox {
-  /** id -> agent id of records handed out by claimDue() and not yet settled. */
-  private readonly claimed = new Map<string, string>()
-  private readonly stmt
+  private readonly claimed = new Set<string>()
+  private readonly statuses = new Map<string, OutboxStatus>()
 
-  constructor (private readonly db: Db) {
-    this.stmt = {
-      insert: db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
-        VALUES (@id, @outcomeKey, @agentId, @callId, 'pending', 0, @now, @now, @body)
-        ON CONFLICT (outcome_key) DO NOTHING`),
-      byKey: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE outcome_key = ?'),
-      byId: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE id = ?'),
-      // The head of each agent's pending queue (its oldest pending record), if due
-      // and if that agent has nothing in flight: per-agent creation order. This runs
-      // after every delivery; INDEXED BY keeps the planner on the partial index, which
-      // is already in (agent_id, seq) order, instead of sorting every pending row in a
-      // temporary B-tree (3x faster with 5,000 pending; the cost grows with the backlog).
-      due: db.prepare<[string, string, number], Row>(`SELECT r.* FROM apkt_records r
-        JOIN (SELECT agent_id, MIN(seq) AS seq FROM apkt_records INDEXED BY apkt_records_pending_by_agent WHERE status = 'pending' GROUP BY agent_id) head ON head.seq = r.seq
-        WHERE r.next_attempt_at <= ? AND r.agent_id NOT IN (SELECT value FROM json_each(?))
-        ORDER BY r.seq LIMIT ?`),
-      delivered: db.prepare(`UPDATE apkt_records SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL
-        WHERE id = ? AND status = 'pending'`),
-      failed: db.prepare(`UPDATE apkt_records SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?
-        WHERE id = ? AND status = 'pending'`),
-      dead: db.prepare(`UPDATE apkt_records SET status = 'dead', attempts = attempts + ?, last_error = ?, next_attempt_at = NULL
-        WHERE id = ? AND status = 'pending'`),
-      requeue: db.prepare(`UPDATE apkt_records SET status = 'pending', next_attempt_at = ? WHERE id = ? AND status = 'dead'`),
-      listAll: db.prepare<[number], Row>('SELECT * FROM apkt_records ORDER BY seq DESC LIMIT ?'),
-      listBy: db.prepare<[OutboxStatus, number], Row>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq DESC LIMIT ?'),
-      eachAll: db.prepare<[], Row>('SELECT * FROM apkt_records ORDER BY seq'),
-      eachBy: db.prepare<[OutboxStatus], Row>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq'),
-      // Kept by triggers (migration 6): reading them does not scan the records.
-      counts: db.prepare<[], { status: OutboxStatus, n: number }>('SELECT status, n FROM apkt_counts'),
-      oldestPending: db.prepare<[], { created_at: string }>(`SELECT created_at FROM apkt_records WHERE status = 'pending' ORDER BY seq LIMIT 1`)
-    }
-  }
+  constructor (private readonly options: OutboxOptions) {}
 
   /**
-   * Stores a new pending record for `outcomeKey` (e.g. `${callId}:transfer`). If that
-   * outcome already has a record, nothing is written and the stored record is
-   * returned: one outcome never yields two records.
+   * Writes a new pending record for `outcomeKey` (e.g. `${callId}:transfer`) into the
+   * transaction being collected. The store keeps one record per outcome key: a second
+   * one for the same outcome is not written.
    */
-  add (record: ApktRecord, outcomeKey: string, now = new Date()): { record: ApktRecord, created: boolean } {
+  add (record: ApktRecord, outcomeKey: string, now = new Date()): Promise<void> {
     if (outcomeKey === '') throw new TypeError('outcomeKey must not be empty')
-    const info = this.stmt.insert.run({
-      id: record.id,
-      outcomeKey,
-      agentId: record.agentId,
-      callId: record.callId,
-      now: now.toISOString(),
-      body: JSON.stringify(record)
-    })
-    if (info.changes === 1) return { record, created: true }
-    const existing = this.stmt.byKey.get(outcomeKey)
-    if (existing === undefined) throw new Error(`outcome ${outcomeKey}: insert ignored but no record found`)
-    return { record: toEntry(existing).record, created: false }
+    this.known(record.id, 'pending')
+    return this.options.write({ kind: 'apktRecord', record, outcomeKey, at: now.toISOString() })
   }
 
-  /**
-   * Hands out up to `limit` records to deliver now: per agent, only its oldest
-   * pending record, only when due, and only when none of that agent's records is
-   * already claimed. The claim is released by markDelivered/markFailed/markDead/release.
-   */
-  claimDue (now: Date, limit: number): OutboxEntry[] {
+  /** The record's status as this process last knew it (for views), without a store read. */
+  knownStatus (id: string): OutboxStatus | undefined { return this.statuses.get(id) }
+
+  /** Claims up to `limit` records to deliver now (see OutboxQueries.claimDue). */
+  async claimDue (now: Date, limit: number): Promise<OutboxEntry[]> {
     if (limit <= 0) return []
-    const busyAgents = JSON.stringify([...new Set(this.claimed.values())])
-    const rows = this.stmt.due.all(now.toISOString(), busyAgents, limit)
-    for (const r of rows) this.claimed.set(r.id, r.agent_id)
-    return rows.map(toEntry)
+    const rows = await this.options.queries.claimDue({ now, limit, owner: this.options.owner, leaseMs: this.options.leaseMs })
+    for (const r of rows) this.claimed.add(r.id)
+    return rows
   }
+
+  /** At start: claims a previous run of this instance left behind. */
+  async releaseAll (): Promise<void> { await this.options.queries.releaseAll(this.options.owner) }
 
   /** Gives a claim back without recording an attempt (delivery abandoned at shutdown). */
-  release (id: string): void { this.claimed.delete(id) }
+  async release (id: string): Promise<void> {
+    this.claimed.delete(id)
+    await this.options.queries.release(id, this.options.owner)
+  }
 
   get claimedCount (): number { return this.claimed.size }
 
-  markDelivered (id: string, at = new Date()): void {
-    this.settle(id, () => this.stmt.delivered.run(at.toISOString(), id))
+  async markDelivered (id: string, at = new Date()): Promise<void> {
+    await this.settle(id, 'delivered', this.options.queries.markDelivered(id, at))
   }
 
-  markFailed (id: string, error: string, nextAttemptAt: Date): void {
-    this.settle(id, () => this.stmt.failed.run(clip(error), nextAttemptAt.toISOString(), id))
+  async markFailed (id: string, error: string, nextAttemptAt: Date): Promise<void> {
+    await this.settle(id, 'pending', this.options.queries.markFailed(id, error, nextAttemptAt))
   }
 
   /** `attempted: false` when it dies without a delivery attempt (too old to send). */
-  markDead (id: string, error: string, opts: { attempted?: boolean } = {}): void {
-    this.settle(id, () => this.stmt.dead.run((opts.attempted ?? true) ? 1 : 0, clip(error), id))
+  async markDead (id: string, error: string, opts: { attempted?: boolean } = {}): Promise<void> {
+    await this.settle(id, 'dead', this.options.queries.markDead(id, error, opts.attempted ?? true))
   }
 
-  /** Dead -> pending, due now; attempts and the last error are kept as history. */
-  retry (id: string, now = new Date()): OutboxEntry {
-    return this.db.transaction(() => {
-      const row = this.stmt.byId.get(id)
-      if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${id}`)
-      if (row.status !== 'dead') throw new OutboxError('RECORD_NOT_DEAD', `APKT record ${id} is ${row.status}; only a dead record can be retried`)
-      this.stmt.requeue.run(now.toISOString(), id)
-      return toEntry({ ...row, status: 'pending', next_attempt_at: now.toISOString() })
-    }).immediate()
+  /** Dead -> pending, due now (OutboxError RECORD_NOT_FOUND / RECORD_NOT_DEAD otherwise). */
+  async retry (id: string, now = new Date()): Promise<OutboxEntry> {
+    const entry = await this.options.queries.retry(id, now)
+    this.known(id, 'pending')
+    return entry
   }
 
-  get (id: string): OutboxEntry | undefined {
-    const row = this.stmt.byId.get(id)
-    return row === undefined ? undefined : toEntry(row)
-  }
+  async get (id: string): Promise<OutboxEntry | undefined> { return await this.options.queries.get(id) }
 
   /** Newest first. */
-  list (opts: { status?: OutboxStatus, limit?: number } = {}): OutboxEntry[] {
-    const limit = opts.limit ?? -1 // SQLite: a negative LIMIT is no limit
-    const rows = opts.status === undefined ? this.stmt.listAll.all(limit) : this.stmt.listBy.all(opts.status, limit)
-    return rows.map(toEntry)
+  async list (opts: { status?: OutboxStatus, limit?: number } = {}): Promise<OutboxEntry[]> { return await this.options.queries.list(opts) }
+
+  /** Every record in creation order, read page by page (for exports of any size). */
+  entries (opts: { status?: OutboxStatus } = {}): AsyncIterable<OutboxEntry> { return this.options.queries.entries(opts) }
+
+  async stats (now = new Date()): Promise<OutboxStats> { return await this.options.queries.stats(now) }
+
+  private async settle (id: string, status: OutboxStatus, write: Promise<void>): Promise<void> {
+    try {
+      await write
+      this.known(id, status)
+    } finally {
+      this.claimed.delete(id)
+    }
   }
 
-  /** Every record in creation order, read lazily (for exports of any size). */
-  * entries (opts: { status?: OutboxStatus } = {}): Generator<OutboxEntry> {
-    const rows = opts.status === undefined ? this.stmt.eachAll.iterate() : this.stmt.eachBy.iterate(opts.status)
-    for (const r of rows) yield toEntry(r)
-  }
-
-  stats (now = new Date()): OutboxStats {
-    const out: OutboxStats = { pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null }
-    for (const { status, n } of this.stmt.counts.all()) out[status] = n
-    const oldest = this.stmt.oldestPending.get()
-    if (oldest !== undefined) out.oldestPendingAgeMs = Math.max(0, now.getTime() - Date.parse(oldest.created_at))
-    return out
-  }
-
-  private settle (id: string, write: () => void): void {
-    try { write() } finally { this.claimed.delete(id) }
+  private known (id: string, status: OutboxStatus): void {
+    this.statuses.delete(id)
+    this.statuses.set(id, status)
+    if (this.statuses.size > KNOWN_STATUSES) this.statuses.delete(this.statuses.keys().next().value as string)
   }
 }

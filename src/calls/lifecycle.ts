@@ -10,9 +10,10 @@
 //   waiting (set by `transferred`) → answered | abandoned | failed   (final, never changes)
 //
 // Every transition is a named method that checks the from-state (a wrong one is
-// refused with ILLEGAL_TRANSITION, nothing saved), saves the call (store first; an
-// outcome's effects in the same transaction), logs `from → to` once with the callId
-// and agentId, then announces the call. Changes that are not state changes (a leg, an
+// refused with ILLEGAL_TRANSITION, nothing saved), hands the call to the store (an
+// outcome's effects in the same transaction) and to memory at once (the next event sees
+// it), logs `from → to` once with the callId and agentId, and announces the call once
+// its transaction is durable (saved(callId) tells when). Changes that are not state changes (a leg, an
 // inquiry, a consent) are named methods too; nothing outside this module mutates a call.
 import type { Log } from '../log.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
@@ -30,7 +31,9 @@ export interface LifecycleOptions {
   log: Log
   /** The call as it is now (memory, else the store). */
   find: (callId: string) => Call | undefined
-  /** Tells the tracker (its memory, its listeners) about a saved call, after the commit. */
+  /** Puts the changed call in the tracker's memory, at once (before it is durable). */
+  remember: (call: Call) => void
+  /** Tells the tracker's listeners about a change, once it is durable (in the order made). */
   announce: (call: Call, outcome?: Outcome) => void
   now: () => Date
 }
@@ -56,6 +59,8 @@ const LIVE: readonly CallState[] = ['offered', 'connected', 'transferring']
 
 export class CallLifecycle {
   private effects: readonly OutcomeEffect[] = []
+  /** Each call's latest change not yet durable. */
+  private readonly unsaved = new Map<string, Promise<void>>()
 
   constructor (private readonly options: LifecycleOptions) {}
 
@@ -68,9 +73,8 @@ export class CallLifecycle {
   offer (call: Call): Call {
     if (this.options.find(call.callId) !== undefined) throw new IllegalTransition(`call ${call.callId} is already known: it cannot be offered again`)
     if (call.state !== 'offered') throw new IllegalTransition(`a new call ${call.callId} starts offered, not ${call.state}`)
-    this.options.repo.save(call)
+    this.save(call)
     this.options.log.info({ callId: call.callId, transition: '(new) → offered', source: call.source, callerIdNum: call.callerIdNum }, 'call offered')
-    this.options.announce(call)
     return call
   }
 
@@ -198,7 +202,6 @@ export class CallLifecycle {
     apply(next)
     this.save(next, outcome, alsoRecord)
     this.options.log.info({ callId, agentId: next.agentId, transition: `${call.state} → ${to}`, ...details(next) }, message)
-    this.options.announce(next, outcome)
     return next
   }
 
@@ -206,16 +209,32 @@ export class CallLifecycle {
     const next = cloneData(this.current(callId, allowed, 'this change'))
     apply(next)
     this.save(next)
-    this.options.announce(next)
     return next
   }
 
-  /** Store first: an outcome's effects and the caller's own writes in the same transaction. */
+  /**
+   * The call and, for an outcome, its effects and the caller's own writes, as one
+   * transaction; memory now, listeners once durable. An effect that throws leaves
+   * nothing written and memory as it was.
+   */
   private save (next: Call, outcome?: Outcome, alsoRecord?: () => void): void {
-    this.options.repo.transaction(() => {
+    const saved = this.options.repo.transaction(() => {
       if (outcome !== undefined) for (const effect of this.effects) effect(next, outcome)
       alsoRecord?.()
-      this.options.repo.save(next)
+      void this.options.repo.save(next)
+    })
+    this.options.remember(next)
+    this.unsaved.set(next.callId, saved)
+    saved.then(() => {
+      if (this.unsaved.get(next.callId) === saved) this.unsaved.delete(next.callId)
+      this.options.announce(next, outcome)
+    }, (err: unknown) => {
+      // Not an outage (those wait and retry in the journal): a change the store refused.
+      if (this.unsaved.get(next.callId) === saved) this.unsaved.delete(next.callId)
+      this.options.log.error({ err, callId: next.callId, state: next.state }, 'call change not recorded')
     })
   }
+
+  /** Resolves once the call's changes so far are durable (rejects if the last one was refused). */
+  async saved (callId: string): Promise<void> { await this.unsaved.get(callId) }
 }

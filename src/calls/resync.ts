@@ -12,7 +12,7 @@ export interface LivePicture {
 }
 
 /** `targetOf` names where a Direct Transfer entry puts the customer, to settle transfers in flight. */
-export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log: Log, onError?: (err: unknown) => void, targetOf?: (index: number) => TransferTarget | undefined): Promise<void> {
+export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log: Log, targetOf?: (index: number) => TransferTarget | undefined): Promise<void> {
   try {
     const [channels, members] = await Promise.all([pbx.channels(), pbx.members()])
     const result = tracker.resync(channels, members, targetOf)
@@ -20,6 +20,5 @@ export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log
   } catch (err) {
     // A failed resync leaves the old picture; the next reconnect tries again.
     log.warn({ err: { message: (err as Error).message } }, 'resync from Asterisk failed')
-    onError?.(err) // a store failure: the store guard resyncs again once it is writable
   }
 }

@@ -60,6 +60,9 @@ const FAILED_BY_CAUSE: ReadonlyMap<number, string> = new Map([
   [1, 'CHANUNAVAIL'], [3, 'CHANUNAVAIL'], [20, 'CHANUNAVAIL'], [27, 'CHANUNAVAIL']
 ])
 
+/** How many finished calls stay in memory. */
+const RECENT_FINISHED = 2000
+
 type AmiHandlers = { [E in KnownAmiEvent['event']]?: (ev: Extract<KnownAmiEvent, { event: E }>) => void }
 
 export class CallTracker extends EventEmitter<TrackerEvents> {
@@ -78,8 +81,11 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * at once can be heard first. Applied once the call is transferred.
    */
   private readonly earlyLanding = new Map<string, { status: Exclude<LandingStatus, 'waiting'>, cause?: string }>()
-  /** transfers Asterisk confirmed while the store could not record them */
-  private readonly unrecorded = new Map<string, { context: string, exten: string }>()
+  /**
+   * Finished calls, the most recent ones: late events (app_queue's word on who hung up)
+   * and views find them without a store read. Older ones are in the store only (find()).
+   */
+  private readonly recent = new Map<string, Call>()
 
   /** AMI event name → its handler; events not listed change nothing here. */
   private readonly amiHandlers: AmiHandlers = {
@@ -111,13 +117,14 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       log,
       now,
       find: callId => this.get(callId),
+      remember: call => { this.remember(call) },
       announce: (call, outcome) => { this.announce(call, outcome) }
     })
   }
 
   /** Calls that were live when the service stopped; resync() settles what became of them. */
-  load (): number {
-    const open = this.repo.loadUnfinished()
+  async load (): Promise<number> {
+    const open = await this.repo.loadUnfinished()
     for (const c of open) this.remember(c)
     return open.length
   }
@@ -125,18 +132,11 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   /** What an outcome causes inside its transaction, in order: see outcome-effects.ts. */
   setOutcomeEffects (effects: readonly OutcomeEffect[]): void { this.lifecycle.setOutcomeEffects(effects) }
 
-  /** Records the transfers confirmed while the store was unwritable; throws if it still is. */
-  recordUnrecorded (): number {
-    let n = 0
-    for (const [callId, to] of [...this.unrecorded]) {
-      this.transferred(callId, to.context, to.exten)
-      this.unrecorded.delete(callId)
-      n++
-    }
-    return n
-  }
+  /** A call the tracker holds: live, or finished recently. */
+  get (callId: string): Call | undefined { return this.calls.get(callId) ?? this.recent.get(callId) }
 
-  get (callId: string): Call | undefined { return this.calls.get(callId) ?? this.repo.get(callId) }
+  /** Any call: from memory, else from the store. */
+  async find (callId: string): Promise<Call | undefined> { return this.get(callId) ?? await this.repo.get(callId) }
 
   agentStatus (agentId: string): AgentStatus | undefined { return this.status.get(agentId) }
 
@@ -322,15 +322,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     const callId = this.byChannel.get(ev.transfererChannel) ?? this.byChannel.get(ev.transfereeChannel)
     if (callId === undefined) return
     this.emit('transfer', callId, ev.success, ev.result)
-    if (!ev.success) return
-    try {
-      this.transferred(callId, ev.context, ev.extension)
-    } catch (err) {
-      // Asterisk has moved the customer but the store could not take it: keep the
-      // fact, recordUnrecorded() writes it (and its APKT record) once the store is back.
-      this.unrecorded.set(callId, { context: ev.context, exten: ev.extension })
-      throw err
-    }
+    if (ev.success) this.transferred(callId, ev.context, ev.extension)
   }
 
   private onHangup (ev: Extract<KnownAmiEvent, { event: 'Hangup' }>): void {
@@ -499,16 +491,24 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     }
   }
 
-  /** After a saved change: memory follows the store, then listeners hear of it. */
+  /** Once a change is durable, in the order made: listeners hear of it. */
   private announce (call: Call, outcome?: Outcome): void {
-    // A finished call lives on in the store only, so memory does not grow with traffic.
-    if (isFinished(call)) this.forget(call.callId)
-    else this.remember(call)
     this.emit('call', call)
     if (outcome !== undefined) this.emit('outcome', call, outcome)
   }
 
+  /** A change, at once: the next event sees it. */
   private remember (call: Call): void {
+    if (isFinished(call)) {
+      // A finished call leaves the live picture; the most recent stay findable, the
+      // rest live on in the store only, so memory does not grow with traffic.
+      this.forget(call.callId)
+      this.recent.delete(call.callId)
+      this.recent.set(call.callId, call)
+      if (this.recent.size > RECENT_FINISHED) this.recent.delete(this.recent.keys().next().value as string)
+      return
+    }
+    this.recent.delete(call.callId)
     this.calls.set(call.callId, call)
     if (call.customerChannel !== undefined) this.byChannel.set(call.customerChannel, call.callId)
     if (call.agentChannel !== undefined && ACTIVE_STATES.has(call.state)) this.byChannel.set(call.agentChannel, call.callId)

@@ -18,7 +18,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     if (command !== 'apkt' && command !== 'purge') throw new UsageError(`unknown command "${command}"`)
     const config = loadConfig(configPath(env), env)
     if (command === 'purge') return await purgeCommand(rest, config, io)
-    return await apktCommand(rest, config.store.path, io)
+    return await apktCommand(rest, { kind: 'sqlite', path: config.store.path }, io)
   } catch (err) {
     const code = (err as { code?: unknown }).code
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {

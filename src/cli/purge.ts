@@ -2,17 +2,13 @@
 // service uses, with the same rules and batches (CONTRACT.md section 9). Safe beside a
 // running service: each batch is one short transaction, with the configured pause
 // between batches. --dry-run counts what would go and deletes nothing.
-import { existsSync } from 'node:fs'
 import { parseArgs } from 'node:util'
-import { apktMigrations } from '../apkt/migrations.ts'
 import type { Config } from '../config/schema.ts'
 import { silentLog } from '../log.ts'
 import { retentionTables } from '../retention/policy.ts'
 import { Retention, type PassReport } from '../retention/purger.ts'
-import { migrations } from '../store/migrations.ts'
-import { SqliteRetentionStore } from '../store/retention-repository.ts'
-import { openStore } from '../store/sqlite.ts'
 import { UsageError, type Io } from './io.ts'
+import { openCliStore } from './store.ts'
 
 export const purgeUsage = `  pln123-cti purge [--dry-run]                                         delete what retention.days says is old now
                                                                        (--dry-run: count it, delete nothing)`
@@ -21,18 +17,15 @@ export async function purgeCommand (args: string[], config: Config, io: Io): Pro
   const { values, positionals } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
   if (values.help === true) { await io.out(`usage:\n${purgeUsage}\n`); return 0 }
   if (positionals.length > 0) throw new UsageError(`purge takes no arguments (got ${positionals.join(' ')})`)
-  const storePath = config.store.path
-  // Opening creates a missing file; an operator with a wrong path should hear so instead.
-  if (!existsSync(storePath)) throw new Error(`no store at ${storePath} (store.path / CTI_STORE_PATH)`)
-  const store = openStore(storePath, [...migrations, ...apktMigrations])
+  const store = await openCliStore({ kind: 'sqlite', path: config.store.path })
   try {
-    const retention = new Retention({ store: new SqliteRetentionStore(store.db), ...config.retention, log: silentLog })
+    const retention = new Retention({ store: store.retention, ...config.retention, log: silentLog })
     const dryRun = values['dry-run'] === true
-    const report = dryRun ? retention.dryRun() : await retention.runPass()
+    const report = dryRun ? await retention.dryRun() : await retention.runPass()
     await io.out(render(report))
     return 0
   } finally {
-    store.close()
+    await store.close()
   }
 }
 

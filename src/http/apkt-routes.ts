@@ -79,8 +79,8 @@ export const apktRoutes: FastifyPluginAsyncTypebox<ApktRouteDeps> = async (app, 
   }, async (req) => {
     const limit = Math.min(Number(req.query.limit ?? 100), 1000)
     return {
-      records: deps.outbox.list({ ...(req.query.status !== undefined ? { status: req.query.status } : {}), limit }),
-      stats: deps.outbox.stats()
+      records: await deps.outbox.list({ ...(req.query.status !== undefined ? { status: req.query.status } : {}), limit }),
+      stats: await deps.outbox.stats()
     }
   })
 
@@ -97,7 +97,7 @@ export const apktRoutes: FastifyPluginAsyncTypebox<ApktRouteDeps> = async (app, 
   }, async (req) => {
     let record
     try {
-      record = deps.outbox.retry(req.params.id)
+      record = await deps.outbox.retry(req.params.id)
     } catch (err) {
       if (err instanceof OutboxError && err.code === 'RECORD_NOT_FOUND') throw new Errors.ApktRecordNotFound(err.message)
       if (err instanceof OutboxError && err.code === 'RECORD_NOT_DEAD') throw new Errors.ApktNotDead(err.message)

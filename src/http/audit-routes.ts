@@ -1,10 +1,10 @@
 // The audit trail for supervisors: who did what, when (consent, transfer, ACW, retries).
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { SqliteAuditLog } from '../store/audit-repository.ts'
+import type { AuditLog } from '../audit/log.ts'
 import { ErrorBody } from './schemas.ts'
 
-export interface AuditRouteDeps { audit: Pick<SqliteAuditLog, 'list' | 'record'> }
+export interface AuditRouteDeps { audit: AuditLog }
 
 export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app, deps) => {
   app.get('/v1/audit', {
@@ -28,6 +28,6 @@ export const auditRoutes: FastifyPluginAsyncTypebox<AuditRouteDeps> = async (app
     }
   }, async (req) => {
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 100)))
-    return { entries: deps.audit.list({ ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}), limit }) }
+    return { entries: await deps.audit.list({ ...(req.query.before !== undefined ? { before: Number(req.query.before) } : {}), limit }) }
   })
 }

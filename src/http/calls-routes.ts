@@ -7,6 +7,7 @@ import type { AuditSink } from '../audit/log.ts'
 import type { InquiryService } from '../calls/inquiry.ts'
 import type { CallTracker } from '../calls/tracker.ts'
 import type { Call } from '../calls/types.ts'
+import { assertStoreReady, durableWithin, type Durability } from '../calls/durable.ts'
 import { Errors } from '../errors.ts'
 import type { TransferService } from '../transfer/service.ts'
 import { assertActsAs } from './auth.ts'
@@ -19,6 +20,8 @@ export interface CallRouteDeps {
   transfers: TransferService
   /** Where the call's APKT record stands, if the APKT outbox knows it. */
   apktStatus?: (recordId: string) => string | undefined
+  /** Changes are answered for once durable (src/calls/durable.ts). */
+  durability?: Durability
 }
 
 export function callView (c: Call, apktStatus?: (id: string) => string | undefined): Static<typeof CallViewSchema> {
@@ -43,8 +46,8 @@ const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody,
 
 export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, deps) => {
   /** The call, if the caller may act on it: an agent only on a call connected to itself. */
-  const ownCall = (req: FastifyRequest, callId: string): Call => {
-    const call = deps.tracker.get(callId)
+  const ownCall = (req: FastifyRequest, callId: string, found?: Call): Call => {
+    const call = found ?? deps.tracker.get(callId)
     if (call === undefined) throw new Errors.CallNotFound(`no call ${callId}`)
     if (req.principal?.role === 'agent' && call.agentId === undefined && call.state === 'offered') {
       // Nobody's call yet. Right after a restart the softphone can know of the answer
@@ -60,7 +63,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
   app.get('/v1/calls/:callId', {
     config: { auth: { roles: ['agent', 'supervisor'] } },
     schema: { summary: 'A call: state, topic, consent, transfer, APKT record', tags: ['calls'], params: CallIdParam, querystring: NoQuery, response: { 200: CallViewSchema, ...errors } }
-  }, async (req) => callView(ownCall(req, req.params.callId), deps.apktStatus))
+  }, async (req) => callView(ownCall(req, req.params.callId, await deps.tracker.find(req.params.callId)), deps.apktStatus))
 
   app.post('/v1/calls/:callId/inquiry', {
     config: { auth: { roles: ['agent'] } },
@@ -94,7 +97,9 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
     }
   }, async (req) => {
     const call = ownCall(req, req.params.callId)
+    assertStoreReady(deps.durability, `the inquiry of call ${call.callId} was not recorded`)
     const d = deps.inquiries.inquire(call.callId, by(req), req.body)
+    await durableWithin(deps.tracker.lifecycle.saved(call.callId), deps.durability, `the inquiry of call ${call.callId}`)
     return {
       topic: d.topic,
       action: d.action,
@@ -118,8 +123,10 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
     }
   }, async (req) => {
     const call = ownCall(req, req.params.callId)
+    assertStoreReady(deps.durability, `the consent of call ${call.callId} was not recorded`)
     const c = deps.inquiries.consent(call.callId, by(req), req.body.accepted)
     deps.audit.record({ actor: by(req), role: req.principal?.role ?? '?', action: 'call.consent', target: call.callId, details: { accepted: c.accepted } })
+    await durableWithin(deps.tracker.lifecycle.saved(call.callId), deps.durability, `the consent of call ${call.callId}`)
     return { consent: { accepted: c.accepted, at: c.at } }
   })
 

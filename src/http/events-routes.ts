@@ -16,7 +16,7 @@ import { ErrorBody, NoQuery } from './schemas.ts'
 
 export interface EventsRouteDeps {
   feed: LiveFeed
-  snapshot: () => unknown
+  snapshot: () => Promise<unknown>
 }
 
 export type EventsLimits = Config['http']['events']
@@ -88,10 +88,24 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRouteDeps & { limits:
       connection: 'keep-alive',
       'x-accel-buffering': 'no'
     })
-    const unsubscribe = deps.feed.subscribe(m => { send(frameOf(m)) })
+    // Subscribed before the snapshot is read (its APKT counts come from the store): what
+    // changes meanwhile is held and sent after it, so nothing falls between the two.
+    let held: string[] | undefined = []
+    const unsubscribe = deps.feed.subscribe(m => { if (held !== undefined) held.push(frameOf(m)); else send(frameOf(m)) })
     const beat = setInterval(() => { send(': keepalive\n\n') }, 15_000)
     open.add(end)
     req.raw.once('close', end)
-    send(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(deps.snapshot())}\n\n`)
+    let snapshot: unknown
+    try {
+      snapshot = await deps.snapshot()
+    } catch (err) {
+      req.log.error({ err }, 'event stream: snapshot not read')
+      end()
+      return
+    }
+    send(`retry: 2000\nevent: snapshot\ndata: ${JSON.stringify(snapshot)}\n\n`)
+    const backlog = held
+    held = undefined
+    for (const frame of backlog) send(frame)
   })
 }

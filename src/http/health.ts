@@ -6,11 +6,13 @@ import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AmiStatus } from '../ami/index.ts'
 import type { Readiness } from './readiness.ts'
+import type { StoreKind } from '../store/port.ts'
 import { NoQuery } from './schemas.ts'
 
 export interface HealthDeps {
   ami: { status: () => AmiStatus }
-  store: { check: () => void }
+  /** The store's check rejects while it cannot take writes; kind and where are for /v1/status. */
+  store: { check: () => Promise<void>, kind: StoreKind, where: string }
 }
 
 // Only `ok`: the response schema is also what Fastify serialises, so a detail added

@@ -3,11 +3,14 @@
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { CallTracker } from '../calls/tracker.ts'
+import { assertStoreReady, durableWithin, type Durability } from '../calls/durable.ts'
 import { Errors, withDetails } from '../errors.ts'
 import type { DirectoryEntry } from '../transfer/service.ts'
 import { AgentId, CallId, ChannelName, ErrorBody, NoQuery, OneLine } from './schemas.ts'
 
 export interface PbxRouteDeps {
+  /** A CTI event is accepted once its change is durable (src/calls/durable.ts). */
+  durability?: Durability
   tracker: CallTracker
   directory: readonly DirectoryEntry[]
   agentIds: ReadonlySet<string>
@@ -60,14 +63,16 @@ export const pbxRoutes: FastifyPluginAsyncTypebox<PbxRouteDeps> = async (app, de
     if (needsCall && ev.callId === undefined) throw withDetails(new Errors.BadRequest(`body.callId: required for ${ev.type}`), { field: 'body.callId' })
     if (needsAgent && ev.agentId === undefined) throw withDetails(new Errors.BadRequest(`body.agentId: required for ${ev.type}`), { field: 'body.agentId' })
     if (ev.agentId !== undefined && !deps.agentIds.has(ev.agentId)) throw new Errors.AgentNotFound(`no agent ${ev.agentId}`)
-    if (ev.type === 'call.ended' && deps.tracker.get(ev.callId as string) === undefined) throw new Errors.CallNotFound(`no call ${ev.callId as string}`)
+    if (ev.type === 'call.ended' && await deps.tracker.find(ev.callId as string) === undefined) throw new Errors.CallNotFound(`no call ${ev.callId as string}`)
     // The agent leg becomes the BlindTransfer's Channel: a channel of another device
     // (the customer's own, another agent's) would move the wrong party.
     const leg = ev.data?.agentChannel
     if (leg !== undefined && ev.agentId !== undefined && !deps.tracker.isAgentLeg(ev.agentId, leg)) {
       throw withDetails(new Errors.BadRequest(`data.agentChannel: ${leg} is not a channel of agent ${ev.agentId}'s device`), { field: 'data.agentChannel' })
     }
+    if (needsCall) assertStoreReady(deps.durability, `the ${ev.type} event was not recorded`)
     const call = deps.tracker.onCti(ev)
+    if (call !== undefined) await durableWithin(deps.tracker.lifecycle.saved(call.callId), deps.durability, `the ${ev.type} event of call ${call.callId}`)
     return reply.code(202).send({ accepted: true as const, ...(call !== undefined ? { call: { callId: call.callId, state: call.state } } : {}) })
   })
 }

@@ -5,6 +5,7 @@
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { AmiStatus } from '../ami/index.ts'
+import type { StoreKind } from '../store/port.ts'
 import type { Readiness } from './readiness.ts'
 import { ErrorBody, NoQuery } from './schemas.ts'
 
@@ -12,7 +13,7 @@ export interface StatusRouteDeps {
   readiness: Readiness
   ami: { status: () => AmiStatus }
   /** From the config: where this instance logs in and what it writes to. */
-  target: { ami: { host: string, port: number, user: string }, store: { kind: 'sqlite', path: string } }
+  target: { ami: { host: string, port: number, user: string }, store: { kind: StoreKind, where: string } }
   instance: { id: string, advertiseUrl?: string }
 }
 
@@ -29,7 +30,13 @@ const StatusBody = Type.Object({
     port: Type.Integer(),
     user: Type.String()
   }),
-  store: Type.Object({ kind: Type.Literal('sqlite'), path: Type.String(), ok: Type.Boolean(), detail: Type.String(), checkedAt: Type.String() }),
+  store: Type.Object({
+    kind: Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')]),
+    where: Type.String({ description: 'the file (sqlite), or host:port/database (postgres; never the password)' }),
+    ok: Type.Boolean(),
+    detail: Type.String(),
+    checkedAt: Type.String()
+  }),
   lease: Type.Null({ description: 'the HA lease (holder, expiry); null for a single instance' }),
   instances: Type.Array(Type.Object({
     id: Type.String(),

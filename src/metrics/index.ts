@@ -20,7 +20,7 @@ export interface MetricsSources {
   transfers: { on: (event: 'attempt', fn: (a: TransferAttempt) => void) => unknown }
   acw: { on: (event: 'change', fn: (agentId: string) => void) => unknown, entry: (agentId: string) => AcwEntry | undefined }
   ami: { on: (event: 'connected', fn: () => void) => unknown, status: () => AmiStatus }
-  outbox: { stats: () => OutboxStats }
+  outbox: { stats: () => Promise<OutboxStats> }
   agentIds: readonly string[]
   agents: () => Array<AgentView | undefined>
   now?: () => number
@@ -97,8 +97,8 @@ export class ServiceMetrics {
       help: 'APKT outbox records by status',
       labelNames: ['status'],
       registers,
-      collect () {
-        const s = src.outbox.stats()
+      async collect () {
+        const s = await src.outbox.stats()
         for (const status of outboxStatuses) this.set({ status }, s[status])
       }
     })
@@ -106,7 +106,7 @@ export class ServiceMetrics {
       name: 'pln123_apkt_oldest_pending_age_seconds',
       help: 'Age of the oldest APKT record not delivered yet (0 when none is pending)',
       registers,
-      collect () { this.set((src.outbox.stats().oldestPendingAgeMs ?? 0) / 1000) }
+      async collect () { this.set(((await src.outbox.stats()).oldestPendingAgeMs ?? 0) / 1000) }
     })
 
     new Gauge({

@@ -20,9 +20,9 @@ export interface RetentionStore {
    * `after` is the position reached by the previous batch of the same pass (undefined
    * at the start); the answer's `after` is undefined when nothing older is left to look at.
    */
-  deleteBatch: (table: RetentionTable, cutoff: string, limit: number, after?: string) => { deleted: number, after?: string }
+  deleteBatch: (table: RetentionTable, cutoff: string, limit: number, after?: string) => Promise<{ deleted: number, after?: string }>
   /** How many rows a pass would delete now (for a dry run). */
-  countOld: (table: RetentionTable, cutoff: string) => number
+  countOld: (table: RetentionTable, cutoff: string) => Promise<number>
 }
 
 const DAY_MS = 86_400_000

@@ -80,11 +80,11 @@ export class Retention {
   get busy (): boolean { return this.running !== undefined }
 
   /** What a pass would delete now, deleting nothing. */
-  dryRun (): PassReport {
+  async dryRun (): Promise<PassReport> {
     const t0 = performance.now()
     const cutoff = cutoffFor(this.o.days, (this.o.now ?? (() => new Date()))())
     const counts = zeroCounts()
-    for (const table of retentionTables) counts[table] = this.o.store.countOld(table, cutoff)
+    for (const table of retentionTables) counts[table] = await this.o.store.countOld(table, cutoff)
     return { cutoff, days: this.o.days, dryRun: true, counts, batches: 0, maxBatchMs: 0, ms: performance.now() - t0, complete: true }
   }
 
@@ -110,7 +110,7 @@ export class Retention {
         do {
           if (this.stopping) return report
           const b0 = performance.now()
-          const res = this.o.store.deleteBatch(table, cutoff, size, after)
+          const res = await this.o.store.deleteBatch(table, cutoff, size, after)
           const took = performance.now() - b0
           report.maxBatchMs = Math.max(report.maxBatchMs, took)
           size = nextSize(size, took, this.o.batchMs, this.o.batchSize)

@@ -16,7 +16,7 @@ const toEntry = (r: Row): AcwEntry => ({
   ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
 })
 
-export class SqliteAcwRepository implements AcwRepository {
+export class SqliteAcwRepository {
   private readonly stmt
 
   constructor (db: Db) {

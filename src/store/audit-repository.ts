@@ -4,7 +4,7 @@ import type { Db } from './sqlite.ts'
 
 interface Row { seq: number, at: string, actor: string, role: string, action: string, target: string, details: string }
 
-export class SqliteAuditLog implements AuditSink {
+export class SqliteAuditLog {
   private readonly ins
   private readonly page
 

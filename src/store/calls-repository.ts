@@ -3,7 +3,7 @@ import type { Call } from '../calls/types.ts'
 import type { CallRepository } from '../calls/repository.ts'
 import type { Db } from './sqlite.ts'
 
-export class SqliteCallRepository implements CallRepository {
+export class SqliteCallRepository {
   private readonly upsert
   private readonly byId
   private readonly unfinished

@@ -15,7 +15,7 @@ import type { AcwEntry } from '../acw/types.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Call } from '../calls/types.ts'
-import type { RetentionTable } from '../retention/policy.ts'
+import type { RetentionStore } from '../retention/policy.ts'
 
 /** One change; a batch of them commits in one transaction, in order. */
 export type Change =
@@ -108,17 +108,8 @@ export interface OutboxQueries {
   stats: (now: Date) => Promise<OutboxStats>
 }
 
-/** Retention's storage side (src/retention/policy.ts says what may go). */
-export interface RetentionQueries {
-  /**
-   * Deletes up to `limit` rows of `table` older than `cutoff` that the policy lets go,
-   * in one short transaction. `after` is where the previous batch of the same pass
-   * stopped; the answer's `after` is undefined when nothing older is left.
-   */
-  deleteBatch: (table: RetentionTable, cutoff: string, limit: number, after?: string) => Promise<{ deleted: number, after?: string }>
-  /** How many rows a pass would delete now (a dry run). */
-  countOld: (table: RetentionTable, cutoff: string) => Promise<number>
-}
+/** Retention's storage side: src/retention/policy.ts says what may go. */
+export type RetentionQueries = RetentionStore
 
 export type StoreKind = 'sqlite' | 'postgres'
 

@@ -9,7 +9,7 @@ import type { Db } from './sqlite.ts'
 // apkt_records_open_by_call (migration 8) answers that with one lookup.
 const OPEN_RECORD = "EXISTS (SELECT 1 FROM apkt_records r WHERE r.call_id = c.call_id AND r.status <> 'delivered')"
 
-export class SqliteRetentionStore implements RetentionStore {
+export class SqliteRetentionStore {
   private readonly stmt
 
   constructor (private readonly db: Db) {

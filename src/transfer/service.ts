@@ -12,6 +12,7 @@ import type { Log } from '../log.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import type { CallTracker } from '../calls/tracker.ts'
 import type { ChannelSnapshot, TransferInfo } from '../calls/types.ts'
+import { assertStoreReady, durableWithin, type Durability } from '../calls/durable.ts'
 
 /** What the transfer needs from the PBX; the AMI adapter provides it in the wiring. */
 export interface BlindTransferPort {
@@ -36,6 +37,8 @@ export interface TransferOptions {
   confirmTimeoutMs: number
   /** Longest wait between two checks of an unsettled transfer's channels (default 60 s). */
   maxCheckIntervalMs?: number
+  /** The store's state: a press is refused before anything is done while it cannot take writes. */
+  store?: Durability
 }
 
 /** Errors after which Asterisk may have moved the customer: the outcome is unknown. */
@@ -200,12 +203,25 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
     const agentChannel = call.agentChannel
     if (agentChannel === undefined) throw new Errors.AgentLegUnknown(`the agent's channel of call ${callId} is not known (answered via a CTI event without data.agentChannel)`)
 
+    const store = this.opts.store
+    assertStoreReady(store, `call ${callId} was not transferred`)
+
     const at = this.now().toISOString()
     // "transferring" and ACW's hold in one durable commit; the pause goes out after it.
     let pauseAgent = (): void => {}
     this.tracker.lifecycle.startTransfer(callId, target, at, () => {
       if (call.agentId !== undefined && this.hooks !== undefined) pauseAgent = this.hooks.hold(call.agentId, callId, call.queue)
     })
+    if (store !== undefined) {
+      try {
+        await durableWithin(this.tracker.lifecycle.saved(callId), store, `call ${callId} was not transferred`)
+      } catch (err) {
+        // Nothing went to the PBX: undo (written after "transferring", in order) and say so.
+        if (this.tracker.get(callId)?.state === 'transferring') this.tracker.lifecycle.backToAgent(callId, { status: 'failed', target, at, message: 'the store could not record the press' })
+        if (call.agentId !== undefined) await this.hooks?.failed(call.agentId, callId).catch(() => {})
+        throw err
+      }
+    }
 
     // Listen before sending: the event can arrive before the action's response.
     const confirmation = this.waitForResult(callId)
@@ -248,14 +264,14 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
       if (code === 'AMI_ACTION_FAILED') throw new Errors.TransferFailed(message)
       throw err
     }
-    const done = this.tracker.get(callId)
-    if (done?.state === 'transferring') {
-      // Asterisk moved the customer but the store could not record it (disk full, read
-      // only): no success claim for what is not recorded. The tracker keeps the fact and
-      // records it, with its APKT record, once the store is back; a second press is
-      // refused (the call is not connected), so there is never a second transfer.
-      throw new Errors.StoreUnavailable(`Asterisk confirmed the transfer of call ${callId}, but the store cannot record it now; it will be recorded when the store is writable again. Do not press again.`)
+    if (store !== undefined) {
+      // Asterisk moved the customer; the outcome (and its APKT record) is claimed only
+      // once durable. In an outage the journal keeps it and writes it when the store is
+      // back; a second press is refused (the call is not connected): never a second transfer.
+      await durableWithin(this.tracker.lifecycle.saved(callId), store,
+        `Asterisk confirmed the transfer of call ${callId}, but the store cannot record it now; it will be recorded when the store is writable again. Do not press again`)
     }
+    const done = this.tracker.get(callId)
     return { status: 'completed', target, at: done?.transfer?.at ?? at }
   }
 

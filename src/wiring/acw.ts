@@ -10,13 +10,13 @@ import type { StoreWiring } from './store.ts'
 import { AcwService } from '../acw/service.ts'
 import { systemClock } from '../acw/types.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
-import { SqliteAcwRepository } from '../store/acw-repository.ts'
+import { JournaledAcwRepository } from '../store/acw-records.ts'
 
 export interface AcwWiring { acw: AcwService, deadlineEffect: OutcomeEffect }
 
-export function wireAcw (config: Config, logger: Logger, { store, audit, guard }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, failpoint?: Failpoint): AcwWiring {
+export function wireAcw (config: Config, logger: Logger, { store, journal, audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, failpoint?: Failpoint): AcwWiring {
   const acw = new AcwService({
-    repo: new SqliteAcwRepository(store.db),
+    repo: new JournaledAcwRepository(journal, store.acw),
     pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
     clock: systemClock,
     log: logger.child({ module: 'acw' }),
@@ -26,7 +26,6 @@ export function wireAcw (config: Config, logger: Logger, { store, audit, guard }
     pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,
     confirmTimeoutMs: config.ami.actionTimeoutMs,
-    onError: err => { guard.report(err, 'ACW') },
     retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
     queueLog: { async write (e) { await ami.action('QueueLog', { Queue: e.queue, Event: e.event, Interface: e.agent, UniqueID: e.callId, Message: e.data.join('|') }) } },
     ...(failpoint !== undefined ? { failpoint } : {})

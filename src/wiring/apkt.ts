@@ -2,26 +2,36 @@
 // dispatcher that posts them, and the outcome effect that makes a call's record.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
-import type { Store } from '../store/sqlite.ts'
 import { Outbox } from '../apkt/outbox.ts'
 import { Dispatcher } from '../apkt/dispatcher.ts'
 import { apktRecordEffect } from '../apkt/outcome-effect.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import type { LiveFeed } from '../live/feed.ts'
+import type { StoreWiring } from './store.ts'
 
 export interface ApktWiring { outbox: Outbox, dispatcher: Dispatcher, recordEffect: OutcomeEffect }
 
-export function wireApkt (config: Config, logger: Logger, store: Store, feed: LiveFeed): ApktWiring {
-  const outbox = new Outbox(store.db)
+/**
+ * A claim holds other dispatchers off for longer than a delivery and its settling can
+ * take; a dispatcher that died leaves its claims to run out (or to its next start).
+ */
+const claimLeaseMs = (timeoutMs: number): number => Math.max(30_000, 3 * timeoutMs)
+
+export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string): ApktWiring {
+  const log = logger.child({ module: 'apkt' })
+  const outbox = new Outbox({ queries: store.outbox, write: change => journal.add(change), owner: instanceId, leaseMs: claimLeaseMs(config.apkt.timeoutMs) })
+  const publishStats = (): void => {
+    outbox.stats().then(s => { feed.publish('apkt', s) }, (err: unknown) => { log.debug({ err }, 'APKT counts not read for the live feed') })
+  }
   const dispatcher = new Dispatcher({
-    onSettled: () => feed.publish('apkt', outbox.stats()),
+    onSettled: publishStats,
     outbox,
     url: config.apkt.url,
     token: config.apkt.token,
     timeoutMs: config.apkt.timeoutMs,
     ...config.apkt.dispatcher,
-    log: logger.child({ module: 'apkt' })
+    log
   })
-  const recordEffect = apktRecordEffect(outbox, config.agents, () => { dispatcher.kick(); feed.publish('apkt', outbox.stats()) })
+  const recordEffect = apktRecordEffect(outbox, config.agents, () => { dispatcher.kick(); publishStats() })
   return { outbox, dispatcher, recordEffect }
 }

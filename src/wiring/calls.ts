@@ -1,7 +1,6 @@
 // The calls feature: the tracker (a call's lifecycle, loaded from the store), the
 // inquiry service (the routing policy applied to a call), the resync from Asterisk's
-// live picture, and the one hook of the AMI event path: each event goes to the tracker
-// under the store guard. From there a call's walk to its APKT record stays in the
+// live picture, and the one hook of the AMI event path: each event goes to the tracker. From there a call's walk to its APKT record stays in the
 // domain (src/calls/lifecycle.ts, the outcome effects); it does not come back here.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
@@ -11,7 +10,7 @@ import { CallTracker } from '../calls/tracker.ts'
 import { InquiryService } from '../calls/inquiry.ts'
 import { resyncFromPbx } from '../calls/resync.ts'
 import { loadPolicies } from '../policy/index.ts'
-import { SqliteCallRepository } from '../store/calls-repository.ts'
+import { JournaledCallRepository } from '../store/call-records.ts'
 
 export interface CallsWiring {
   tracker: CallTracker
@@ -20,16 +19,23 @@ export interface CallsWiring {
   resync: () => Promise<void>
 }
 
-export function wireCalls (config: Config, logger: Logger, { store, guard }: StoreWiring, { ami, livePicture }: AmiWiring): CallsWiring {
+export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring): Promise<CallsWiring> {
   const policy = loadPolicies(config.policy.dir)
   const callsLog = logger.child({ module: 'calls' })
-  const tracker = new CallTracker(config.agents, new SqliteCallRepository(store.db), callsLog)
-  tracker.load()
+  const tracker = new CallTracker(config.agents, new JournaledCallRepository(journal, store.calls), callsLog)
+  await tracker.load()
   const transferTarget = (index: number) => config.directory.find(d => d.index === index)
-  ami.on('event', ev => { guard.run(`AMI ${ev.event}`, () => { tracker.onAmi(ev) }) })
+  ami.on('event', ev => {
+    try {
+      tracker.onAmi(ev)
+    } catch (err) {
+      // A bug in one event's handling must not stop the event path (nor the process).
+      callsLog.error({ err, event: ev.event }, 'AMI event not handled')
+    }
+  })
   return {
     tracker,
     inquiries: new InquiryService(tracker, policy),
-    resync: async () => { await resyncFromPbx(livePicture, tracker, callsLog, err => guard.report(err, 'resync'), transferTarget) }
+    resync: async () => { await resyncFromPbx(livePicture, tracker, callsLog, transferTarget) }
   }
 }

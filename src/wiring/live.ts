@@ -18,14 +18,14 @@ export interface LiveWiring {
   view: (agentId: string) => AgentView | undefined
   agentIds: string[]
   /** Everything at once, for a client that just subscribed. */
-  snapshot: () => unknown
+  snapshot: () => Promise<unknown>
   metrics: ServiceMetrics
 }
 
 export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, ami: AmiClient, outbox: Outbox, transfers: TransferService }
 
 export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, transfers }: LiveSources): LiveWiring {
-  const apktStatus = (id: string): string | undefined => outbox.get(id)?.status
+  const apktStatus = (id: string): string | undefined => outbox.knownStatus(id)
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
   tracker.on('agent', id => feed.publish('agent', view(id)))
@@ -34,11 +34,11 @@ export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, tra
   const agentIds = config.agents.map(a => a.id)
   const agentViews = () => agentIds.map(view)
   const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds, agents: agentViews })
-  const snapshot = () => ({
+  const snapshot = async () => ({
     agents: agentViews(),
     calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
     ami: ami.status(),
-    apkt: outbox.stats()
+    apkt: await outbox.stats()
   })
   return { apktStatus, view, agentIds, snapshot, metrics }
 }

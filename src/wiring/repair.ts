@@ -10,7 +10,7 @@ import type { StoreWiring } from './store.ts'
 
 export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, { tracker, resync }: CallsWiring, acw: AcwService, transfers: TransferService, isStopped: () => boolean): void {
   store.whenWritableAgain(async () => {
-    tracker.recordUnrecorded()
+    if (isStopped()) return
     await resync()
     await acw.reapply()
   })

@@ -1,11 +1,10 @@
 // Retention: deletes what is older than retention.days, in small batches (CONTRACT.md
-// section 9), through the store's retention repository.
+// section 9), through the store's retention queries.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
-import type { Store } from '../store/sqlite.ts'
+import type { Store } from '../store/port.ts'
 import { Retention } from '../retention/purger.ts'
-import { SqliteRetentionStore } from '../store/retention-repository.ts'
 
 export function wireRetention (config: Config, logger: Logger, store: Store): Retention {
-  return new Retention({ store: new SqliteRetentionStore(store.db), ...config.retention, log: logger.child({ module: 'retention' }) })
+  return new Retention({ store: store.retention, ...config.retention, log: logger.child({ module: 'retention' }) })
 }

@@ -1,35 +1,56 @@
-// The store feature: the database opened and migrated (every feature's migrations), the
-// audit log, and the guard that keeps the service running while the store cannot take
-// a write. What "healed" means is told later (repair.ts): the features that repair
-// themselves are built after the guard, which they need.
+// The store feature: the engine the config names (embedded SQLite by default, PostgreSQL
+// for a group), opened and migrated with every feature's migrations; the journal every
+// change goes through (src/store/journal.ts); the audit log; and what requests need to
+// know of the store's health. What "healed" means is told later (repair.ts).
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
-import { openStore, type Store } from '../store/sqlite.ts'
-import { isStoreUnavailable } from '../store/errors.ts'
-import { migrations } from '../store/migrations.ts'
+import type { AuditLog } from '../audit/log.ts'
+import type { Durability } from '../calls/durable.ts'
 import { apktMigrations } from '../apkt/migrations.ts'
-import { SqliteAuditLog } from '../store/audit-repository.ts'
-import { StoreGuard } from '../calls/store-guard.ts'
+import { JournaledAuditLog } from '../store/audit-records.ts'
+import { Journal } from '../store/journal.ts'
+import { migrations } from '../store/migrations.ts'
+import type { Store } from '../store/port.ts'
+import { openEngine } from '../store/open.ts'
 
 export interface StoreWiring {
   store: Store
-  audit: SqliteAuditLog
-  guard: StoreGuard
-  /** What the guard runs once the store takes writes again (set once, by repair.ts). */
+  journal: Journal
+  audit: AuditLog
+  durability: Durability
+  /** For /readyz: rejects while the store cannot take writes (an outage, or its own check). */
+  check: () => Promise<void>
+  /** What runs once the store takes writes again after an outage (set once, by repair.ts). */
   whenWritableAgain: (heal: () => Promise<void>) => void
 }
 
-export function wireStore (config: Config, logger: Logger): StoreWiring {
-  const store = openStore(config.store.path, [...migrations, ...apktMigrations])
+/**
+ * How long a request (the button, a consent, a CTI event) waits for its commit. A group
+ * commit takes milliseconds; past this the store is as good as away for a caller on
+ * the phone, who is better told 503 and to try again.
+ */
+const COMMIT_TIMEOUT_MS = 3000
+
+export async function wireStore (config: Config, logger: Logger): Promise<StoreWiring> {
+  const log = logger.child({ module: 'store' })
+  const store = await openEngine({ kind: 'sqlite', path: config.store.path }, [...migrations, ...apktMigrations], log)
+  const journal = new Journal({ store, log })
   let heal: () => Promise<void> = async () => {}
-  // Store unwritable (disk full, read-only): AMI events and ACW steps that cannot be
-  // recorded must not crash the process; the guard logs once and, when the store takes
-  // writes again, heals (test/faults/store-unwritable.test.ts).
-  const guard = new StoreGuard({
-    check: () => { store.check() },
-    isUnavailable: isStoreUnavailable,
-    heal: async () => { await heal() },
-    log: logger.child({ module: 'store' })
+  // After an outage the changes kept aside are written (the journal); Asterisk may have
+  // moved on meanwhile in ways no event told (a restart of ours in between), so the
+  // picture is resynced too (test/faults/store-full.test.ts, store-readonly.test.ts).
+  journal.on('recovered', () => {
+    heal().catch((err: unknown) => { log.error({ err }, 'repair after the store outage failed') })
   })
-  return { store, audit: new SqliteAuditLog(store.db), guard, whenWritableAgain: fn => { heal = fn } }
+  return {
+    store,
+    journal,
+    audit: new JournaledAuditLog(journal, store.audit),
+    durability: { ready: () => journal.healthy, commitTimeoutMs: COMMIT_TIMEOUT_MS },
+    async check () {
+      if (!journal.healthy) throw new Error(`unavailable: ${journal.backlog} change(s) waiting to be written`)
+      await store.check()
+    },
+    whenWritableAgain: fn => { heal = fn }
+  }
 }

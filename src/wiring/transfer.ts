@@ -8,10 +8,11 @@ import type { Failpoint } from '../failpoints.ts'
 import { AmiError } from '../ami/index.ts'
 import type { AmiWiring } from './ami.ts'
 import type { CallsWiring } from './calls.ts'
+import type { StoreWiring } from './store.ts'
 import type { AcwService } from '../acw/service.ts'
 import { TransferService } from '../transfer/service.ts'
 
-export function wireTransfer (config: Config, logger: Logger, { ami, livePicture }: AmiWiring, { tracker }: CallsWiring, acw: AcwService, failpoint?: Failpoint): TransferService {
+export function wireTransfer (config: Config, logger: Logger, { durability }: StoreWiring, { ami, livePicture }: AmiWiring, { tracker }: CallsWiring, acw: AcwService, failpoint?: Failpoint): TransferService {
   return new TransferService(tracker, {
     async blindTransfer (channel, context, exten) {
       failpoint?.('transfer:sending') // crash tests: "transferring" recorded, nothing sent
@@ -24,7 +25,7 @@ export function wireTransfer (config: Config, logger: Logger, { ami, livePicture
       return () => { ami.off('disconnected', lost) }
     },
     channels: livePicture.channels
-  }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs }, logger.child({ module: 'transfer' }), {
+  }, config.directory, { confirmTimeoutMs: config.ami.actionTimeoutMs, store: durability }, logger.child({ module: 'transfer' }), {
     hold: (agentId, callId, queue) => acw.holdForTransfer(agentId, callId, queue),
     failed: async (agentId) => { await acw.releaseHold(agentId) }
   })

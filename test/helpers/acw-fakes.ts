@@ -39,8 +39,9 @@ export const settle = async (): Promise<void> => { for (let i = 0; i < 20; i++) 
 export class MemRepo implements AcwRepository {
   rows = new Map<string, AcwEntry>()
   saves = 0
+  load = async (): Promise<void> => {}
   all = (): AcwEntry[] => [...this.rows.values()]
   get = (id: string): AcwEntry | undefined => this.rows.get(id)
-  save = (e: AcwEntry): void => { this.saves++; this.rows.set(e.agentId, { ...e }) }
-  delete = (id: string): void => { this.rows.delete(id) }
+  save = async (e: AcwEntry): Promise<void> => { this.saves++; this.rows.set(e.agentId, { ...e }) }
+  delete = async (id: string): Promise<void> => { this.rows.delete(id) }
 }

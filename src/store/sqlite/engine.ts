@@ -13,7 +13,7 @@
 // answers with something that may yet roll back.
 import { OutboxError } from '../../apkt/errors.ts'
 import type { ApktRecord } from '../../apkt/record.ts'
-import { Outbox } from '../../apkt/outbox.ts'
+import { SqliteOutboxStatements } from './outbox-statements.ts'
 import { SqliteAcwRepository } from '../acw-repository.ts'
 import { SqliteAuditLog } from '../audit-repository.ts'
 import { SqliteCallRepository } from '../calls-repository.ts'
@@ -69,7 +69,7 @@ export class SqliteEngine {
     this.calls = new SqliteCallRepository(db)
     this.acw = new SqliteAcwRepository(db)
     this.audit = new SqliteAuditLog(db)
-    this.outbox = new Outbox(db) // add, get, list, stats: today's SQL; claims are below
+    this.outbox = new SqliteOutboxStatements(db) // add, get, list, stats: today's SQL; claims are below
     this.retention = new SqliteRetentionStore(db)
     this.stmt = {
       audit: db.prepare('INSERT INTO audit (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)'),
