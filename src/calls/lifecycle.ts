@@ -230,7 +230,7 @@ export class CallLifecycle {
       this.options.announce(next, outcome)
     }, (err: unknown) => {
       // Not an outage (those wait and retry in the journal): a change the store refused.
-      if (this.unsaved.get(next.callId) === saved) this.unsaved.delete(next.callId)
+      // Kept, so saved() says so until the call's next change.
       this.options.log.error({ err, callId: next.callId, state: next.state }, 'call change not recorded')
     })
   }

@@ -9,6 +9,7 @@ export interface CallRepository {
   /**
    * Runs fn (synchronously): every write it makes (the call, its outcome's APKT record, ACW
    * deadline and audit entry) is one transaction. Resolves once that transaction is durable.
+   * If fn throws, it throws (synchronously) and nothing of it is written.
    */
   transaction: (fn: () => void) => Promise<void>
   /** A call from the store (one the tracker no longer holds in memory). */
@@ -30,5 +31,8 @@ export class MemoryCallRepository implements CallRepository {
     return [...this.rows.values()].map(r => JSON.parse(r) as Call).filter(c => !isFinished(c))
   }
 
-  async transaction (fn: () => void): Promise<void> { fn() }
+  transaction (fn: () => void): Promise<void> {
+    fn() // a throw stays synchronous, as the journal's batch()
+    return Promise.resolve()
+  }
 }

@@ -458,7 +458,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private land (call: Call, status: Exclude<LandingStatus, 'waiting'>, cause?: string): void {
     if (call.state !== 'transferred' || call.transfer?.landing?.status !== 'waiting') return
     const next = this.lifecycle.landing(call.callId, status, cause)
-    this.emit('landing', next, next.transfer?.landing as Landing)
+    this.lifecycle.saved(call.callId).then(() => { this.emit('landing', next, next.transfer?.landing as Landing) }, () => {})
   }
 
   private end (callId: string, reason: string, at?: string): Call | undefined {

@@ -106,7 +106,7 @@ t.test('a restart during ACW: no second ACWSTART, ACWEND at the original deadlin
   await clock.advance(10_000)
   a.acw.stop()
   const b = harness({ repo, clock })
-  b.acw.recover()
+  await b.acw.recover()
   await b.acw.reapply()
   await clock.advance(20_000)
   t.same(a.lines.map(l => l.event), ['ACWSTART'])

@@ -5,7 +5,7 @@ import { AcwService, type AcwDeps } from '../../src/acw/service.ts'
 import { acwSeconds, type AcwEntry, type AcwSettings } from '../../src/acw/types.ts'
 import type { AuditEntry } from '../../src/audit/log.ts'
 import { RecordingLog } from '../helpers/ami.ts'
-import { FakeClock, MemRepo } from '../helpers/acw-fakes.ts'
+import { FakeClock, MemRepo, settle } from '../helpers/acw-fakes.ts'
 
 interface Harness {
   acw: AcwService
@@ -184,7 +184,7 @@ t.test('restart of the service: original deadline kept; past deadlines end at on
   const second = harness({}, repo, clock)
   second.pause.set('1001', { paused: true, reason: 'ACW' })
   second.pause.set('1002', { paused: true, reason: 'ACW' })
-  second.acw.recover()
+  await second.acw.recover()
   await clock.advance(0)
   t.same(second.sent, [{ iface: 'PJSIP/1002', paused: false, reason: 'ACW' }], '1002 unpaused at once')
   await clock.advance(19_999)
@@ -255,7 +255,7 @@ t.test('a kill while holding for a transfer: after restart ACW starts if the age
   const clock = new FakeClock()
   repo.save({ agentId: '1001', callId: 'c', startedAt: new Date(clock.t).toISOString(), state: 'holding', seconds: 30 })
   const h = harness({}, repo, clock)
-  h.acw.recover()
+  await h.acw.recover()
   t.equal(h.repo.get('1001')?.state, 'active')
   await clock.advance(30_000)
   await clock.advance(0)
@@ -413,6 +413,7 @@ t.test('a new ACW begins while the last one\'s unpause is in flight: the new one
   await h.clock.advance(1000) // the deadline: QueuePause(false) sent, not yet confirmed
   t.equal(h.sent.at(-1)?.paused, false)
   h.acw.onReleased('1001', 'c2', undefined, 'call ended while the service could not see it') // a resync finds another call ended
+  await settle() // the new deadline is durable before the PBX hears of it
   t.equal(h.sent.at(-1)?.paused, true, 'the new ACW\'s pause goes out after the unpause')
   h.pause.set('1001', { paused: false, reason: '' })
   h.acw.onPauseEvent('1001', false, '') // the old unpause lands ...
@@ -424,4 +425,20 @@ t.test('a new ACW begins while the last one\'s unpause is in flight: the new one
   await h.clock.advance(30_000)
   t.equal(h.sent.at(-1)?.paused, false, 'and the agent is unpaused at its deadline')
   t.equal(h.repo.get('1001'), undefined)
+})
+
+t.test('the deadline is durable before the PBX hears anything: no QueuePause until the store confirms it', async t => {
+  const repo = new MemRepo()
+  let confirm = (): void => {}
+  const durable = new Promise<void>(resolve => { confirm = resolve })
+  const save = repo.save
+  repo.save = async e => { await save(e); await durable } // a store slow to commit
+  const h = harness({}, repo)
+  h.acw.onReleased('1001', 'c', 'pln123', 'caller hung up')
+  await settle()
+  t.same(h.sent, [], 'nothing sent while the deadline is not durable')
+  t.match(h.repo.get('1001'), { state: 'active', callId: 'c' }, 'though ACW has begun (memory)')
+  confirm()
+  await settle()
+  t.same(h.sent.map(s => s.paused), [true], 'paused once the deadline is stored')
 })

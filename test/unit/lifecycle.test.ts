@@ -1,6 +1,7 @@
 // A call's transitions have one owner (src/calls/lifecycle.ts): each checks the
-// from-state, saves before it announces, logs `from → to` once, and runs the outcome
-// effects, in their declared order, inside the transaction that records the outcome.
+// from-state, hands the call to memory at once and to the store, announces it once
+// durable, logs `from → to` once, and runs the outcome effects, in their declared order,
+// inside the transaction that records the outcome.
 import t from 'tap'
 import { CallLifecycle } from '../../src/calls/lifecycle.ts'
 import type { Outcome } from '../../src/calls/outcome-effects.ts'
@@ -19,24 +20,30 @@ function setup () {
   const repo = new MemoryCallRepository()
   let inTransaction = false
   const tx = repo.transaction.bind(repo)
-  repo.transaction = <T>(fn: () => T): T => { inTransaction = true; try { return tx(fn) } finally { inTransaction = false } }
+  repo.transaction = (fn: () => void): Promise<void> => { // not async: a throw in fn stays synchronous
+    inTransaction = true
+    try { return tx(fn) } finally { inTransaction = false }
+  }
+  const memory = new Map<string, Call>() // the tracker's part: what the next event sees
   const announced: Array<{ callId: string, state: string, outcome?: Outcome }> = []
   const lifecycle = new CallLifecycle({
     repo,
     log,
     now: () => new Date('2026-12-02T08:00:00.000Z'),
-    find: id => repo.get(id),
+    find: id => memory.get(id),
+    remember: call => { memory.set(call.callId, call) },
     announce: (call, outcome) => { announced.push({ callId: call.callId, state: call.state, ...(outcome !== undefined ? { outcome } : {}) }) }
   })
   const offer = (callId: string): Call => lifecycle.offer({ callId, state: 'offered', offeredAt: '2026-12-02T07:59:00.000Z', source: 'ami', customerChannel: `PJSIP/trunk-${callId}` })
   const transitions = (): unknown[] => lines.filter(l => l.obj.transition !== undefined).map(l => l.obj.transition)
-  return { lines, repo, lifecycle, announced, offer, transitions, inTransaction: () => inTransaction }
+  return { lines, repo, memory, lifecycle, announced, offer, transitions, inTransaction: () => inTransaction }
 }
+
+const settle = async (): Promise<void> => { for (let i = 0; i < 10; i++) await Promise.resolve() }
 
 t.test('a transition from the wrong state is refused: nothing saved, logged or announced', async t => {
   const s = setup()
   s.offer('c-1')
-  const before = { lines: s.lines.length, announced: s.announced.length }
   const refused = [
     () => s.lifecycle.startTransfer('c-1', 3, '2026-12-02T08:00:00.000Z'), // offered → transferring
     () => s.lifecycle.backToAgent('c-1', { status: 'failed', target: 3, at: 'x' }), // offered → connected via "back to agent"
@@ -45,11 +52,15 @@ t.test('a transition from the wrong state is refused: nothing saved, logged or a
     () => s.lifecycle.offer({ callId: 'c-1', state: 'offered', offeredAt: 'x', source: 'cti' }), // offered twice
     () => s.lifecycle.connect('nope', '1001', {}, 'ami') // unknown call
   ]
+  await settle()
+  const before = { lines: s.lines.length, announced: s.announced.length }
   for (const [i, attempt] of refused.entries()) {
     t.throws(attempt, ILLEGAL, `attempt ${i} refused with ILLEGAL_TRANSITION`)
   }
-  t.equal(s.repo.get('c-1')?.state, 'offered', 'the stored call did not move')
-  t.equal(s.repo.get('c-1')?.transfer, undefined, 'nor was it changed')
+  await settle()
+  t.equal((await s.repo.get('c-1'))?.state, 'offered', 'the stored call did not move')
+  t.equal((await s.repo.get('c-1'))?.transfer, undefined, 'nor was it changed')
+  t.equal(s.memory.get('c-1')?.state, 'offered', 'nor did the one in memory')
   t.equal(s.lines.length, before.lines, 'nothing logged')
   t.equal(s.announced.length, before.announced, 'nothing announced')
 
@@ -70,6 +81,7 @@ t.test('each transition is logged once, from → to, with the call and the agent
   s.lifecycle.startTransfer('c-2', 3, '2026-12-02T08:00:01.000Z')
   s.lifecycle.transferred('c-2', 'iconnet', '3')
   s.lifecycle.customerLeft('c-2') // not a transition either
+  await settle()
   t.same(s.transitions(), [
     '(new) → offered',
     'offered → connected',
@@ -87,7 +99,7 @@ t.test('each transition is logged once, from → to, with the call and the agent
   t.equal(withTransition.at(-1)?.msg, 'call transferred')
   t.same(s.announced.map(a => a.state), ['offered', 'connected', 'transferring', 'transferring', 'connected', 'transferring', 'transferred', 'transferred'], 'every saved change announced, once')
   t.same(s.announced.filter(a => a.outcome !== undefined), [{ callId: 'c-2', state: 'transferred', outcome: 'transferred' }], 'the outcome announced with the transfer')
-  const stored = s.repo.get('c-2')
+  const stored = await s.repo.get('c-2')
   t.equal(stored?.state, 'transferred')
   t.equal(stored?.transfer?.status, 'completed')
   t.equal(stored?.endedAt, '2026-12-02T08:00:00.000Z', 'the customer left')
@@ -106,43 +118,82 @@ t.test('outcome effects run in their declared order inside the transaction, befo
   t.same(ran, [], 'no effects without an outcome')
   s.lifecycle.end('c-3', 'caller hung up')
   t.same(ran, ['apkt ended tx=true announced=false', 'acw ended tx=true', 'audit ended tx=true'])
-  t.same(s.repo.get('c-3')?.apkt, { recordId: 'r-1', permasalahan: 'p' }, 'what an effect adds to the call is saved with it')
+  await settle()
+  t.same((await s.repo.get('c-3'))?.apkt, { recordId: 'r-1', permasalahan: 'p' }, 'what an effect adds to the call is saved with it')
 })
 
-t.test('store first: a save that fails logs and announces nothing', async t => {
+t.test('an outcome effect that fails: nothing written, memory as it was, nothing logged or announced', async t => {
   const s = setup()
   s.offer('c-4')
   s.lifecycle.connect('c-4', '1001', {}, 'ami')
+  await settle()
   const lines = s.lines.length
   const announced = s.announced.length
-  s.repo.save = () => { throw Object.assign(new Error('disk full'), { code: 'STORE_UNAVAILABLE' }) }
-  t.throws(() => s.lifecycle.end('c-4', 'caller hung up'), /disk full/)
+  s.lifecycle.setOutcomeEffects([() => { throw new Error('no APKT record could be made') }])
+  t.throws(() => s.lifecycle.end('c-4', 'caller hung up'), /no APKT record/)
+  await settle()
+  t.equal((await s.repo.get('c-4'))?.state, 'connected', 'the store still says connected')
+  t.equal(s.memory.get('c-4')?.state, 'connected', 'and so does memory')
   t.equal(s.lines.length, lines, 'no "call ended" line for a call not recorded as ended')
   t.equal(s.announced.length, announced, 'not announced')
+})
+
+t.test('announced once durable, not before; saved() tells when', async t => {
+  const s = setup()
+  let commit = (): void => {}
+  const durable = new Promise<void>(resolve => { commit = resolve })
+  const tx = s.repo.transaction.bind(s.repo)
+  s.repo.transaction = fn => tx(fn).then(async () => { await durable })
+  s.offer('c-5')
+  let saved = false
+  void s.lifecycle.saved('c-5').then(() => { saved = true })
+  await settle()
+  t.equal(s.memory.get('c-5')?.state, 'offered', 'memory has it at once: the next event sees it')
+  t.same(s.announced, [], 'not announced before the store confirms it')
+  t.equal(saved, false, 'saved() waits')
+  commit()
+  await settle()
+  t.same(s.announced, [{ callId: 'c-5', state: 'offered' }], 'announced once durable')
+  t.equal(saved, true)
+})
+
+t.test('a change the store refuses is logged and never announced', async t => {
+  const s = setup()
+  s.offer('c-6')
+  await settle()
+  s.repo.transaction = async fn => { fn(); throw Object.assign(new Error('CHECK constraint failed'), { code: 'SQLITE_CONSTRAINT' }) }
+  s.lifecycle.connect('c-6', '1001', {}, 'ami')
+  await settle()
+  t.same(s.announced.map(a => a.state), ['offered'], 'the refused change is not announced')
+  t.ok(s.lines.some(l => l.level === 'error' && l.msg === 'call change not recorded' && l.obj.callId === 'c-6'), 'and it is logged as an error')
+  await t.rejects(s.lifecycle.saved('c-6'), /CHECK constraint/, 'saved() says so')
 })
 
 t.test('a transfer\'s landing: waiting once transferred, then one final status that never changes', async t => {
   let clock = Date.parse('2026-12-02T08:00:00.000Z')
   const s = setup()
-  const lifecycle = new CallLifecycle({ repo: s.repo, log: { trace () {}, debug () {}, info () {}, warn () {}, error () {} }, now: () => new Date(clock), find: id => s.repo.get(id), announce: (call) => { s.announced.push({ callId: call.callId, state: call.state }) } })
+  const lifecycle = new CallLifecycle({ repo: s.repo, log: { trace () {}, debug () {}, info () {}, warn () {}, error () {} }, now: () => new Date(clock), find: id => s.memory.get(id), remember: call => { s.memory.set(call.callId, call) }, announce: (call) => { s.announced.push({ callId: call.callId, state: call.state }) } })
   s.offer('c-9')
   t.throws(() => lifecycle.landing('c-9', 'answered'), ILLEGAL, 'no landing before the call is transferred')
   lifecycle.connect('c-9', '1001', { agentChannel: 'PJSIP/1001-9' }, 'ami')
   lifecycle.startTransfer('c-9', 3, '2026-12-02T08:00:00.000Z')
   lifecycle.transferred('c-9', 'direct-transfer', '3')
-  t.same(s.repo.get('c-9')?.transfer?.landing, { status: 'waiting', at: '2026-12-02T08:00:00.000Z', waitSeconds: 0 }, 'placed at the target: waiting')
+  await settle()
+  t.same((await s.repo.get('c-9'))?.transfer?.landing, { status: 'waiting', at: '2026-12-02T08:00:00.000Z', waitSeconds: 0 }, 'placed at the target: waiting')
 
   clock += 12_345
   const before = s.announced.length
   const landed = lifecycle.landing('c-9', 'failed', 'BUSY')
+  await settle()
   t.same(landed.transfer?.landing, { status: 'failed', at: '2026-12-02T08:00:12.345Z', waitSeconds: 12.3, cause: 'BUSY' })
-  t.same(s.repo.get('c-9')?.transfer?.landing, landed.transfer?.landing, 'saved')
+  t.same((await s.repo.get('c-9'))?.transfer?.landing, landed.transfer?.landing, 'saved')
   t.equal(s.announced.length, before + 1, 'announced like other call changes')
-  t.equal(s.repo.get('c-9')?.transfer?.status, 'completed', 'the transfer itself stays completed')
+  t.equal((await s.repo.get('c-9'))?.transfer?.status, 'completed', 'the transfer itself stays completed')
 
   for (const status of ['answered', 'abandoned', 'failed'] as const) {
     t.throws(() => lifecycle.landing('c-9', status), ILLEGAL, `a final landing does not become ${status}`)
   }
-  t.equal(s.repo.get('c-9')?.transfer?.landing?.status, 'failed', 'the first word stands')
+  await settle()
+  t.equal((await s.repo.get('c-9'))?.transfer?.landing?.status, 'failed', 'the first word stands')
   t.equal(s.announced.length, before + 1, 'a refused landing is not announced')
 })
