@@ -62,6 +62,7 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
   /** The promise of the batch being collected, settled with its commit. */
   private openSettle: { promise: Promise<void>, resolve: () => void, reject: (err: unknown) => void } | undefined
   private running = false
+  private scheduled = false
   private outage = false
   private closed = false
   private retryDelay: number
@@ -151,13 +152,27 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
       ? Promise.reject(new JournalClosed())
       : new Promise<void>((resolve, reject) => {
         this.queue.push({ changes, resolve, reject })
-        if (!this.running && this.retryTimer === undefined) void this.run()
+        this.schedule()
       })
     return handled(promise)
   }
 
+  /**
+   * Starts writing at the end of this turn, not at once: what one turn changes (a route's
+   * change and its audit entry, the events of one AMI chunk) goes in one transaction.
+   */
+  private schedule (): void {
+    if (this.running || this.scheduled || this.retryTimer !== undefined) return
+    this.scheduled = true
+    queueMicrotask(() => {
+      this.scheduled = false
+      void this.run()
+    })
+  }
+
   /** One group at a time: everything queued, up to maxGroupChanges, in one transaction. */
   private async run (): Promise<void> {
+    if (this.running) return
     this.running = true
     try {
       while (this.queue.length > 0 && !this.closed) {

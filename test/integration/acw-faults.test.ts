@@ -34,7 +34,7 @@ async function pbx (t: Test, acwState: () => (iface: string) => string | undefin
 }
 
 async function start (t: Test, port: number, edit: (raw: Record<string, any>) => void): Promise<Service> {
-  const svc = await createService(testConfig(port, raw => { raw.ami.actionTimeoutMs = 500; edit(raw) }), pino({ level: 'silent' }))
+  const svc = await createService(testConfig(port, raw => { raw.ami.actionTimeoutMs = 500; edit(raw) }), pino({ level: process.env.DBG ?? 'silent' }))
   t.teardown(async () => { await svc.stop() })
   await svc.start()
   await waitFor('AMI', () => svc.ami.ready)
@@ -72,7 +72,7 @@ t.test('our pause confirmed and the agent unpaused in ONE TCP chunk: the pause g
   }
   svc = await start(t, fake.port, raw => { raw.acw = { seconds: 2, mode: 'fixed' } })
   await callEnds(svc, 'c1', '1001')
-  const unpause = await waitFor('the unpause at the deadline', () => sent.find(s => !s.paused))
+  const unpause = await waitFor('the unpause at the deadline', () => sent.find(s => !s.paused)).catch((err: unknown) => { console.error(JSON.stringify(sent)); throw err })
   const pauses = sent.filter(s => s.paused)
   t.equal(pauses.length, 2, 'the unpause seen with our confirmation is undone: QueuePause(true) sent again')
   t.same(pauses[1], { iface: I1001, paused: true, reason: 'ACW', member: { paused: false, reason: '' }, acw: 'active' }, 'while ACW runs')
@@ -89,7 +89,7 @@ t.test('the unpause refused (retries exhausted) while AMI stays up: retried late
   q.decide = (_iface, paused) => !paused && refusals-- > 0 ? { refuse: 'Interface busy' } : undefined
   svc = await start(t, fake.port, raw => { raw.acw = { seconds: 1, mode: 'fixed', pauseRetries: 0 } })
   await callEnds(svc, 'c1', '1001')
-  await waitFor('ACW over', () => svc?.acw.entry('1001') === undefined && sent.some(s => !s.paused) ? true : undefined)
+  await waitFor('ACW over', () => svc?.acw.entry('1001') === undefined && sent.some(s => !s.paused) ? true : undefined).catch((err: unknown) => { console.error(JSON.stringify({ sent, entry: svc?.acw.entry('1001') })); throw err })
   t.equal(sent.filter(s => !s.paused).length, 4, 'three refusals, then the fourth unpause took')
   t.same(q.members.get(I1001), { paused: false, reason: '' }, 'the agent is not left paused')
   t.equal(svc.ami.status().connects, 1, 'with AMI up all along (no reconnect did it)')
