@@ -49,7 +49,7 @@ const READY_TIMEOUT_MS = 30_000
 interface Install { bin: string, uid?: number, gid?: number }
 
 /** The newest /usr/lib/postgresql/N/bin holding initdb (PLN123_PG_BIN overrides), or undefined. */
-function binDir (): string | undefined {
+export function binDir (): string | undefined {
   const fromEnv = process.env.PLN123_PG_BIN
   if (fromEnv !== undefined && fromEnv !== '') return existsSync(path.join(fromEnv, 'initdb')) ? fromEnv : undefined
   let versions: string[]
