@@ -61,6 +61,8 @@ export function binDir (): string | undefined {
 /** Where the binaries are and whom to run them as, or why PostgreSQL cannot run here. */
 function locate (): { value: Install } | { missing: string } {
   const bin = binDir()
+  const fromEnv = process.env.PLN123_PG_BIN
+  if (bin === undefined && fromEnv !== undefined && fromEnv !== '') return { missing: `PLN123_PG_BIN=${fromEnv} holds no initdb` }
   if (bin === undefined) return { missing: 'no /usr/lib/postgresql/*/bin/initdb (npm run pretest installs it: test/store/install-postgres.sh, as root)' }
   // PostgreSQL refuses to run as root: as root, run it as the postgres user the Debian
   // package creates; as anyone else, as ourselves.

@@ -7,12 +7,17 @@
 # this script then only reports what is missing.
 set -euo pipefail
 
+# PLN123_PG_BIN: PostgreSQL's bin directory when it is not Debian's (the test helper
+# reads it too); nothing is installed for it, it is only checked.
+PG_BIN="${PLN123_PG_BIN:-}"
+
 installed () {
+  if [ -n "$PG_BIN" ]; then [ -x "$PG_BIN/initdb" ]; return; fi
   compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && id -u postgres >/dev/null 2>&1
 }
 ready () {
-  local bin
-  bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+  local bin="$PG_BIN"
+  [ -n "$bin" ] || bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
   echo "postgresql ready at $bin"
   exit 0
 }
@@ -28,6 +33,9 @@ missing () {
 }
 
 if installed; then ready; fi
+if [ -n "$PG_BIN" ]; then
+  missing "PLN123_PG_BIN=$PG_BIN holds no initdb"
+fi
 if [ "$(id -u)" != 0 ]; then
   missing "no /usr/lib/postgresql/*/bin/initdb (or no postgres user), and installing it needs root (apt-get install postgresql)"
 fi
