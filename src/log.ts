@@ -21,6 +21,8 @@ export const redactPaths = [
   'config.ami.secret',
   'config.apkt.token',
   'config.auth.tokens[*].token',
+  'config.store.url',
+  'store.url',
   'ami.secret',
   'apkt.token',
   'action.secret',

@@ -35,16 +35,37 @@ export function loadConfig (file: string, env: NodeJS.ProcessEnv = {}): Config {
   return parseConfig(raw as Record<string, unknown>, env, file)
 }
 
+/**
+ * `raw` is what the file holds (before the environment): secrets that may come from the
+ * environment only are refused there, even when the environment sets them too.
+ */
 export function parseConfig (raw: Record<string, unknown>, env: NodeJS.ProcessEnv = {}, source = 'config'): Config {
+  const fileProblems = envOnlyInFile(raw)
   const { value, errors: envErrors } = applyEnv(raw, ConfigSchema, env)
   const valid = validate(value) // fills defaults in place
-  const problems = [...envErrors, ...(valid ? [] : schemaProblems(validate.errors ?? []))]
+  const problems = [...fileProblems, ...envErrors, ...(valid ? [] : schemaProblems(validate.errors ?? []))]
   if (problems.length === 0) problems.push(...crossChecks(value as Config))
   if (problems.length > 0) throw new ConfigError(source, problems)
   return value as Config
 }
 
 const validate = compileChecker(ConfigSchema, { useDefaults: true })
+
+// Keys whose value is a credential in itself (the PostgreSQL URL holds the database
+// password): a config file is copied, committed and mounted, the environment is not.
+const envOnly: Array<{ path: string[], env: string, why: string }> = [
+  { path: ['store', 'url'], env: 'CTI_STORE_URL', why: 'it holds the database password' }
+]
+
+function envOnlyInFile (raw: Record<string, unknown>): string[] {
+  const out: string[] = []
+  for (const k of envOnly) {
+    let node: unknown = raw
+    for (const seg of k.path) node = typeof node === 'object' && node !== null ? (node as Record<string, unknown>)[seg] : undefined
+    if (node !== undefined) out.push(`${k.path.join('.')}: not allowed in the config file (${k.why}); remove it and set ${k.env} in the environment`)
+  }
+  return out
+}
 
 function duplicates<T> (items: T[], pick: (t: T) => string): string[] {
   const seen = new Set<string>()
@@ -70,5 +91,9 @@ function crossChecks (c: Config): string[] {
   const queues = new Set(c.agents.flatMap(a => a.queues))
   for (const q of Object.keys(c.acw.perQueue)) if (!queues.has(q)) out.push(`acw.perQueue.${q}: no agent is in queue "${q}"`)
   if (c.ami.reconnect.initialMs > c.ami.reconnect.maxMs) out.push('ami.reconnect.initialMs: must not exceed ami.reconnect.maxMs')
+  // No message here shows the URL: it holds a password.
+  if (c.store.kind === 'postgres' && c.store.url === undefined) out.push('store.url: is required when store.kind is postgres (set CTI_STORE_URL)')
+  if (c.store.kind === 'sqlite' && c.store.url !== undefined) out.push('store.url: is for store.kind postgres only, and store.kind is sqlite (set CTI_STORE_KIND=postgres, or unset CTI_STORE_URL)')
+  if (c.store.url !== undefined && !URL.canParse(c.store.url)) out.push('store.url: is not a valid URL (the value is not shown: it holds a password)')
   return out
 }

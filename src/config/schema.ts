@@ -57,8 +57,16 @@ export const AmiConfig = Type.Object({
   }, { additionalProperties: false, default: {} })
 }, { additionalProperties: false })
 
+// CONTRACT.md section 6. The PostgreSQL URL carries the database password, so it is
+// taken from CTI_STORE_URL only: load.ts refuses a `url` in the file, and the cross
+// checks tie url to kind (required for postgres, refused for sqlite).
+export const StoreKind = Type.Union([Type.Literal('sqlite'), Type.Literal('postgres')], { default: 'sqlite', description: 'sqlite (embedded, one instance) or postgres' })
+
 export const StoreConfig = Type.Object({
-  path: Type.String({ minLength: 1, default: 'var/pln123-cti.db' })
+  kind: StoreKind,
+  path: Type.String({ minLength: 1, default: 'var/pln123-cti.db', description: 'the SQLite file (kind sqlite)' }),
+  url: Type.Optional(Type.String({ pattern: '^postgres(ql)?://[^\\s]+$', mustBe: 'a postgres:// or postgresql:// URL', description: 'PostgreSQL URL (kind postgres); a secret: from CTI_STORE_URL only' })),
+  poolSize: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'connections in the pool (kind postgres)' })
 }, { additionalProperties: false, default: {} })
 
 export const PolicyConfig = Type.Object({
@@ -144,5 +152,6 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>
 export type AgentEntry = Static<typeof AgentConfig>
 export type DirectoryItem = Static<typeof DirectoryEntry>
+export type StoreKindName = Static<typeof StoreKind>
 export type TokenEntry = Static<typeof TokenConfig>
 export type RoleName = Static<typeof Role>

@@ -38,8 +38,9 @@ export function baseRawConfig (amiPort = 5038): Record<string, any> {
   }
 }
 
-export function testConfig (amiPort = 5038, edit: (raw: Record<string, any>) => void = () => {}): Config {
+/** `env`: environment overrides, e.g. { CTI_STORE_KIND: 'postgres', CTI_STORE_URL: db.url } (the URL may not be in the raw config). */
+export function testConfig (amiPort = 5038, edit: (raw: Record<string, any>) => void = () => {}, env: NodeJS.ProcessEnv = {}): Config {
   const raw = baseRawConfig(amiPort)
   edit(raw)
-  return parseConfig(raw)
+  return parseConfig(raw, env)
 }
