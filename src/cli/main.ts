@@ -5,6 +5,7 @@ import { configPath, loadConfig } from '../config/load.ts'
 import { apktCommand, apktUsage } from './apkt.ts'
 import { UsageError, type Io } from './io.ts'
 import { purgeCommand, purgeUsage } from './purge.ts'
+import { storeConfigOf } from '../store/open.ts'
 
 const usage = `pln123-cti: CTI service tools\n${apktUsage}\n${purgeUsage}\n`
 
@@ -18,7 +19,7 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
     if (command !== 'apkt' && command !== 'purge') throw new UsageError(`unknown command "${command}"`)
     const config = loadConfig(configPath(env), env)
     if (command === 'purge') return await purgeCommand(rest, config, io)
-    return await apktCommand(rest, { kind: 'sqlite', path: config.store.path }, io)
+    return await apktCommand(rest, storeConfigOf(config.store), io)
   } catch (err) {
     const code = (err as { code?: unknown }).code
     if (err instanceof UsageError || (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS_'))) {

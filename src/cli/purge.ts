@@ -9,6 +9,7 @@ import { retentionTables } from '../retention/policy.ts'
 import { Retention, type PassReport } from '../retention/purger.ts'
 import { UsageError, type Io } from './io.ts'
 import { openCliStore } from './store.ts'
+import { storeConfigOf } from '../store/open.ts'
 
 export const purgeUsage = `  pln123-cti purge [--dry-run]                                         delete what retention.days says is old now
                                                                        (--dry-run: count it, delete nothing)`
@@ -17,7 +18,7 @@ export async function purgeCommand (args: string[], config: Config, io: Io): Pro
   const { values, positionals } = parseArgs({ args, options: { 'dry-run': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true })
   if (values.help === true) { await io.out(`usage:\n${purgeUsage}\n`); return 0 }
   if (positionals.length > 0) throw new UsageError(`purge takes no arguments (got ${positionals.join(' ')})`)
-  const store = await openCliStore({ kind: 'sqlite', path: config.store.path })
+  const store = await openCliStore(storeConfigOf(config.store))
   try {
     const retention = new Retention({ store: store.retention, ...config.retention, log: silentLog })
     const dryRun = values['dry-run'] === true

@@ -9,6 +9,14 @@ export type StoreConfig =
   | { kind: 'sqlite', path: string }
   | { kind: 'postgres', url: string, poolSize: number }
 
+/** The validated config's store block as an engine to open (load.ts has checked a postgres one has its URL). */
+export function storeConfigOf (store: { kind: 'sqlite' | 'postgres', path: string, url?: string, poolSize: number }): StoreConfig {
+  if (store.kind === 'postgres') {
+    if (store.url === undefined) throw new Error('store.url: is required when store.kind is postgres (set CTI_STORE_URL)')
+    return { kind: 'postgres', url: store.url, poolSize: store.poolSize }
+  }
+  return { kind: 'sqlite', path: store.path }
+}
 export async function openEngine (config: StoreConfig, migrations: Migration[], log: Log): Promise<Store> {
   if (config.kind === 'postgres') return await openPostgresStore({ url: config.url, poolSize: config.poolSize, log }, migrations)
   return await openSqliteStore(config.path, migrations)

@@ -11,7 +11,7 @@ import { JournaledAuditLog } from '../store/audit-records.ts'
 import { Journal } from '../store/journal.ts'
 import { migrations } from '../store/migrations.ts'
 import type { Store } from '../store/port.ts'
-import { openEngine } from '../store/open.ts'
+import { openEngine, storeConfigOf } from '../store/open.ts'
 
 export interface StoreWiring {
   store: Store
@@ -33,7 +33,7 @@ const COMMIT_TIMEOUT_MS = 3000
 
 export async function wireStore (config: Config, logger: Logger): Promise<StoreWiring> {
   const log = logger.child({ module: 'store' })
-  const store = await openEngine({ kind: 'sqlite', path: config.store.path }, [...migrations, ...apktMigrations], log)
+  const store = await openEngine(storeConfigOf(config.store), [...migrations, ...apktMigrations], log)
   const journal = new Journal({ store, log })
   let heal: () => Promise<void> = async () => {}
   // After an outage the changes kept aside are written (the journal); Asterisk may have
