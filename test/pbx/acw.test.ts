@@ -6,6 +6,7 @@ import type { AmiClient } from '../../src/ami/index.ts'
 import { TOKENS } from '../helpers/config.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
 import { ADMIN_USER, placeCall, sandboxClient } from './fixture.ts'
+import { ENGINES, storeEnv } from '../helpers/engines.ts'
 import { startStack, type Stack } from './harness.ts'
 
 const ACW_SECONDS = 4
@@ -27,8 +28,10 @@ async function transferred (s: Stack, num: string): Promise<{ callId: string, ag
 
 const other = (id: string): string => id === '1001' ? '1002' : '1001'
 
-t.test('ACW after a transfer and after a hangup, enforced by pausing the member', async t => {
-  const s = await startStack(t, raw => { raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' } })
+for (const engine of ENGINES) t.test(`${engine}: ACW after a transfer and after a hangup, enforced by pausing the member`, async t => {
+  const env = await storeEnv(t, engine)
+  if (env === undefined) return
+  const s = await startStack(t, raw => { raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' } }, env)
 
   const first = await transferred(s, '0811000201')
   await waitFor('pause confirmed', () => s.svc.tracker.agentStatus(first.agentId)?.pausedReason === 'ACW' ? true : undefined)
@@ -67,8 +70,10 @@ t.test('ACW after a transfer and after a hangup, enforced by pausing the member'
   await s.admin.action('Hangup', { Channel: s.svc.tracker.get(second.callId)?.customerChannel ?? '' })
 })
 
-t.test('Asterisk restart during ACW: the pause is re-applied and released at the original deadline', async t => {
-  const s = await startStack(t, raw => { raw.acw = { seconds: 6, mode: 'fixed' } })
+for (const engine of ENGINES) t.test(`${engine}: Asterisk restart during ACW: the pause is re-applied and released at the original deadline`, async t => {
+  const env = await storeEnv(t, engine)
+  if (env === undefined) return
+  const s = await startStack(t, raw => { raw.acw = { seconds: 6, mode: 'fixed' } }, env)
   const c = await s.call('0811000301')
   await s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
   const endsAt = await waitFor('ACW', () => s.svc.acw.endsAt(c.agentId))

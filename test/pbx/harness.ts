@@ -29,9 +29,10 @@ export interface Stack {
   config: Config
 }
 
-export async function startStack (t: Test, edit: (raw: Record<string, any>) => void = () => {}): Promise<Stack> {
+/** `env`: the store's environment (test/helpers/engines.ts storeEnv), SQLite when left out. */
+export async function startStack (t: Test, edit: (raw: Record<string, any>) => void = () => {}, env: NodeJS.ProcessEnv = {}): Promise<Stack> {
   const sb = await startSandbox(t)
-  const config: Config = testConfig(sb.amiPort, edit)
+  const config: Config = testConfig(sb.amiPort, edit, env)
   const sent: Stack['sent'] = []
   const boot = async (): Promise<Service> => {
     const svc = await createService(config, pino({ level: process.env.TEST_LOG ?? 'silent' }))

@@ -4,12 +4,15 @@
 import t from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
+import { ENGINES, storeEnv } from '../helpers/engines.ts'
 import { startStack } from './harness.ts'
 
 const ACTIVATION_BAPAK_BUDI = 'Baik Bapak Budi, mohon maaf saat ini Bapak terhubung dengan Contact Center PLN 123 Ketenagalistrikan, untuk informasi ICONNET, Bapak akan kami sambungkan ke Contact Center ICONNET, mohon ditunggu ya Pak?'
 
-t.test('direct transfer on a real Asterisk', async t => {
-  const s = await startStack(t)
+for (const engine of ENGINES) t.test(`${engine}: direct transfer on a real Asterisk`, async t => {
+  const env = await storeEnv(t, engine)
+  if (env === undefined) return
+  const s = await startStack(t, () => {}, env)
   const budi = { name: 'Budi', salutation: 'Bapak' }
 
   await t.test('activation: script, consent, transfer; the customer reaches ICONNET, the agent is freed', async t => {
