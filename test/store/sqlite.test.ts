@@ -13,7 +13,7 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-store-sqlite-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 let n = 0
 
-const modes: SqliteMode[] = ['in-thread']
+const modes: SqliteMode[] = ['in-thread', 'worker']
 for (const mode of modes) {
   storeContract(t, `sqlite/${mode}`, async () => await openSqliteStore(path.join(dir, `${mode}-${++n}.db`), ALL, { mode }), {
     openAnother: async s => await openSqliteStore(s.where, ALL, { mode }),
