@@ -120,4 +120,23 @@ for (const mode of ['in-thread', 'worker'] as SqliteMode[]) {
     t.equal(await store.calls.get('big-0'), undefined, 'nothing of the big batch')
     await t.resolves(store.check(), 'the store still takes small writes')
   })
+
+  t.test(`sqlite/${mode}: while another process holds the write lock, commits fail as unavailable, then go on`, async t => {
+    const file = fresh()
+    const store = await open(file, { pragmas: ['busy_timeout = 100'] })
+    t.teardown(async () => { await store.close() })
+    const cli = new Database(file)
+    cli.pragma('busy_timeout = 100')
+    cli.prepare('BEGIN IMMEDIATE').run() // e.g. the CLI mid-transaction
+    const results = await Promise.allSettled([1, 2, 3].map(async i => { await store.commit([{ kind: 'call', call: call(`c${i}`) }]) }))
+    t.strictSame(results.map(r => r.status), ['rejected', 'rejected', 'rejected'])
+    const err = (results[0] as PromiseRejectedResult).reason as unknown
+    t.match(err, { code: /^SQLITE_BUSY/ })
+    t.equal(store.isUnavailable(err), true)
+    cli.prepare('COMMIT').run()
+    cli.close()
+    await store.commit([{ kind: 'call', call: call('after') }])
+    t.ok(await store.calls.get('after'))
+    t.equal(await store.calls.get('c1'), undefined)
+  })
 }
