@@ -3,7 +3,9 @@
 // the disk cannot take failing alone. Each in both modes (in-thread, worker).
 import os from 'node:os'
 import path from 'node:path'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, statSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import t from 'tap'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
@@ -16,6 +18,7 @@ import { openSqliteStore, type SqliteMode } from '../../src/store/sqlite/index.t
 import type { Change } from '../../src/store/port.ts'
 
 const ALL = [...migrations, ...apktMigrations]
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 const KNOWN = Math.max(...ALL.map(m => m.version))
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-sqlite-engine-'))
 t.teardown(() => rmSync(dir, { recursive: true, force: true }))
@@ -138,5 +141,35 @@ for (const mode of ['in-thread', 'worker'] as SqliteMode[]) {
     await store.commit([{ kind: 'call', call: call('after') }])
     t.ok(await store.calls.get('after'))
     t.equal(await store.calls.get('c1'), undefined)
+  })
+
+  t.test(`sqlite/${mode}: saved before announced: a process killed mid-stream lost nothing it announced`, async t => {
+    const file = fresh()
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/store/commit-child.ts'), file, mode], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+    const announced = new Set<number>()
+    let buf = ''
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        buf += d.toString()
+        let k: number
+        while ((k = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, k)
+          buf = buf.slice(k + 1)
+          const m = /^saved (\d+)$/.exec(line)
+          if (m !== null) announced.add(Number(m[1]))
+        }
+        if (announced.size >= 400) { child.kill('SIGKILL'); resolve() }
+      })
+      child.once('exit', code => { reject(new Error(`child exited (${code}) after ${announced.size} commits`)) })
+    })
+    await new Promise(resolve => { if (child.exitCode !== null || child.signalCode !== null) resolve(undefined); else child.once('exit', resolve) })
+    const db = openStore(file, ALL)
+    const calls = new Set((db.db.prepare('SELECT call_id AS id FROM calls').all() as Array<{ id: string }>).map(r => r.id))
+    const audits = new Set((db.db.prepare('SELECT target AS id FROM audit').all() as Array<{ id: string }>).map(r => r.id))
+    db.close()
+    const missing = [...announced].filter(i => !calls.has(`c${i}`) || !audits.has(`c${i}`))
+    t.strictSame(missing, [], `every announced outcome is saved (${announced.size} announced, ${calls.size} saved)`)
+    t.strictSame([...calls].filter(c => !audits.has(c)), [], 'no call without its audit entry: each batch whole or not at all')
+    t.equal(calls.size, audits.size)
   })
 }
