@@ -13,9 +13,28 @@ export class StoreWorkerGoneError extends Error {
   readonly code = 'STORE_WORKER_GONE'
 }
 
+const PRELOADS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
+
+/**
+ * The process's flags without its preloaded modules: the worker registers tsx itself
+ * (worker-boot.mjs), and what else the main thread preloads (a test runner's hooks, an
+ * APM agent) has no business in the thread that only runs SQL; under tap they made
+ * each worker start take seconds.
+ */
+function withoutPreloads (argv: readonly string[]): string[] {
+  const out: string[] = []
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
+    const flag = a.split('=')[0] as string
+    if (!PRELOADS.has(flag)) { out.push(a); continue }
+    if (!a.includes('=')) i++ // its value is the next argument
+  }
+  return out
+}
+
 export async function openInWorker (file: string, migrations: Migration[], pragmas: string[] = []): Promise<Store> {
   const data: WorkerData = { file, migrations, pragmas }
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: data })
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: data, execArgv: withoutPreloads(process.execArgv) })
   let gone: Error | undefined
   let waiting: { id: number, resolve: (o: Outcome[]) => void, reject: (e: Error) => void } | undefined
   let closed: (() => void) | undefined
