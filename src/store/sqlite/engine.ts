@@ -125,8 +125,10 @@ export class SqliteEngine {
 
   private group (jobs: readonly Job[], from: number, to: number, out: Outcome[]): void {
     const db = this.db
+    let began = false
     try {
       db.transaction(() => {
+        began = true
         for (let k = from; k < to; k++) {
           try {
             out[k] = { ok: true, value: db.transaction(() => this.exec(jobs[k] as Job))() }
@@ -139,7 +141,9 @@ export class SqliteEngine {
         }
       }).immediate()
     } catch (error) {
-      if (to - from === 1) { out[from] = { ok: false, error }; return }
+      // BEGIN itself failed (the write lock stayed taken past the busy timeout): one by
+      // one would only wait that long again for each, so the group fails as one.
+      if (!began || to - from === 1) { for (let k = from; k < to; k++) out[k] = { ok: false, error }; return }
       for (let k = from; k < to; k++) {
         try {
           out[k] = { ok: true, value: db.transaction(() => this.exec(jobs[k] as Job)).immediate() }
