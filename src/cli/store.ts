@@ -10,5 +10,6 @@ import type { Store } from '../store/port.ts'
 export async function openCliStore (config: StoreConfig): Promise<Store> {
   // Opening creates a missing file; an operator with a wrong path should hear so instead.
   if (config.kind === 'sqlite' && !existsSync(config.path)) throw new Error(`no store at ${config.path} (store.path / CTI_STORE_PATH)`)
-  return await openEngine(config, [...migrations, ...apktMigrations], silentLog)
+  // A one-shot command opens SQLite on its own thread: a worker costs a second to start for nothing.
+  return await openEngine(config.kind === 'sqlite' ? { ...config, mode: 'in-thread' } : config, [...migrations, ...apktMigrations], silentLog)
 }

@@ -2,11 +2,11 @@
 import type { Log } from '../log.ts'
 import type { Migration } from './migrations.ts'
 import type { Store } from './port.ts'
-import { openSqliteStore } from './sqlite/index.ts'
+import { openSqliteStore, type SqliteMode } from './sqlite/index.ts'
 import { openPostgresStore } from './postgres/index.ts'
 
 export type StoreConfig =
-  | { kind: 'sqlite', path: string }
+  | { kind: 'sqlite', path: string, mode?: SqliteMode }
   | { kind: 'postgres', url: string, poolSize: number }
 
 /** The validated config's store block as an engine to open (load.ts has checked a postgres one has its URL). */
@@ -19,5 +19,5 @@ export function storeConfigOf (store: { kind: 'sqlite' | 'postgres', path: strin
 }
 export async function openEngine (config: StoreConfig, migrations: Migration[], log: Log): Promise<Store> {
   if (config.kind === 'postgres') return await openPostgresStore({ url: config.url, poolSize: config.poolSize, log }, migrations)
-  return await openSqliteStore(config.path, migrations)
+  return await openSqliteStore(config.path, migrations, config.mode !== undefined ? { mode: config.mode } : {})
 }
