@@ -1,6 +1,9 @@
 // npm run demo: a real Asterisk sandbox, the service, and a local APKT receiver; one
 // scripted call per topic through the real PBX, each step printed; then it keeps
-// running (Ctrl-C to stop) so the API can be tried by hand.
+// running (Ctrl-C to stop) so the API can be tried by hand. The store is an SQLite file
+// (nothing to set up); `npm run demo -- --postgres` runs the same on a local PostgreSQL
+// server started for the demo (test/helpers/postgres.ts: a throwaway cluster, a database
+// owned by a non-superuser role, as a DBA would hand it over).
 import Fastify from 'fastify'
 import os from 'node:os'
 import path from 'node:path'
@@ -10,6 +13,7 @@ import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import { createService } from '../../src/service.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
+import { startCluster, type PgCluster } from '../helpers/postgres.ts'
 import { ADMIN_USER, PbxSandbox, freePort } from './sandbox.ts'
 
 const say = (line: string): void => { process.stdout.write(`${line}\n`) }
@@ -47,11 +51,22 @@ raw.http.port = Number(process.env.CTI_HTTP_PORT ?? 8123)
 raw.log.level = process.env.CTI_LOG_LEVEL ?? 'warn'
 raw.store.path = path.join(mkdtempSync(path.join(os.tmpdir(), 'pln123-demo-')), 'pln123-cti.db')
 raw.apkt = { url: `http://127.0.0.1:${apktPort}/apkt/records`, token: 'demo-apkt-token', timeoutMs: 2000, dispatcher: { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } } }
-const config = parseConfig(raw)
+const onPostgres = process.argv.includes('--postgres')
+let cluster: PgCluster | undefined
+const env: NodeJS.ProcessEnv = { ...process.env }
+if (onPostgres) {
+  say('  starting a local PostgreSQL server for the store (--postgres) ...')
+  cluster = await startCluster()
+  const db = await cluster.createDatabase({ name: 'pln123' })
+  env.CTI_STORE_KIND = 'postgres'
+  env.CTI_STORE_URL = db.url
+  say(`  PostgreSQL on ${cluster.host}:${cluster.port}, database ${db.name} owned by ${db.role} (not a superuser)`)
+}
+const config = parseConfig(raw, env)
 const svc = await createService(config, pino({ level: config.log.level }))
 const address = await svc.start()
 await until('AMI login', () => svc.ami.ready ? true : undefined)
-say(`  pln123-cti listening on ${address} (store ${config.store.path})`)
+say(`  pln123-cti listening on ${address} (store: ${svc.store.kind} ${svc.store.where})`)
 
 const admin = new AmiClient({ host: '127.0.0.1', port: sb.amiPort, ...ADMIN_USER, actionTimeoutMs: 3000, connectTimeoutMs: 3000, pingIntervalMs: 10_000, reconnect: { initialMs: 200, maxMs: 2000 }, logger: pino({ level: 'silent' }) })
 const pbxEvents: AmiEvent[] = []
@@ -125,6 +140,7 @@ const stop = async (): Promise<void> => {
   await svc.stop()
   await apkt.close()
   await sb.destroy()
+  await cluster?.destroy()
   process.exit(0)
 }
 process.on('SIGINT', () => { void stop() })
