@@ -222,17 +222,25 @@ t.test('a record older than maxAgeMs goes dead with the reason, kept and visible
 t.test('concurrency limit holds, one record per agent at a time', async t => {
   const agentsInFlight: string[] = []
   let overlap = 0
+  // What the dispatcher itself holds, seen at every request: the receiver's count alone
+  // cannot tell, as the dispatcher's socket pool (one per slot) queues any extra request.
+  let maxClaimed = 0
+  let maxDelivering = 0
   const { receiver, outbox, dispatcher, settled } = await rig(t, req => {
     const mine = req.body.agentId
     const others = [...receiver.inflightKeys].filter(k => k !== req.key)
     if (others.some(k => receiver.received.find(r => r.key === k)?.body.agentId === mine)) overlap++
     agentsInFlight.push(mine)
+    maxClaimed = Math.max(maxClaimed, outbox.claimedCount)
+    maxDelivering = Math.max(maxDelivering, dispatcher.inFlightCount)
     return { status: 200, delayMs: 30 }
   }, { concurrency: 3 })
   await fillOutbox(outbox, Array.from({ length: 12 }, (_, i) => `a${i}`), 3)
   dispatcher.start()
   await eventually('all delivered', settled, 10_000)
   t.ok(receiver.maxInflight <= 3, `at most 3 in flight (saw ${receiver.maxInflight})`)
+  t.ok(maxClaimed <= 3, `the dispatcher never held more than 3 records (saw ${maxClaimed})`)
+  t.ok(maxDelivering <= 3, `nor had more than 3 deliveries going (saw ${maxDelivering})`)
   t.ok(receiver.maxInflight >= 2, `and more than one at a time (saw ${receiver.maxInflight})`)
   t.equal(overlap, 0, 'never two of one agent\'s records in flight together')
   t.equal(receiver.accepted.size, 36)
