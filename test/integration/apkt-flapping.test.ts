@@ -31,7 +31,10 @@ t.test('1,000 records through a flapping receiver: zero lost', async t => {
   // The receiver also goes away entirely, twice, while records flow.
   dispatcher.start()
   for (const atDelivered of [250, 600]) {
-    await eventually(`${atDelivered} delivered`, async () => (await outbox.stats()).delivered >= atDelivered, 30_000)
+    await eventually(`${atDelivered} delivered`, async () => (await outbox.stats()).delivered >= atDelivered, 30_000).catch(async (err: Error) => {
+      // Say where it stood, not just that time ran out.
+      throw new Error(`${err.message}: outbox ${JSON.stringify(await outbox.stats())}, ${outbox.claimedCount} claimed, ${dispatcher.inFlightCount} deliveries going; receiver: ${receiver.received.length} requests, ${receiver.inflight} in flight`)
+    })
     await receiver.down()
     await new Promise(resolve => setTimeout(resolve, 150))
     await receiver.up()
