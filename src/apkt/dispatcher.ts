@@ -165,7 +165,9 @@ export class Dispatcher {
 
   private async claim (): Promise<void> {
     try {
-      const free = this.concurrency - (this.inFlight.size - 1)
+      // Counted before this claim's own '(claim)' entry is in the map (tick() adds it once
+      // claim() returned its promise): count deliveries only, whatever the map holds.
+      const free = this.concurrency - this.inFlightCount
       for (const entry of await this.outbox.claimDue(this.now(), free)) {
         if (!this.running) { await this.outbox.release(entry.id); continue }
         this.begin(entry)

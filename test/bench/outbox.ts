@@ -3,10 +3,11 @@
 //     commit) in every variant, alternating, median of rounds:
 //       bare     better-sqlite3 alone: a prepared INSERT into the same table (same DDL,
 //                same indexes), autocommit, the record's JSON prepared beforehand
-//       outbox   the real path: db.transaction(() => outbox.add(record, key))() on a
-//                store opened by openStore() with the real migrations
+//       outbox   the real path: await outbox.add(record, key), the Outbox writing through
+//                the service's journal (src/wiring/apkt.ts) into the store port's SQLite
+//                engine (openSqliteStore, the real migrations), one add awaited at a time
 //       outcome  what a transfer really commits (src/apkt/outcome-effect.ts: the tracker's outcome
-//                hook): outbox.add and the call's row saved, in one transaction
+//                hook): the record and the call's row, one journal batch, one transaction
 //     Target: outbox/bare >= 0.5 records/s.
 // (2) Delivery: 5,000 pending records of 200 agents, the real Dispatcher (default
 //     concurrency 4, and 16) posting to a local Fastify receiver in another process,
@@ -15,7 +16,8 @@
 // (3) The outbox's counts (Outbox.stats(): the live feed reads them after every outcome
 //     and every delivery, metrics on every scrape) with a long history (100,000
 //     records, 1 in 1,000 pending), vs the COUNT(*) ... GROUP BY it replaced, on the
-//     same file in the same run.
+//     same file in the same run (stats() through the store port, so its queue's turn is
+//     in the figure; the GROUP BY on a connection of its own).
 //   tsx test/bench/outbox.ts [--rounds 5] [--records 2000] [--deliver 5000] [--history 100000]
 import os from 'node:os'
 import path from 'node:path'
@@ -24,13 +26,16 @@ import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { Agent, request } from 'undici'
 import { openStore } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
+import { Journal } from '../../src/store/journal.ts'
+import type { Store } from '../../src/store/port.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { Outbox } from '../../src/apkt/outbox.ts'
 import { Dispatcher } from '../../src/apkt/dispatcher.ts'
 import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
-import { SqliteCallRepository } from '../../src/store/calls-repository.ts'
 import type { Call } from '../../src/calls/types.ts'
+import { silentLog } from '../../src/log.ts'
 import { agentIds } from './lib/ami-stream.ts'
 import { startTarget } from './lib/proc.ts'
 import { figure, machineFigure, median, met, note, round, sleep, summary } from './lib/report.ts'
@@ -47,6 +52,13 @@ const AGENTS = agentIds(200)
 const root = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-outbox-'))
 let seq = 0
 const fresh = (name: string): string => path.join(root, `${name}-${++seq}.db`)
+const ALL = [...migrations, ...apktMigrations]
+
+/** The Outbox as the service wires it: writes through a journal, claims as one instance. */
+function serviceOutbox (store: Store): { outbox: Outbox, journal: Journal } {
+  const journal = new Journal({ store, log: silentLog })
+  return { journal, outbox: new Outbox({ queries: store.outbox, write: change => journal.add(change), owner: 'bench', leaseMs: 60_000 }) }
+}
 
 function makeRecords (n: number, tag: string): ApktRecord[] {
   const at = new Date()
@@ -81,25 +93,26 @@ function bare (records: ApktRecord[]): number {
   return records.length / (ms / 1000)
 }
 
-function viaOutbox (records: ApktRecord[], withCall: boolean): number {
-  const store = openStore(fresh(withCall ? 'outcome' : 'outbox'), [...migrations, ...apktMigrations])
-  const outbox = new Outbox(store.db)
-  const calls = new SqliteCallRepository(store.db)
+async function viaOutbox (records: ApktRecord[], withCall: boolean): Promise<number> {
+  const store = await openSqliteStore(fresh(withCall ? 'outcome' : 'outbox'), ALL)
+  const { outbox, journal } = serviceOutbox(store)
   const t0 = performance.now()
   for (const r of records) {
     if (withCall) {
-      const call: Call = { callId: r.callId, state: 'transferred', agentId: r.agentId, offeredAt: r.createdAt, connectedAt: r.createdAt, source: 'ami', queue: 'pln123', customerChannel: `PJSIP/trunk-${r.callId}`, agentChannel: `PJSIP/${r.agentId}-${r.callId}`, callerIdNum: '081234567890', endReason: 'transferred to 3@direct-transfer', transfer: { status: 'completed', target: 3, at: r.createdAt } }
-      calls.transaction(() => {
-        const { record } = outbox.add(r, `${r.callId}:transfer`)
-        call.apkt = { recordId: record.id, permasalahan: record.permasalahan }
-        calls.save(call)
-      })
+      const call: Call = { callId: r.callId, state: 'transferred', agentId: r.agentId, offeredAt: r.createdAt, connectedAt: r.createdAt, source: 'ami', queue: 'pln123', customerChannel: `PJSIP/trunk-${r.callId}`, agentChannel: `PJSIP/${r.agentId}-${r.callId}`, callerIdNum: '081234567890', endReason: 'transferred to 3@direct-transfer', transfer: { status: 'completed', target: 3, at: r.createdAt }, apkt: { recordId: r.id, permasalahan: r.permasalahan } }
+      await journal.batch(() => {
+        void outbox.add(r, `${r.callId}:transfer`)
+        void journal.add({ kind: 'call', call })
+      }).saved
     } else {
-      store.db.transaction(() => outbox.add(r, `${r.callId}:transfer`))()
+      await outbox.add(r, `${r.callId}:transfer`)
     }
   }
   const ms = performance.now() - t0
-  store.close()
+  await journal.close()
+  const written = (await store.outbox.stats(new Date())).pending
+  await store.close()
+  if (written !== records.length) throw new Error(`${written} of ${records.length} records written`)
   return records.length / (ms / 1000)
 }
 
@@ -113,7 +126,7 @@ for (let r = 0; r < rounds; r++) {
   const order = variants.map((_, i) => variants[(i + r) % variants.length] as string)
   const line: string[] = []
   for (const v of order) {
-    const rate = v === 'bare' ? bare(records) : viaOutbox(records, v === 'outcome')
+    const rate = v === 'bare' ? bare(records) : await viaOutbox(records, v === 'outcome')
     writes.get(v)?.push(rate)
     line.push(`${v} ${Math.round(rate)}/s`)
   }
@@ -128,24 +141,28 @@ const writeRatio = ratioTo('outbox')
 figure({ bench: BENCH, name: 'ratio.outbox_over_bare', value: writeRatio, unit: 'ratio', target: 0.5, met: writeRatio >= 0.5 })
 
 // (3) counts with a long history
-function countsCost (): { statsMs: number, groupByMs: number } {
-  const store = openStore(fresh('history'), [...migrations, ...apktMigrations])
-  const outbox = new Outbox(store.db)
-  const ins = store.db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, created_at, body) VALUES (?, ?, ?, ?, ?, 0, ?, '{}')`)
+async function countsCost (): Promise<{ statsMs: number, groupByMs: number }> {
+  const file = fresh('history')
+  // The history, written on a connection of its own (the triggers keep the counts).
+  const raw = openStore(file, ALL)
+  const ins = raw.db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, created_at, body) VALUES (?, ?, ?, ?, ?, 0, ?, '{}')`)
   const at = new Date().toISOString()
-  store.db.transaction(() => { for (let i = 0; i < HISTORY; i++) ins.run(`h-${i}`, `h-${i}:educate`, AGENTS[i % AGENTS.length], `h-${i}`, i % 1000 === 0 ? 'pending' : 'delivered', at) })()
-  const groupBy = store.db.prepare('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status')
-  const time = (f: () => unknown, n: number): number => { for (let i = 0; i < 3; i++) f(); const t0 = performance.now(); for (let i = 0; i < n; i++) f(); return (performance.now() - t0) / n }
+  raw.db.transaction(() => { for (let i = 0; i < HISTORY; i++) ins.run(`h-${i}`, `h-${i}:educate`, AGENTS[i % AGENTS.length], `h-${i}`, i % 1000 === 0 ? 'pending' : 'delivered', at) })()
+  const groupBy = raw.db.prepare('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status')
+  const store = await openSqliteStore(file, ALL)
+  const { outbox } = serviceOutbox(store)
+  const time = async (f: () => unknown, n: number): Promise<number> => { for (let i = 0; i < 3; i++) await f(); const t0 = performance.now(); for (let i = 0; i < n; i++) await f(); return (performance.now() - t0) / n }
   const out = { statsMs: NaN, groupByMs: NaN }
   const a: number[] = []; const b: number[] = []
-  for (let r = 0; r < rounds; r++) { a.push(time(() => outbox.stats(), 200)); b.push(time(() => groupBy.all(), 20)) }
+  for (let r = 0; r < rounds; r++) { a.push(await time(async () => await outbox.stats(), 200)); b.push(await time(() => groupBy.all(), 20)) }
   out.statsMs = median(a); out.groupByMs = median(b)
-  const s = outbox.stats()
+  const s = await outbox.stats()
   if (s.pending + s.delivered !== HISTORY) throw new Error(`counts ${JSON.stringify(s)} do not add up to ${HISTORY}`)
-  store.close()
+  await store.close()
+  raw.close()
   return out
 }
-const counts = countsCost()
+const counts = await countsCost()
 figure({ bench: BENCH, name: 'stats_ms.long_history', value: counts.statsMs, unit: 'ms', records: HISTORY, baselineGroupByMs: round(counts.groupByMs), ratioBaselineOverThis: round(counts.groupByMs / counts.statsMs) })
 note(`counts with ${HISTORY} records: Outbox.stats() ${counts.statsMs.toFixed(3)} ms, COUNT(*) GROUP BY ${counts.groupByMs.toFixed(3)} ms`)
 
@@ -155,21 +172,22 @@ const url = `${receiver.url}/apkt/records`
 const count = async (): Promise<{ posts: number, unique: number }> => await (await fetch(`${receiver.url}/count`)).json() as { posts: number, unique: number }
 
 async function deliverOutbox (concurrency: number): Promise<{ rate: number, delivered: number, unique: number }> {
-  const store = openStore(fresh('deliver'), [...migrations, ...apktMigrations])
-  const outbox = new Outbox(store.db)
+  const store = await openSqliteStore(fresh('deliver'), ALL)
+  const { outbox, journal } = serviceOutbox(store)
   const records = makeRecords(DELIVER, `d${++seq}`)
   const past = new Date(Date.now() - 1000)
-  store.db.transaction(() => { for (const r of records) outbox.add(r, `${r.callId}:transfer`, past) })()
+  await journal.batch(() => { for (const r of records) void outbox.add(r, `${r.callId}:transfer`, past) }).saved
   const before = await count()
   const dispatcher = new Dispatcher({ outbox, url, token: 'bench-apkt-token', timeoutMs: 5000, concurrency })
   const t0 = performance.now()
   dispatcher.start()
   const deadline = Date.now() + 120_000
-  while (outbox.stats().pending > 0 && Date.now() < deadline) await sleep(5)
+  while ((await outbox.stats()).pending > 0 && Date.now() < deadline) await sleep(5)
   const ms = performance.now() - t0
   await dispatcher.stop()
-  const stats = outbox.stats()
-  store.close()
+  const stats = await outbox.stats()
+  await journal.close()
+  await store.close()
   const after = await count()
   return { rate: stats.delivered / (ms / 1000), delivered: stats.delivered, unique: after.unique - before.unique }
 }
@@ -223,5 +241,5 @@ for (const [v, rs] of delivery) {
 figure({ bench: BENCH, name: 'delivery_lost_or_duplicated', value: lost, unit: 'records' })
 const d4 = median(delivery.get('dispatcher-4') ?? [])
 figure({ bench: BENCH, name: 'target.delivery_rate', value: d4, unit: 'records/s', target: 1000, met: d4 >= 1000 })
-summary(BENCH, `durable writes (WAL, synchronous FULL, one commit each): bare ${Math.round(median(writes.get('bare') ?? []))}/s, Outbox.add in a transaction ${Math.round(median(writes.get('outbox') ?? []))}/s = ${writeRatio.toFixed(2)} of bare (target >= 0.5: ${met(writeRatio >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get('outcome') ?? []))}/s = ${ratioTo('outcome').toFixed(2)}; ` +
+summary(BENCH, `durable writes (WAL, synchronous FULL, one commit each): bare ${Math.round(median(writes.get('bare') ?? []))}/s, Outbox.add through the journal ${Math.round(median(writes.get('outbox') ?? []))}/s = ${writeRatio.toFixed(2)} of bare (target >= 0.5: ${met(writeRatio >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get('outcome') ?? []))}/s = ${ratioTo('outcome').toFixed(2)}; ` +
   `delivery of ${DELIVER} records to a local receiver: dispatcher concurrency 4 ${Math.round(d4)}/s (target >= 1000: ${met(d4 >= 1000)}; bare undici ${Math.round(median(delivery.get('bare-4') ?? []))}/s, ratio ${dRatio(4).toFixed(2)}), concurrency 16 ${Math.round(median(delivery.get('dispatcher-16') ?? []))}/s (ratio ${dRatio(16).toFixed(2)}); lost or duplicated: ${lost}; counts with ${HISTORY} records: ${counts.statsMs.toFixed(3)} ms (COUNT(*) GROUP BY: ${counts.groupByMs.toFixed(2)} ms)`)

@@ -1,12 +1,14 @@
 // Test parts for the APKT outbox: a real HTTP receiver (Fastify on port 0) that
 // records every request and keeps accepted records deduplicated by Idempotency-Key,
-// as the real APKT is expected to; record and store builders.
+// as the real APKT is expected to; record, store and outbox builders.
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { Outbox } from '../../src/apkt/outbox.ts'
 import { buildApktRecord, type ApktRecord, type ApktTopic } from '../../src/apkt/record.ts'
 import { migrations } from '../../src/store/migrations.ts'
-import { openStore, type Store } from '../../src/store/sqlite.ts'
+import type { Store } from '../../src/store/port.ts'
+import { openStore, type Store as SqliteFile } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
 
 export const RECEIVER_TOKEN = 'test-apkt-token-0123456789'
 
@@ -109,8 +111,36 @@ export class Receiver {
 
 const header = (v: string | string[] | undefined): string | undefined => Array.isArray(v) ? v[0] : v
 
-export function openApktStore (file: string): Store {
-  return openStore(file, [...migrations, ...apktMigrations])
+const ALL_MIGRATIONS = [...migrations, ...apktMigrations]
+
+/** The store as the service opens it (the SQLite engine of the port), migrated. */
+export async function openApktStore (file: string): Promise<Store> {
+  return await openSqliteStore(file, ALL_MIGRATIONS)
+}
+
+/**
+ * The same file through a connection of its own (better-sqlite3), for what the port does
+ * not show: the schema, rows as stored, another writer (an operator's repair by hand).
+ */
+export function openApktFile (file: string): SqliteFile {
+  return openStore(file, ALL_MIGRATIONS)
+}
+
+export interface TestOutboxOptions {
+  /** Who claims: a dispatcher's instance id (two owners = two dispatchers of an HA group). */
+  owner?: string
+  /** Default 10 minutes: no claim runs out during a test unless the test says so. */
+  leaseMs?: number
+}
+
+/** An Outbox on `store` whose every add is its own commit (as the CLI writes). */
+export function openOutbox (store: Store, o: TestOutboxOptions = {}): Outbox {
+  return new Outbox({
+    queries: store.outbox,
+    write: async change => { await store.commit([change]) },
+    owner: o.owner ?? 'test-instance',
+    leaseMs: o.leaseMs ?? 600_000
+  })
 }
 
 export interface MakeRecordOpts { agentId?: string, callId?: string, topic?: ApktTopic, at?: Date, name?: string }
@@ -128,16 +158,23 @@ export function makeRecord (o: MakeRecordOpts = {}): ApktRecord {
   })
 }
 
-/** Adds `perAgent` records for each agent, interleaved by agent; returns ids by agent in creation order. */
-export function fillOutbox (outbox: Outbox, agents: string[], perAgent: number): Map<string, string[]> {
+/**
+ * Adds `perAgent` records for each agent, interleaved by agent; resolves once all are
+ * durable, with the ids by agent in creation order. The adds are handed in together, in
+ * order (the store lands them in that order, in one group commit).
+ */
+export async function fillOutbox (outbox: Outbox, agents: string[], perAgent: number): Promise<Map<string, string[]>> {
   const byAgent = new Map<string, string[]>(agents.map(a => [a, []]))
+  const writes: Array<Promise<void>> = []
   for (let i = 0; i < perAgent; i++) {
     for (const agentId of agents) {
       const callId = `call-${agentId}-${i}`
-      const { record } = outbox.add(makeRecord({ agentId, callId }), `${callId}:transfer`)
+      const record = makeRecord({ agentId, callId })
+      writes.push(outbox.add(record, `${callId}:transfer`))
       byAgent.get(agentId)?.push(record.id)
     }
   }
+  await Promise.all(writes)
   return byAgent
 }
 

@@ -2,12 +2,12 @@
 // after a restart every record reaches the receiver, which (deduplicating by
 // Idempotency-Key) holds each exactly once. Nothing is stranded by the crash.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { hostname } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { Outbox } from '../../src/apkt/outbox.ts'
 import { waitFor } from '../helpers/ami.ts'
-import { fillOutbox, openApktStore, Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
+import { fillOutbox, openApktFile, openApktStore, openOutbox, Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
 import { freePort } from '../pbx/sandbox.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -44,9 +44,9 @@ t.test('SIGKILL with records pending and in flight: after restart each is held e
   const dbFile = path.join(t.testdir(), 'cti.db')
 
   // The outbox as a previous run left it: 150 records, 5 agents.
-  const pre = openApktStore(dbFile)
-  const ids = fillOutbox(new Outbox(pre.db), ['1001', '1002', '1003', '1004', '1005'], 30)
-  pre.close()
+  const pre = await openApktStore(dbFile)
+  const ids = await fillOutbox(openOutbox(pre), ['1001', '1002', '1003', '1004', '1005'], 30)
+  await pre.close()
   const all = [...ids.values()].flat()
 
   const env = {
@@ -74,12 +74,20 @@ t.test('SIGKILL with records pending and in flight: after restart each is held e
   t.ok(inFlightAtKill.length >= 1, `${inFlightAtKill.length} request(s) in flight at the kill`)
   await waitFor('the receiver to finish the orphaned requests', () => receiver.inflight === 0)
 
-  const between = openApktStore(dbFile)
-  const outbox = new Outbox(between.db)
-  const left = outbox.stats().pending
+  const between = await openApktStore(dbFile)
+  const outbox = openOutbox(between)
+  const left = (await outbox.stats()).pending
   t.ok(left > 0 && left < all.length, `the kill left ${left} of ${all.length} pending`)
-  for (const id of inFlightAtKill) t.equal(outbox.get(id)?.status, 'pending', `in flight at the kill -> still pending (${id})`)
-  between.close()
+  for (const id of inFlightAtKill) t.equal((await outbox.get(id))?.status, 'pending', `in flight at the kill -> still pending (${id})`)
+  await between.close()
+  // Claims are durable: the killed run's are still in the rows, leased for 30 s (src/wiring/apkt.ts,
+  // max(30 s, 3 x timeout)). The restart below must drop them itself (its instance id is the
+  // host name) for the receiver to get every record within the 20 s it is given.
+  const raw = openApktFile(dbFile)
+  for (const id of inFlightAtKill) {
+    t.match(raw.db.prepare('SELECT claimed_by, claimed_until FROM apkt_records WHERE id = ?').get(id), { claimed_by: hostname(), claimed_until: String }, `in flight at the kill -> still claimed by the dead run (${id})`)
+  }
+  raw.close()
 
   const second = startService(env)
   t.teardown(async () => { if (second.child.exitCode === null) { second.child.kill('SIGKILL'); await second.exited } })
@@ -99,8 +107,8 @@ t.test('SIGKILL with records pending and in flight: after restart each is held e
   t.ok(receiver.duplicates >= inFlightAtKill.length, `duplicates absorbed by the key: ${receiver.duplicates}`)
   for (const [agent, list] of ids) t.strictSame(receiver.orderFor(agent), list, `agent ${agent} in creation order across the crash`)
 
-  const after = openApktStore(dbFile)
+  const after = await openApktStore(dbFile)
   t.teardown(() => after.close())
-  t.match(new Outbox(after.db).stats(), { pending: 0, delivered: all.length, dead: 0 })
+  t.match(await openOutbox(after).stats(), { pending: 0, delivered: all.length, dead: 0 })
   t.notMatch(first.output() + second.output(), RECEIVER_TOKEN, 'the APKT token never appears in the logs')
 })

@@ -3,9 +3,8 @@
 import path from 'node:path'
 import t from 'tap'
 import { Dispatcher } from '../../src/apkt/dispatcher.ts'
-import { Outbox } from '../../src/apkt/outbox.ts'
-import { waitFor } from '../helpers/ami.ts'
-import { fillOutbox, openApktStore, Receiver, RECEIVER_TOKEN, type Answer } from '../helpers/apkt.ts'
+import { eventually, waitFor } from '../helpers/ami.ts'
+import { fillOutbox, openApktStore, openOutbox, Receiver, RECEIVER_TOKEN, type Answer } from '../helpers/apkt.ts'
 
 const AGENTS = Array.from({ length: 25 }, (_, i) => `${2000 + i}`)
 const PER_AGENT = 40 // 1,000 records
@@ -23,26 +22,29 @@ t.test('1,000 records through a flapping receiver: zero lost', async t => {
     { status: 202 }
   ]
   const receiver = await Receiver.start(req => cycle[req.n % cycle.length] as Answer)
-  const store = openApktStore(path.join(t.testdir(), 'cti.db'))
-  const outbox = new Outbox(store.db)
-  const ids = fillOutbox(outbox, AGENTS, PER_AGENT)
+  const store = await openApktStore(path.join(t.testdir(), 'cti.db'))
+  const outbox = openOutbox(store)
+  const ids = await fillOutbox(outbox, AGENTS, PER_AGENT)
   const dispatcher = new Dispatcher({ outbox, url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 80, concurrency: 16, pollMs: 20, backoff: { initialMs: 5, maxMs: 40 } })
-  t.teardown(async () => { await dispatcher.stop(1000); await receiver.stop(); store.close() })
+  t.teardown(async () => { await dispatcher.stop(1000); await receiver.stop(); await store.close() })
 
   // The receiver also goes away entirely, twice, while records flow.
   dispatcher.start()
   for (const atDelivered of [250, 600]) {
-    await waitFor(`${atDelivered} delivered`, () => outbox.stats().delivered >= atDelivered, 30_000)
+    await eventually(`${atDelivered} delivered`, async () => (await outbox.stats()).delivered >= atDelivered, 30_000).catch(async (err: Error) => {
+      // Say where it stood, not just that time ran out.
+      throw new Error(`${err.message}: outbox ${JSON.stringify(await outbox.stats())}, ${outbox.claimedCount} claimed, ${dispatcher.inFlightCount} deliveries going; receiver: ${receiver.received.length} requests, ${receiver.inflight} in flight`)
+    })
     await receiver.down()
     await new Promise(resolve => setTimeout(resolve, 150))
     await receiver.up()
   }
-  await waitFor('every record delivered', () => outbox.stats().pending === 0, 40_000)
+  await eventually('every record delivered', async () => (await outbox.stats()).pending === 0, 40_000)
   await waitFor('late answers to land', () => receiver.inflight === 0)
 
   const all = [...ids.values()].flat()
   t.equal(all.length, 1000)
-  t.match(outbox.stats(), { pending: 0, delivered: 1000, dead: 0 }, 'every record delivered, none dead')
+  t.match(await outbox.stats(), { pending: 0, delivered: 1000, dead: 0 }, 'every record delivered, none dead')
   t.equal(receiver.accepted.size, 1000, 'the receiver holds 1,000 records after deduplication')
   t.strictSame([...receiver.accepted.keys()].sort(), [...all].sort(), 'exactly the records of the outbox, none lost, none invented')
   for (const id of all) {

@@ -7,6 +7,7 @@ import { FakeAmi } from '../helpers/fake-ami.ts'
 import { TOKENS } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { asteriskWorks, startAppStack } from '../helpers/app-stack.ts'
+import { openApktFile } from '../helpers/apkt.ts'
 
 /** The value of one sample, e.g. metric(text, 'pln123_agents', { state: 'acw' }); undefined when absent. */
 function metric (text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -107,9 +108,9 @@ t.test('a supervisor\'s APKT retry is in the audit trail: who, what, when', asyn
   await s.connectedCall('a-1')
   await s.post('/v1/calls/a-1/inquiry', TOKENS.agent1001, { topic: 'billing', customer: { name: 'Sari', salutation: 'Ibu' }, subscribedViaPlnMobile: true })
   await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'a-1' })
-  const rec = s.svc.outbox.list({ limit: 10 }).find(e => e.callId === 'a-1')
+  const rec = (await s.svc.outbox.list({ limit: 10 })).find(e => e.callId === 'a-1')
   if (rec === undefined) throw new Error('no APKT record for the ended call')
-  s.svc.outbox.markDead(rec.id, 'HTTP 400: unitPelayanan unknown')
+  await s.svc.outbox.markDead(rec.id, 'HTTP 400: unitPelayanan unknown')
   let m = (await s.get('/metrics', TOKENS.supervisor)).text
   t.equal(metric(m, 'pln123_apkt_outbox_records', { status: 'dead' }), 1, 'the dead record is counted')
 
@@ -134,12 +135,16 @@ t.test('an outcome the store refused is counted once, when it is finally recorde
   const s = await startAppStack(t, { handler: asteriskWorks })
   const count = async (): Promise<number | undefined> => metric((await s.get('/metrics', TOKENS.supervisor)).text, 'pln123_calls_total', { topic: 'unclassified', outcome: 'ended' })
   await s.connectedCall('m-refused')
-  // The store refuses to record the end once (as a full disk would), then takes it.
-  s.svc.store.db.exec("CREATE TRIGGER refuse_end BEFORE UPDATE ON calls WHEN NEW.state = 'ended' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
+  // The store refuses to record the end once, then takes it: a trigger put on the service's
+  // file through a connection of its own (the service's store exposes no SQL).
+  t.equal(s.svc.store.kind, 'sqlite')
+  const raw = openApktFile(s.svc.store.where)
+  t.teardown(() => raw.close())
+  raw.db.exec("CREATE TRIGGER refuse_end BEFORE UPDATE ON calls WHEN NEW.state = 'ended' BEGIN SELECT RAISE(ABORT, 'refused for the test'); END")
   const refused = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'm-refused' })
   t.not(refused.status, 202, 'the end was not recorded')
   t.equal(await count(), undefined, 'and not counted')
-  s.svc.store.db.exec('DROP TRIGGER refuse_end')
+  raw.db.exec('DROP TRIGGER refuse_end')
   t.equal((await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'm-refused' })).status, 202)
   t.equal(await count(), 1, 'counted once, when recorded')
 })

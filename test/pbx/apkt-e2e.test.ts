@@ -43,8 +43,9 @@ t.test('one record per ICONNET outcome, exactly as the contract writes it', asyn
   t.equal(ra.length, 1, 'exactly one record for the transferred call')
   t.equal(rc.length, 1, 'exactly one record for the educated call')
   t.equal(byCall(n.callId).length, 0, 'none for a call without an ICONNET inquiry')
-  t.equal(s.svc.outbox.list().filter(e => e.record.callId === n.callId).length, 0, 'not even pending in the outbox')
-  t.equal(s.svc.outbox.list().length, 2, 'the outbox holds exactly the two records')
+  const inOutbox = await s.svc.outbox.list()
+  t.equal(inOutbox.filter(e => e.record.callId === n.callId).length, 0, 'not even pending in the outbox')
+  t.equal(inOutbox.length, 2, 'the outbox holds exactly the two records')
 
   t.match(ra[0], {
     jenis: 'KELUHAN', tipeKeluhan: 'INFORMASI', subTipeKeluhan: 'UMUM',
