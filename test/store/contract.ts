@@ -1,0 +1,537 @@
+// One contract for the Store port (src/store/port.ts), run against every engine
+// (test/store/<engine>.test.ts): the same changes, the same answers. Engine-agnostic:
+// it talks only to the port; an engine's own details (migrations, pragmas, its
+// errors) are tested beside it. Every test's name starts with the engine, so the
+// output says which engine each ran on.
+//
+//   storeContract(t, 'sqlite', () => openSqliteStore(freshFile(), ALL), { openAnother: s => openSqliteStore(s.where, ALL) })
+//
+// `open` gives a store on a fresh, empty database each time; `openAnother(s)` (when the
+// engine allows several) a second Store on the same database as `s`, for concurrent
+// claimers and for reading back after close.
+import type { Test } from 'tap'
+import { OutboxError } from '../../src/apkt/errors.ts'
+import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
+import type { AcwEntry } from '../../src/acw/types.ts'
+import type { Call } from '../../src/calls/types.ts'
+import type { Change, OutboxEntry, Store } from '../../src/store/port.ts'
+
+export interface ContractOptions {
+  /** A second Store on the same database as `store` (several claimers, reading after close). */
+  openAnother?: (store: Store) => Promise<Store>
+  /** The store's `kind` when the name shown differs (e.g. 'sqlite' for 'sqlite/worker'). */
+  kind?: string
+}
+
+const NOW = new Date('2026-11-24T03:00:00.000Z')
+const DAY = 86_400_000
+const iso = (d: Date): string => d.toISOString()
+const plus = (d: Date, ms: number): Date => new Date(d.getTime() + ms)
+
+let n = 0
+function record (o: { agentId?: string, callId?: string, id?: string } = {}): ApktRecord {
+  return buildApktRecord({
+    callId: o.callId ?? `call-${++n}`,
+    agentId: o.agentId ?? '1001',
+    topic: 'activation',
+    apkt: { jenis: 'KELUHAN', tipeKeluhan: 'INFORMASI', subTipeKeluhan: 'UMUM', permasalahan: 'ICONNET : TRANSFER CALL' },
+    customer: { name: 'Budi', customerId: '5123456789' },
+    unit: 'DISTRIBUSI JAKARTA RAYA',
+    unitPelayanan: 'UP3 TANJUNG PRIOK',
+    at: NOW,
+    ...(o.id !== undefined ? { id: o.id } : {})
+  })
+}
+
+const apkt = (r: ApktRecord, at = NOW, outcomeKey = `${r.callId}:transfer`): Change => ({ kind: 'apktRecord', record: r, outcomeKey, at: iso(at) })
+
+function call (callId: string, state: Call['state'], extra: Partial<Call> = {}): Call {
+  return { callId, state, agentId: '1001', offeredAt: iso(NOW), source: 'ami', ...extra }
+}
+
+/** Records for each agent, interleaved by agent (A0 B0 A1 B1 ...), each created 1 ms after the one before. */
+async function fill (store: Store, agents: string[], perAgent: number, from = NOW): Promise<Map<string, string[]>> {
+  const byAgent = new Map<string, string[]>(agents.map(a => [a, []]))
+  const changes: Change[] = []
+  let i = 0
+  for (let k = 0; k < perAgent; k++) {
+    for (const agentId of agents) {
+      const r = record({ agentId, callId: `call-${agentId}-${k}-${++n}` })
+      changes.push(apkt(r, plus(from, i++)))
+      byAgent.get(agentId)?.push(r.id)
+    }
+  }
+  await store.commit(changes)
+  return byAgent
+}
+
+const ids = (es: OutboxEntry[]): string[] => es.map(e => e.id)
+
+async function collect<T> (it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
+
+export function storeContract (t: Test, engine: string, open: () => Promise<Store>, opts: ContractOptions = {}): void {
+  const fresh = async (t: Test): Promise<Store> => {
+    const store = await open()
+    t.teardown(async () => { if (store.open) await store.close() })
+    return store
+  }
+  const another = async (t: Test, store: Store): Promise<Store | undefined> => {
+    if (opts.openAnother === undefined) return undefined
+    const s = await opts.openAnother(store)
+    t.teardown(async () => { if (s.open) await s.close() })
+    return s
+  }
+
+  t.test(`${engine}: a store opens healthy and says what it is`, async t => {
+    const store = await fresh(t)
+    t.equal(store.open, true)
+    t.equal(store.kind, opts.kind ?? engine)
+    t.type(store.where, 'string')
+    t.ok(store.where.length > 0, 'where it is')
+    await t.resolves(store.check(), 'check() resolves on a healthy store')
+    t.equal(store.isUnavailable(new Error('a bug')), false, 'a plain error is a bug, not unavailability')
+    t.equal(store.isUnavailable(new TypeError('x')), false)
+  })
+
+  t.test(`${engine}: calls: written, replaced, read back; unfinished as today`, async t => {
+    const store = await fresh(t)
+    const full = call('c1', 'transferred', {
+      queue: 'pln123',
+      customerChannel: 'PJSIP/trunk-00000001',
+      agentChannel: 'PJSIP/1001-00000002',
+      callerIdNum: '081234567890',
+      callerIdName: 'Budi',
+      connectedAt: iso(NOW),
+      endReason: 'transferred to 3@direct-transfer',
+      transfer: { status: 'completed', target: 3, at: iso(NOW), landing: { status: 'waiting', at: iso(NOW), waitSeconds: 0 } },
+      apkt: { recordId: 'r1', permasalahan: 'ICONNET : TRANSFER CALL' }
+    })
+    await store.commit([{ kind: 'call', call: call('c1', 'offered') }])
+    t.strictSame(await store.calls.get('c1'), call('c1', 'offered'))
+    await store.commit([{ kind: 'call', call: full }])
+    t.strictSame(await store.calls.get('c1'), full, 'replaced, every field read back')
+    t.equal(await store.calls.get('nope'), undefined)
+
+    await store.commit([
+      { kind: 'call', call: call('offered', 'offered') },
+      { kind: 'call', call: call('connected', 'connected') },
+      { kind: 'call', call: call('transferring', 'transferring') },
+      { kind: 'call', call: call('ended', 'ended', { endedAt: iso(NOW) }) },
+      { kind: 'call', call: call('transferred-done', 'transferred', { endedAt: iso(NOW) }) }
+    ])
+    // c1 is transferred without endedAt: its customer's end was never seen, so it is unfinished.
+    const unfinished = (await store.calls.unfinished()).map(c => c.callId).sort()
+    t.strictSame(unfinished, ['c1', 'connected', 'offered', 'transferring'])
+    t.strictSame((await store.calls.unfinished()).find(c => c.callId === 'c1'), full, 'whole calls come back')
+  })
+
+  t.test(`${engine}: ACW: saved, replaced, ended; all() oldest first`, async t => {
+    const store = await fresh(t)
+    const a: AcwEntry = { agentId: '1001', callId: 'c1', startedAt: '2026-11-24T03:00:02.000Z', endsAt: '2026-11-24T03:00:32.000Z', state: 'active', seconds: 30, interface: 'PJSIP/1001', pauseReason: 'Wrapup' }
+    const b: AcwEntry = { agentId: '1002', startedAt: '2026-11-24T03:00:01.000Z', state: 'holding', seconds: 45 }
+    const c: AcwEntry = { agentId: '1003', callId: 'c3', startedAt: '2026-11-24T03:00:03.000Z', state: 'ending', seconds: 10 }
+    await store.commit([{ kind: 'acw', entry: a }, { kind: 'acw', entry: b }, { kind: 'acw', entry: c }])
+    t.strictSame(await store.acw.all(), [b, a, c], 'oldest first; absent fields stay absent')
+    const b2: AcwEntry = { ...b, state: 'active', endsAt: '2026-11-24T03:00:46.000Z', interface: 'PJSIP/1002', pauseReason: 'ACW' }
+    await store.commit([{ kind: 'acw', entry: b2 }, { kind: 'acwEnded', agentId: '1003' }])
+    t.strictSame(await store.acw.all(), [b2, a])
+    await store.commit([{ kind: 'acwEnded', agentId: '1001' }, { kind: 'acwEnded', agentId: 'never-paused' }])
+    t.strictSame(await store.acw.all(), [b2], 'ending an ACW that is not there is no error')
+  })
+
+  t.test(`${engine}: audit: newest first, in pages`, async t => {
+    const store = await fresh(t)
+    const changes: Change[] = Array.from({ length: 7 }, (_, i) => ({
+      kind: 'audit',
+      entry: { actor: 'sup', role: 'supervisor', action: 'acw.end', target: `t${i}`, ...(i % 2 === 0 ? { details: { i, why: 'test' } } : {}) },
+      at: iso(plus(NOW, i * 1000))
+    }))
+    await store.commit(changes)
+    const all = await store.audit.list()
+    t.strictSame(all.map(r => r.target), ['t6', 't5', 't4', 't3', 't2', 't1', 't0'])
+    t.match(all[0], { actor: 'sup', role: 'supervisor', action: 'acw.end', target: 't6', at: iso(plus(NOW, 6000)) })
+    t.strictSame(all[0]?.details, { i: 6, why: 'test' })
+    t.strictSame(all[1]?.details, {}, 'no details: an empty object')
+    const seqs = all.map(r => r.seq)
+    t.strictSame(seqs, [...seqs].sort((x, y) => y - x), 'seq falls along the list')
+    const page1 = await store.audit.list({ limit: 3 })
+    t.strictSame(page1.map(r => r.target), ['t6', 't5', 't4'])
+    const before = Math.min(...page1.map(r => r.seq))
+    const page2 = await store.audit.list({ before, limit: 3 })
+    t.strictSame(page2.map(r => r.target), ['t3', 't2', 't1'])
+    const page3 = await store.audit.list({ before: Math.min(...page2.map(r => r.seq)), limit: 3 })
+    t.strictSame(page3.map(r => r.target), ['t0'])
+  })
+
+  t.test(`${engine}: an APKT record: pending, due at its time, read back whole; one record per outcome`, async t => {
+    const store = await fresh(t)
+    const r = record({ callId: 'c1' })
+    await store.commit([apkt(r, NOW, 'c1:transfer')])
+    const e = await store.outbox.get(r.id)
+    t.strictSame(e, { id: r.id, outcomeKey: 'c1:transfer', agentId: r.agentId, callId: 'c1', status: 'pending', attempts: 0, lastError: null, nextAttemptAt: iso(NOW), createdAt: iso(NOW), deliveredAt: null, record: r })
+    const twin = record({ callId: 'c1' })
+    await t.resolves(store.commit([apkt(twin, plus(NOW, 5), 'c1:transfer')]), 'a second record for the same outcome is ignored, not an error')
+    t.equal(await store.outbox.get(twin.id), undefined, 'and not written')
+    t.strictSame((await store.outbox.get(r.id))?.record, r, 'the first one stays as it was')
+    await store.commit([apkt(record({ callId: 'c1' }), NOW, 'c1:educate')])
+    t.match(await store.outbox.stats(NOW), { pending: 2, delivered: 0, dead: 0 }, 'another outcome of the same call is another record')
+    t.equal(await store.outbox.get('no-such-id'), undefined)
+  })
+
+  t.test(`${engine}: an outcome, its APKT record, the ACW deadline and the audit entry commit together`, async t => {
+    const store = await fresh(t)
+    const r = record({ callId: 'c1' })
+    const acw: AcwEntry = { agentId: '1001', callId: 'c1', startedAt: iso(NOW), endsAt: iso(plus(NOW, 30_000)), state: 'active', seconds: 30 }
+    const outcome = (callId: string, rec: ApktRecord): Change[] => [
+      { kind: 'call', call: call(callId, 'transferred', { apkt: { recordId: rec.id, permasalahan: rec.permasalahan } }) },
+      apkt(rec, NOW, `${callId}:transfer`),
+      { kind: 'acw', entry: { ...acw, callId } },
+      { kind: 'audit', entry: { actor: '1001', role: 'agent', action: 'transfer', target: callId }, at: iso(NOW) }
+    ]
+    await store.commit(outcome('c1', r))
+    t.equal((await store.calls.get('c1'))?.apkt?.recordId, r.id)
+    t.equal((await store.outbox.get(r.id))?.status, 'pending')
+    t.strictSame(await store.acw.all(), [acw])
+    t.strictSame((await store.audit.list()).map(a => a.target), ['c1'])
+
+    // The same batch for c2, but its record reuses r's id under another outcome key: a
+    // constraint the engine refuses. Nothing of the batch may land.
+    const bad = outcome('c2', { ...record({ callId: 'c2' }), id: r.id })
+    await t.rejects(store.commit(bad), 'a batch the engine refuses rejects')
+    t.equal(await store.calls.get('c2'), undefined, 'no call')
+    t.strictSame(await store.acw.all(), [acw], 'no ACW change')
+    t.strictSame((await store.audit.list()).map(a => a.target), ['c1'], 'no audit entry')
+    t.match(await store.outbox.stats(NOW), { pending: 1 }, 'no record')
+    t.strictSame((await store.outbox.get(r.id))?.callId, 'c1')
+
+    // After a refused batch the store goes on.
+    const r3 = record({ callId: 'c3' })
+    await store.commit(outcome('c3', r3))
+    t.equal((await store.outbox.get(r3.id))?.callId, 'c3')
+  })
+
+  t.test(`${engine}: batches handed in together: each lands or not on its own`, async t => {
+    const store = await fresh(t)
+    const taken = record({ callId: 'taken' })
+    await store.commit([apkt(taken)])
+    const audit = (target: string): Change => ({ kind: 'audit', entry: { actor: 'a', role: 'agent', action: 'x', target }, at: iso(NOW) })
+    const results = await Promise.allSettled(Array.from({ length: 30 }, (_, i) => {
+      const bad = i % 7 === 3
+      return store.commit([
+        { kind: 'call', call: call(`c${i}`, 'ended', { endedAt: iso(NOW) }) },
+        audit(`a${i}`),
+        bad ? apkt({ ...record({ callId: `c${i}` }), id: taken.id }) : apkt(record({ callId: `c${i}` }))
+      ])
+    }))
+    const badOnes = [3, 10, 17, 24]
+    t.strictSame(results.map((r, i) => r.status === 'rejected' ? i : -1).filter(i => i >= 0), badOnes, 'only the refused batches reject')
+    for (let i = 0; i < 30; i++) {
+      const got = await store.calls.get(`c${i}`)
+      if (badOnes.includes(i)) t.equal(got, undefined, `c${i}: nothing of a refused batch`)
+      else t.equal(got?.callId, `c${i}`, `c${i}: landed`)
+    }
+    const targets = (await store.audit.list({ limit: 100 })).map(a => a.target)
+    t.strictSame(targets, Array.from({ length: 30 }, (_, i) => `a${i}`).filter((_, i) => !badOnes.includes(i)).reverse(), 'the good batches in the order handed in')
+    t.match(await store.outbox.stats(NOW), { pending: 27 })
+  })
+
+  t.test(`${engine}: batches land in the order handed in`, async t => {
+    const store = await fresh(t)
+    const pending: Array<Promise<void>> = []
+    for (let i = 0; i < 200; i++) {
+      pending.push(store.commit([
+        { kind: 'call', call: call('same', 'connected', { callerIdName: `n${i}` }) },
+        { kind: 'audit', entry: { actor: 'a', role: 'agent', action: 'x', target: `n${i}` }, at: iso(NOW) }
+      ]))
+    }
+    await Promise.all(pending)
+    t.equal((await store.calls.get('same'))?.callerIdName, 'n199', 'the stored call is the last one handed in')
+    t.strictSame((await store.audit.list({ limit: 500 })).map(a => a.target), Array.from({ length: 200 }, (_, i) => `n${199 - i}`), 'every batch, in order')
+  })
+
+  t.test(`${engine}: claimDue: per agent its oldest pending record, when due, never two of one agent`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B'], 3)
+    const a = got.get('A') ?? []
+    const b = got.get('B') ?? []
+    const now = plus(NOW, 1000)
+    const claim = async (at: Date, limit = 10, owner = 'd1'): Promise<string[]> => ids(await store.outbox.claimDue({ now: at, limit, owner, leaseMs: 600_000 }))
+    t.strictSame(await claim(NOW), [a[0]], 'only what is due: A0 is due at NOW, B0 1 ms later')
+    await store.outbox.release(a[0] as string, 'd1')
+    t.strictSame(await claim(now), [a[0], b[0]], 'one per agent, the oldest, oldest first')
+    t.strictSame(await claim(now), [], 'an agent whose head is claimed is skipped, even for the same owner')
+    await store.outbox.markDelivered(a[0] as string, now)
+    t.strictSame(await claim(now), [a[1]], 'A\'s next record once its first is delivered')
+    await store.outbox.markFailed(b[0] as string, 'HTTP 500', plus(now, 60_000))
+    t.strictSame(await claim(now), [], 'B waits for its failed head: no overtaking while it backs off')
+    t.strictSame(await claim(plus(now, 60_000)), [b[0]], 'due again after its back-off')
+    await store.outbox.markDead(b[0] as string, 'HTTP 400: bad', true)
+    t.strictSame(await claim(plus(now, 60_000)), [b[1]], 'a dead record no longer holds its agent back')
+    t.strictSame(await claim(now, 0), [], 'limit 0')
+  })
+
+  t.test(`${engine}: claimDue honours its limit, oldest first across agents`, async t => {
+    const store = await fresh(t)
+    await fill(store, ['A', 'B', 'C', 'D'], 2)
+    const got = await store.outbox.claimDue({ now: plus(NOW, 1000), limit: 3, owner: 'd1', leaseMs: 60_000 })
+    t.strictSame(got.map(e => e.agentId), ['A', 'B', 'C'])
+    t.ok(got.every(e => e.status === 'pending' && e.attempts === 0), 'handed out as pending')
+    const rest = await store.outbox.claimDue({ now: plus(NOW, 1000), limit: 3, owner: 'd1', leaseMs: 60_000 })
+    t.strictSame(rest.map(e => e.agentId), ['D'])
+  })
+
+  t.test(`${engine}: claims are leased: not handed to another owner until the lease runs out`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B'], 2)
+    const a0 = got.get('A')?.[0] as string
+    const b0 = got.get('B')?.[0] as string
+    const now = plus(NOW, 1000)
+    const claim = async (owner: string, at: Date): Promise<string[]> => ids(await store.outbox.claimDue({ now: at, limit: 10, owner, leaseMs: 5000 }))
+    t.strictSame(await claim('d1', now), [a0, b0])
+    t.strictSame(await claim('d2', now), [], 'live claims hold both agents for another owner')
+    t.strictSame(await claim('d2', plus(now, 4999)), [], 'still within the lease')
+    t.strictSame(await claim('d2', plus(now, 5001)), [a0, b0], 'after the lease, the records are handed out again')
+    t.strictSame(await claim('d1', plus(now, 5002)), [], 'now d2 holds them')
+    t.equal((await store.outbox.get(a0))?.attempts, 0, 'a lease running out counts no attempt')
+  })
+
+  t.test(`${engine}: release and releaseAll give claims back; mark* settle them`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B', 'C'], 2)
+    const [a0, a1] = got.get('A') as [string, string]
+    const b0 = got.get('B')?.[0] as string
+    const c0 = got.get('C')?.[0] as string
+    const now = plus(NOW, 1000)
+    const claim = async (owner: string, at = now): Promise<string[]> => ids(await store.outbox.claimDue({ now: at, limit: 10, owner, leaseMs: 60_000 }))
+    t.strictSame(await claim('d1'), [a0, b0, c0])
+    await store.outbox.release(a0, 'd2')
+    t.strictSame(await claim('d2'), [], 'another owner cannot give back d1\'s claim')
+    await store.outbox.release(a0, 'd1')
+    t.strictSame(await claim('d2'), [a0], 'released: claimable at once by anyone')
+    t.equal((await store.outbox.get(a0))?.attempts, 0, 'release counts no attempt')
+    await store.outbox.releaseAll('d1')
+    t.strictSame(await claim('d3'), [b0, c0], 'releaseAll dropped every claim of d1 (a restart of it)')
+    t.strictSame(await claim('d1'), [], 'd2\'s and d3\'s claims stay')
+    await store.outbox.markFailed(b0, 'HTTP 503', now)
+    t.strictSame(await claim('d1'), [b0], 'a failed record due again is claimable by anyone: markFailed cleared the claim')
+    await store.outbox.markDelivered(a0, now)
+    t.strictSame(await claim('d1'), [a1], 'delivered: the agent\'s next record')
+    await store.outbox.releaseAll('d3')
+    await store.outbox.markDead(c0, 'HTTP 400', true)
+    t.strictSame(await claim('d1'), [got.get('C')?.[1]], 'dead: the agent\'s next record')
+  })
+
+  t.test(`${engine}: results: attempts, last error clipped, next attempt, delivered time`, async t => {
+    const store = await fresh(t)
+    const r = record()
+    await store.commit([apkt(r)])
+    await store.outbox.claimDue({ now: NOW, limit: 1, owner: 'd1', leaseMs: 60_000 })
+    await store.outbox.markFailed(r.id, 'HTTP 503: busy', plus(NOW, 5000))
+    t.match(await store.outbox.get(r.id), { status: 'pending', attempts: 1, lastError: 'HTTP 503: busy', nextAttemptAt: iso(plus(NOW, 5000)), deliveredAt: null })
+    await store.outbox.claimDue({ now: plus(NOW, 5000), limit: 1, owner: 'd1', leaseMs: 60_000 })
+    await store.outbox.markDelivered(r.id, plus(NOW, 6000))
+    t.match(await store.outbox.get(r.id), { status: 'delivered', attempts: 2, deliveredAt: iso(plus(NOW, 6000)), nextAttemptAt: null, lastError: 'HTTP 503: busy' })
+    await store.outbox.markFailed(r.id, 'late', NOW)
+    await store.outbox.markDead(r.id, 'late', true)
+    await store.outbox.markDelivered(r.id, plus(NOW, 9000))
+    t.match(await store.outbox.get(r.id), { status: 'delivered', attempts: 2, deliveredAt: iso(plus(NOW, 6000)), lastError: 'HTTP 503: busy' }, 'a settled record is not changed by a stray result')
+
+    const long = record()
+    await store.commit([apkt(long)])
+    await store.outbox.markFailed(long.id, 'x'.repeat(5000), NOW)
+    t.equal((await store.outbox.get(long.id))?.lastError, `${'x'.repeat(500)}…`, 'a huge error page is clipped to 500 characters and marked')
+    await store.outbox.markDead(long.id, 'y'.repeat(501), true)
+    t.match(await store.outbox.get(long.id), { status: 'dead', attempts: 2, lastError: `${'y'.repeat(500)}…`, nextAttemptAt: null })
+    const exact = record()
+    await store.commit([apkt(exact)])
+    await store.outbox.markDead(exact.id, 'z'.repeat(500), false)
+    t.match(await store.outbox.get(exact.id), { status: 'dead', attempts: 0, lastError: 'z'.repeat(500) }, 'dying without an attempt counts none; 500 characters are kept whole')
+  })
+
+  t.test(`${engine}: retry: dead -> pending, due now, history kept; unknown and not-dead refused`, async t => {
+    const store = await fresh(t)
+    const r = record()
+    await store.commit([apkt(r)])
+    await store.outbox.claimDue({ now: NOW, limit: 1, owner: 'd1', leaseMs: 60_000 })
+    await store.outbox.markDead(r.id, 'HTTP 400: unit unknown', true)
+    t.match(await store.outbox.get(r.id), { status: 'dead', attempts: 1, nextAttemptAt: null })
+    const later = plus(NOW, 2 * 3600_000)
+    const e = await store.outbox.retry(r.id, later)
+    t.match(e, { id: r.id, status: 'pending', attempts: 1, nextAttemptAt: iso(later), lastError: 'HTTP 400: unit unknown' })
+    t.strictSame(e.record, r)
+    t.strictSame(await store.outbox.get(r.id), e, 'what retry answers is what is stored')
+    t.match(await store.outbox.stats(later), { pending: 1, dead: 0 })
+    t.strictSame(ids(await store.outbox.claimDue({ now: later, limit: 1, owner: 'd2', leaseMs: 60_000 })), [r.id], 'claimable at once')
+    await t.rejects(store.outbox.retry(r.id, later), new OutboxError('RECORD_NOT_DEAD', `APKT record ${r.id} is pending; only a dead record can be retried`))
+    const err = await store.outbox.retry('no-such-id', later).then(() => undefined, (e: unknown) => e)
+    t.ok(err instanceof OutboxError, 'an OutboxError')
+    t.match(err, { code: 'RECORD_NOT_FOUND' })
+  })
+
+  t.test(`${engine}: list, entries and stats`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B'], 3) // A0 B0 A1 B1 A2 B2
+    const all = [0, 1, 2].flatMap(i => [got.get('A')?.[i], got.get('B')?.[i]]) as string[]
+    const [a0, b0] = all as [string, string]
+    t.strictSame(await store.outbox.stats(NOW), { pending: 6, delivered: 0, dead: 0, oldestPendingAgeMs: 0 })
+    await store.outbox.claimDue({ now: plus(NOW, 1000), limit: 2, owner: 'd1', leaseMs: 60_000 })
+    await store.outbox.markDelivered(a0, plus(NOW, 1000))
+    await store.outbox.markDead(b0, 'HTTP 422', true)
+    t.strictSame(ids(await store.outbox.list()), [...all].reverse(), 'newest first')
+    t.strictSame(ids(await store.outbox.list({ limit: 2 })), [all[5], all[4]])
+    t.strictSame(ids(await store.outbox.list({ status: 'dead' })), [b0])
+    t.strictSame(ids(await store.outbox.list({ status: 'delivered' })), [a0])
+    t.strictSame(ids(await store.outbox.list({ status: 'pending', limit: 3 })), [all[5], all[4], all[3]])
+    t.strictSame(ids(await collect(store.outbox.entries())), all, 'entries: creation order')
+    t.strictSame(ids(await collect(store.outbox.entries({ status: 'pending' }))), all.slice(2))
+    t.strictSame(ids(await collect(store.outbox.entries({ status: 'dead' }))), [b0])
+    // The oldest pending record is A1, created 2 ms after NOW.
+    t.strictSame(await store.outbox.stats(plus(NOW, 5000)), { pending: 4, delivered: 1, dead: 1, oldestPendingAgeMs: 4998 })
+    const empty = await fresh(t)
+    t.strictSame(await empty.outbox.stats(NOW), { pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null })
+    t.strictSame(await collect(empty.outbox.entries()), [])
+  })
+
+  t.test(`${engine}: entries reads a large outbox whole, in creation order`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B', 'C'], 400)
+    const created = [...Array(400).keys()].flatMap(i => ['A', 'B', 'C'].map(a => got.get(a)?.[i]))
+    const seen: string[] = []
+    for await (const e of store.outbox.entries()) seen.push(e.id)
+    t.equal(seen.length, 1200)
+    t.strictSame(seen, created)
+    let taken = 0
+    for await (const _ of store.outbox.entries()) { if (++taken === 5) break } // leaving early frees the reader
+    t.equal(taken, 5)
+    await store.commit([apkt(record())])
+    t.match(await store.outbox.stats(NOW), { pending: 1201 }, 'the store still writes after an abandoned read')
+  })
+
+  t.test(`${engine}: two claimers on one database never get the same record`, { skip: opts.openAnother === undefined ? 'one Store per database on this engine' : false }, async t => {
+    const one = await fresh(t)
+    const two = await another(t, one) as Store
+    const agents = Array.from({ length: 20 }, (_, i) => `ag${i}`)
+    const got = await fill(one, agents, 4)
+    const total = agents.length * 4
+    const claimedBy = new Map<string, string>()
+    const deliveredOrder = new Map<string, string[]>()
+    const now = plus(NOW, 10_000)
+    let twice = 0
+    const run = async (store: Store, owner: string): Promise<void> => {
+      for (let round = 0; round < 500 && claimedBy.size < total; round++) {
+        const claimed = await store.outbox.claimDue({ now, limit: 3, owner, leaseMs: 60_000 })
+        for (const e of claimed) {
+          if (claimedBy.has(e.id)) twice++
+          claimedBy.set(e.id, owner)
+        }
+        await new Promise(resolve => setImmediate(resolve))
+        for (const e of claimed) {
+          await store.outbox.markDelivered(e.id, now)
+          const list = deliveredOrder.get(e.agentId) ?? []
+          list.push(e.id)
+          deliveredOrder.set(e.agentId, list)
+        }
+      }
+    }
+    await Promise.all([run(one, 'd1'), run(two, 'd2'), run(one, 'd3'), run(two, 'd4')])
+    t.equal(twice, 0, 'no record was handed out twice')
+    t.equal(claimedBy.size, total, 'every record handed out once')
+    t.match(await one.outbox.stats(now), { pending: 0, delivered: total })
+    for (const a of agents) t.strictSame(deliveredOrder.get(a), got.get(a), `${a}: delivered in creation order`)
+    t.ok(new Set(claimedBy.values()).size > 1, 'the work was shared')
+  })
+
+  t.test(`${engine}: retention deletes only what the policy lets go`, async t => {
+    const store = await fresh(t)
+    const OLD = plus(NOW, -500 * DAY)
+    const RECENT = plus(NOW, -10 * DAY)
+    const cutoff = iso(plus(NOW, -400 * DAY))
+    const ended = (id: string, at: Date): Change => ({ kind: 'call', call: call(id, 'ended', { offeredAt: iso(at), endedAt: iso(at) }) })
+    const audit = (target: string, at: Date): Change => ({ kind: 'audit', entry: { actor: 'sup', role: 'supervisor', action: 'test', target }, at: iso(at) })
+    const recs = {
+      oldDelivered: record({ callId: 'c-old-delivered-record' }),
+      newDelivered: record({ callId: 'c-new-delivered' }),
+      pending: record({ callId: 'c-old-pending-record' }),
+      dead: record({ callId: 'c-old-dead-record' })
+    }
+    await store.commit([
+      ended('c-old-ended', OLD),
+      { kind: 'call', call: call('c-old-transferred-ended', 'transferred', { offeredAt: iso(OLD), endedAt: iso(OLD) }) },
+      ended('c-new-ended', RECENT),
+      ended('c-old-pending-record', OLD),
+      ended('c-old-dead-record', OLD),
+      ended('c-old-delivered-record', OLD),
+      { kind: 'call', call: call('c-old-live', 'connected', { offeredAt: iso(OLD) }) },
+      { kind: 'call', call: call('c-old-live-transferring', 'transferring', { offeredAt: iso(OLD) }) },
+      { kind: 'call', call: call('c-transferred-open', 'transferred', { offeredAt: iso(OLD) }) },
+      audit('old-1', OLD), audit('old-2', OLD), audit('old-3', OLD), audit('new-1', RECENT), audit('new-2', RECENT),
+      apkt(recs.oldDelivered, OLD), apkt(recs.newDelivered, OLD), apkt(recs.pending, OLD), apkt(recs.dead, OLD)
+    ])
+    await store.outbox.markDelivered(recs.oldDelivered.id, OLD)
+    await store.outbox.markDelivered(recs.newDelivered.id, RECENT) // created long ago, delivered recently: kept
+    await store.outbox.markDead(recs.dead.id, 'HTTP 400', true)
+
+    // c-old-delivered-record's record is delivered: no longer open, so its call may go.
+    t.equal(await store.retention.countOld('calls', cutoff), 3, 'dry run: calls')
+    t.equal(await store.retention.countOld('audit', cutoff), 3, 'dry run: audit')
+    t.equal(await store.retention.countOld('apktDelivered', cutoff), 1, 'dry run: delivered records')
+
+    const pass = async (table: 'calls' | 'audit' | 'apktDelivered', at: string): Promise<{ deleted: number, batches: number }> => {
+      let after: string | undefined
+      let deleted = 0
+      let batches = 0
+      do {
+        const res = await store.retention.deleteBatch(table, at, 2, after)
+        deleted += res.deleted
+        after = res.after
+        batches++
+      } while (after !== undefined && batches < 100)
+      return { deleted, batches }
+    }
+    const auditPass = await pass('audit', cutoff)
+    t.equal(auditPass.deleted, 3)
+    t.ok(auditPass.batches >= 2, 'in batches of at most 2')
+    t.strictSame((await store.audit.list()).map(a => a.target).sort(), ['new-1', 'new-2'])
+    t.equal((await pass('apktDelivered', cutoff)).deleted, 1)
+    t.equal(await store.outbox.get(recs.oldDelivered.id), undefined)
+    t.strictSame(await store.outbox.stats(NOW), { pending: 1, delivered: 1, dead: 1, oldestPendingAgeMs: 500 * DAY }, 'counts follow deleted records')
+    t.equal((await pass('calls', cutoff)).deleted, 3)
+    for (const id of ['c-old-ended', 'c-old-transferred-ended', 'c-old-delivered-record']) t.equal(await store.calls.get(id), undefined, `${id} gone`)
+    for (const id of ['c-new-ended', 'c-old-pending-record', 'c-old-dead-record', 'c-old-live', 'c-old-live-transferring', 'c-transferred-open']) t.ok(await store.calls.get(id), `${id} kept`)
+    t.ok(await store.outbox.get(recs.pending.id), 'a pending record is never deleted')
+    t.ok(await store.outbox.get(recs.dead.id), 'a dead record is never deleted')
+    t.equal(await store.retention.countOld('calls', cutoff), 0)
+    t.equal((await pass('calls', cutoff)).deleted, 0, 'a second pass finds nothing')
+
+    // With a cutoff in the future every closed call is old: still never a live call or one with an open record.
+    const future = iso(plus(new Date(), DAY))
+    t.equal(await store.retention.countOld('calls', future), 2, 'c-new-ended and the transferred call aged by its last change')
+    t.equal((await pass('calls', future)).deleted, 2)
+    const left = (await Promise.all(['c-old-pending-record', 'c-old-dead-record', 'c-old-live', 'c-old-live-transferring'].map(async id => await store.calls.get(id)))).filter(c => c !== undefined)
+    t.equal(left.length, 4, 'live calls and calls with an open record stay')
+    t.equal((await pass('apktDelivered', future)).deleted, 1)
+    t.match(await store.outbox.stats(NOW), { pending: 1, delivered: 0, dead: 1 }, 'pending and dead records stay')
+  })
+
+  t.test(`${engine}: close waits for commits in flight, then refuses`, async t => {
+    const store = await fresh(t)
+    const inflight = Array.from({ length: 20 }, async (_, i) => await store.commit([{ kind: 'call', call: call(`c${i}`, 'connected') }]))
+    await store.close()
+    t.equal(store.open, false)
+    const results = await Promise.allSettled(inflight)
+    t.ok(results.every(r => r.status === 'fulfilled'), 'every commit handed in before close resolved')
+    await t.rejects(store.commit([{ kind: 'call', call: call('late', 'connected') }]), 'a commit after close rejects')
+    await t.rejects(store.check(), 'check after close rejects')
+    if (opts.openAnother !== undefined) {
+      const again = await another(t, store) as Store
+      t.strictSame(again.migrated, [], 'the schema is current: nothing to migrate')
+      const got = await Promise.all(Array.from({ length: 20 }, async (_, i) => await again.calls.get(`c${i}`)))
+      t.ok(got.every((c, i) => c?.callId === `c${i}`), 'what was committed before close is there after reopening')
+      t.equal(await again.calls.get('late'), undefined)
+    }
+  })
+}
