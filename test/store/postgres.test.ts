@@ -10,12 +10,31 @@ import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { buildApktRecord } from '../../src/apkt/record.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import type { Change, Store } from '../../src/store/port.ts'
-import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { isPgUnavailable, openPostgresStore, PgUnavailableError } from '../../src/store/postgres/index.ts'
 import { needPostgres } from '../helpers/postgres.ts'
 import { storeContract } from './contract.ts'
 
 const ALL = [...migrations, ...apktMigrations]
 const VERSIONS = ALL.map(m => m.version).sort((a, b) => a - b)
+
+// The classifier on the codes a test server cannot easily be made to produce (the
+// others are produced for real in postgres-faults.test.ts).
+t.test('postgres: isUnavailable: the server cannot take it now, by SQLSTATE and by the client\'s own errors; bugs stay bugs', async t => {
+  const withCode = (code: string, message = 'x'): Error => Object.assign(new Error(message), { code })
+  for (const code of ['53100', '53200', '53300', '57P01', '57P02', '57P03', '57014', '25006', '08006', '08001', '58030', '40P01', '40001', '55P03', '3D000', '28P01', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']) {
+    t.equal(isPgUnavailable(withCode(code)), true, code)
+  }
+  for (const message of ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect', 'Query read timeout']) {
+    t.equal(isPgUnavailable(new Error(message)), true, message)
+  }
+  t.equal(isPgUnavailable(new PgUnavailableError('no connection')), true)
+  t.equal(isPgUnavailable(new AggregateError([withCode('ECONNREFUSED')])), true, 'every address refused')
+  for (const code of ['42601', '42P01', '23505', '23502', '23514', '22P02', '22P05', '42703', 'XX000', 'ERR_INVALID_ARG_TYPE']) {
+    t.equal(isPgUnavailable(withCode(code)), false, `${code} is a bug`)
+  }
+  for (const err of [new Error('a bug'), new TypeError('x'), undefined, null, 'string', 53300]) t.equal(isPgUnavailable(err), false, String(err))
+})
+
 const cluster = await needPostgres(t)
 
 if (cluster !== undefined) {
