@@ -42,12 +42,12 @@ async function actions (store: Store): Promise<string[]> {
 }
 
 if (cluster !== undefined) {
-  const open = async (t: Test, c: PgCluster): Promise<{ store: Store, name: string }> => {
+  const open = async (t: Test, c: PgCluster): Promise<{ store: Store, name: string, url: string }> => {
     const db = await c.createDatabase()
     // A short statement timeout, so the frozen-server test is quick; the client gives up a second later.
     const store = await openPostgresStore({ url: db.url, poolSize: 3, statementTimeoutMs: 1500 }, ALL)
     t.teardown(async () => { await store.close() })
-    return { store, name: db.name }
+    return { store, name: db.name, url: db.url }
   }
 
   t.test('postgres: server crashed and restarted: calls during the outage reject as unavailable; after it the same Store works', async t => {
@@ -154,7 +154,9 @@ if (cluster !== undefined) {
   })
 
   t.test('postgres: server frozen (SIGSTOP): calls settle as unavailable, none hangs; after thaw the same Store works', async t => {
-    const { store } = await open(t, cluster)
+    const { store, url } = await open(t, cluster)
+    const other = await openPostgresStore({ url, poolSize: 2, statementTimeoutMs: 1500 }, ALL)
+    await other.check() // a connection open in its pool when the server freezes
     await store.commit([audit('before')])
     cluster.freeze()
     t.teardown(() => { cluster.thaw() })
@@ -171,6 +173,11 @@ if (cluster !== undefined) {
         if (!got.ok) t.equal(store.isUnavailable(got.err), true, `call ${i}: unavailable (${(got.err as Error).message})`)
       }
     }
+    // Another Store, its pool holding an idle connection, closed while the server is frozen:
+    // close() settles too (a shutdown must not hang on the goodbye nobody answers).
+    const closing = await settle(other.close())
+    t.not(closing, 'hung', 'close() settles while the server is frozen')
+    t.equal(other.open, false)
     cluster.thaw()
     await until(t, 'check after thaw', async () => { await store.check() })
     await t.resolves(store.commit([audit('after')]), 'a commit succeeds after thaw, same Store')

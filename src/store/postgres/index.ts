@@ -52,8 +52,8 @@ export async function openPostgresStore (opts: PostgresStoreOptions, migrations:
   const where = describeUrl(opts.url)
   const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
   const migrated = await migrate(opts.url, migrations, where, opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS)
-  const pool = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
-  return new PostgresStore(pool, where, migrated)
+  const { pool, end } = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
+  return new PostgresStore(pool, where, migrated, async () => { await end(statementTimeoutMs + 1000) })
 }
 
 class PostgresStore implements Store {
@@ -68,7 +68,7 @@ class PostgresStore implements Store {
   readonly outbox
   readonly retention
 
-  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[]) {
+  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
     this.queue = new CommitQueue(pool)
     const rows = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
       this.assertOpen()
@@ -112,7 +112,7 @@ class PostgresStore implements Store {
     if (this.closed) return
     this.closed = true
     await this.queue.idle()
-    await this.pool.end()
+    await this.endPool()
   }
 
   private assertOpen (): void {
