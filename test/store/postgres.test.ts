@@ -166,6 +166,31 @@ if (cluster !== undefined) {
     await t.resolves(store.commit([{ kind: 'audit', entry: { actor: 'a', role: 'agent', action: 'y', target: 't' }, at: new Date().toISOString() }]), 'the store goes on')
   })
 
+  t.test('postgres: two Stores adding records of the same agents in opposite orders at once: no deadlock, every batch lands', async t => {
+    const db = await fresh()
+    const [s1, s2] = await Promise.all([openAt(db.url), openAt(db.url)]) as [Store, Store]
+    t.teardown(async () => { await s1.close(); await s2.close() })
+    const agents = ['1001', '1002', '1003', '1004']
+    let k = 0
+    const batch = (order: string[]): Change[] => order.map(agentId => {
+      const callId = `call-${++k}`
+      const rec = buildApktRecord({
+        callId, agentId, topic: 'activation', at: new Date(),
+        apkt: { jenis: 'KELUHAN', tipeKeluhan: 'INFORMASI', subTipeKeluhan: 'UMUM', permasalahan: 'P' },
+        customer: { name: 'Budi' }, unit: 'U', unitPelayanan: 'UP'
+      })
+      return { kind: 'apktRecord', record: rec, outcomeKey: `${callId}:transfer`, at: new Date().toISOString() }
+    })
+    const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => [
+      s1.commit(batch(agents)),
+      s2.commit(batch([...agents].reverse())),
+      (i % 2 === 0 ? s1 : s2).commit(batch([agents[2] as string, agents[0] as string]))
+    ]).flat())
+    const failed = results.filter(r => r.status === 'rejected').map(r => String((r as PromiseRejectedResult).reason))
+    t.strictSame(failed, [], 'no batch failed (a deadlock would be 40P01)')
+    t.equal((await s1.outbox.stats(new Date())).pending, 40 * 10)
+  })
+
   t.test('postgres: 4 Stores claim and deliver 500 records of 20 agents at once: each delivered once, each agent in order', async t => {
     const db = await fresh()
     const stores = await Promise.all([0, 1, 2, 3].map(async () => await openAt(db.url)))

@@ -9,7 +9,7 @@
 // the COMMIT) fails the whole group, each batch rejecting as unavailable.
 import type pg from 'pg'
 import type { Change } from '../port.ts'
-import { applyChanges } from './commit.ts'
+import { applyChanges, lockAgents } from './commit.ts'
 import { isPgUnavailable } from './errors.ts'
 import { transaction } from './pool.ts'
 
@@ -51,7 +51,10 @@ export class CommitQueue {
     // First without savepoints (a savepoint and its release are two more round trips per
     // batch); a batch failing is rare (a bug), and then the group is redone with them.
     try {
-      await transaction(this.pool, async client => { for (const job of group) await applyChanges(client, job.changes) })
+      await transaction(this.pool, async client => {
+        await lockAgents(client, group.flatMap(job => job.changes))
+        for (const job of group) await applyChanges(client, job.changes)
+      })
       for (const job of group) job.resolve()
       return
     } catch (err) {
@@ -62,6 +65,7 @@ export class CommitQueue {
     }
     try {
       await transaction(this.pool, async client => {
+        await lockAgents(client, group.flatMap(job => job.changes))
         for (const job of group) {
           await client.query('SAVEPOINT batch')
           try {
