@@ -49,7 +49,7 @@ const READY_TIMEOUT_MS = 30_000
 interface Install { bin: string, uid?: number, gid?: number }
 
 /** The newest /usr/lib/postgresql/N/bin holding initdb (PLN123_PG_BIN overrides), or undefined. */
-function binDir (): string | undefined {
+export function binDir (): string | undefined {
   const fromEnv = process.env.PLN123_PG_BIN
   if (fromEnv !== undefined && fromEnv !== '') return existsSync(path.join(fromEnv, 'initdb')) ? fromEnv : undefined
   let versions: string[]
@@ -61,6 +61,8 @@ function binDir (): string | undefined {
 /** Where the binaries are and whom to run them as, or why PostgreSQL cannot run here. */
 function locate (): { value: Install } | { missing: string } {
   const bin = binDir()
+  const fromEnv = process.env.PLN123_PG_BIN
+  if (bin === undefined && fromEnv !== undefined && fromEnv !== '') return { missing: `PLN123_PG_BIN=${fromEnv} holds no initdb` }
   if (bin === undefined) return { missing: 'no /usr/lib/postgresql/*/bin/initdb (npm run pretest installs it: test/store/install-postgres.sh, as root)' }
   // PostgreSQL refuses to run as root: as root, run it as the postgres user the Debian
   // package creates; as anyone else, as ourselves.
