@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import type { Change, Store } from '../../src/store/port.ts'
-import { openPostgresStore } from '../../src/store/postgres/index.ts'
+import { isPgUnavailable, openPostgresStore } from '../../src/store/postgres/index.ts'
 import { needPostgres, type PgCluster } from '../helpers/postgres.ts'
 
 const ALL = [...migrations, ...apktMigrations]
@@ -51,7 +51,7 @@ if (cluster !== undefined) {
   }
 
   t.test('postgres: server crashed and restarted: calls during the outage reject as unavailable; after it the same Store works', async t => {
-    const { store } = await open(t, cluster)
+    const { store, url } = await open(t, cluster)
     await store.commit([audit('before')])
     await store.check() // a few connections in the pool, idle when the server dies
     await cluster.stop('immediate')
@@ -69,6 +69,8 @@ if (cluster !== undefined) {
         if (!got.ok) t.equal(store.isUnavailable(got.err), true, `${what}: unavailable (${(got.err as Error).message})`)
       }
     }
+    const opening = await settle(openPostgresStore({ url, poolSize: 2 }, ALL))
+    t.ok(opening !== 'hung' && !opening.ok && isPgUnavailable(opening.err), 'opening a Store while the server is down rejects as unavailable')
     await cluster.start()
     await until(t, 'check after restart', async () => { await store.check() })
     await t.resolves(store.commit([audit('after')]), 'a commit succeeds again, same Store')
@@ -172,6 +174,13 @@ if (cluster !== undefined) {
         t.equal(got.ok, false, `call ${i} rejects`)
         if (!got.ok) t.equal(store.isUnavailable(got.err), true, `call ${i}: unavailable (${(got.err as Error).message})`)
       }
+    }
+    // Opening a Store (its migrations' connection) on the frozen server fails too, as unavailable.
+    const opening = await settle(openPostgresStore({ url, poolSize: 2, statementTimeoutMs: 1500 }, ALL))
+    t.not(opening, 'hung', 'opening settles while the server is frozen')
+    if (opening !== 'hung') {
+      t.equal(opening.ok, false, 'opening rejects')
+      if (!opening.ok) t.equal(isPgUnavailable(opening.err), true, `opening: unavailable (${(opening.err as Error).message})`)
     }
     // Another Store, its pool holding an idle connection, closed while the server is frozen:
     // close() settles too (a shutdown must not hang on the goodbye nobody answers).

@@ -24,7 +24,7 @@ t.test('postgres: isUnavailable: the server cannot take it now, by SQLSTATE and 
   for (const code of ['53100', '53200', '53300', '57P01', '57P02', '57P03', '57014', '25006', '08006', '08001', '58030', '40P01', '40001', '55P03', '3D000', '28P01', 'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE']) {
     t.equal(isPgUnavailable(withCode(code)), true, code)
   }
-  for (const message of ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect', 'Query read timeout']) {
+  for (const message of ['Connection terminated unexpectedly', 'Connection terminated due to connection timeout', 'timeout exceeded when trying to connect', 'timeout expired', 'Query read timeout']) {
     t.equal(isPgUnavailable(new Error(message)), true, message)
   }
   t.equal(isPgUnavailable(new PgUnavailableError('no connection')), true)

@@ -51,7 +51,7 @@ interface AuditDbRow { seq: string, at: string, actor: string, role: string, act
 export async function openPostgresStore (opts: PostgresStoreOptions, migrations: readonly Migration[]): Promise<Store> {
   const where = describeUrl(opts.url)
   const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
-  const migrated = await migrate(opts.url, migrations, where, opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS)
+  const migrated = await migrate(opts.url, migrations, where, { connectMs: Math.max(1000, statementTimeoutMs), migrationMs: opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS })
   const { pool, end } = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
   return new PostgresStore(pool, where, migrated, async () => { await end(statementTimeoutMs + 1000) })
 }
