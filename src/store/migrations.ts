@@ -3,11 +3,12 @@
 //
 // Each has its SQLite SQL and the same schema in PostgreSQL's dialect (src/store/postgres/).
 // PostgreSQL keeps times as the same UTC ISO-8601 text (toISOString(), fixed width, so
-// they sort as text; COLLATE "C" makes that byte order whatever the database's locale): both engines give back identical rows and strings, every time in
-// the store is written by the service's clock, and nothing asks SQL for date arithmetic
-// (timestamptz would come back as a Date and need converting at every read). A call's
-// data is jsonb (unfinished() and operators query it; key order is not kept, nothing
-// depends on it); sequences are bigint identity columns.
+// they sort as text; COLLATE "C" makes that byte order whatever the database's locale):
+// both engines give back identical rows and strings, every time in the store is written
+// by the service's clock, and nothing asks SQL for date arithmetic (timestamptz would
+// come back as a Date, to convert at every read). A call's data and an audit entry's
+// details are jsonb (unfinished() and operators query them; key order is not kept and
+// nothing depends on it); sequences are bigint identity columns.
 export interface Migration {
   version: number
   name: string
