@@ -52,6 +52,18 @@ export const apktMigrations: Migration[] = [
     // 100,000 records, 14 ms at 300,000), twice per call (the live feed after each
     // outcome and each delivery) and on every metrics scrape. Triggers, not counters in
     // the process: the CLI writes to the same file, and the counts stay exact.
+    //
+    // PostgreSQL: the same exact, transactional counts without a counter row. A row per
+    // status that every outbox write of the whole HA group updates would be one hot row
+    // locked until each commit (the group's writes queue on it), and the update trigger
+    // locks two of them in transition order (pending then dead for markDead, dead then
+    // pending for a retry): a deadlock waiting to happen. Here each statement's trigger
+    // (transition tables: one insert per statement, not per row, so a purge batch adds
+    // one row per status) appends its deltas, and appends never wait on each other. The
+    // counts are their sums (the apkt_counts view, for operators); the store folds the
+    // deltas into one row per status now and then (src/store/postgres/outbox.ts).
+    // Counting the records at read instead costs O(records): 300,000 delivered took
+    // 120-200 ms on the (loaded) test machine, even as an index-only scan.
     sql: `CREATE TABLE apkt_counts (
       status TEXT PRIMARY KEY CHECK (status IN ('pending', 'delivered', 'dead')),
       n INTEGER NOT NULL
@@ -69,8 +81,39 @@ export const apktMigrations: Migration[] = [
     CREATE TRIGGER apkt_counts_delete AFTER DELETE ON apkt_records BEGIN
       UPDATE apkt_counts SET n = n - 1 WHERE status = OLD.status;
     END;`,
-    postgres: `CREATE VIEW apkt_counts AS
-      SELECT s.status, (SELECT count(*) FROM apkt_records r WHERE r.status = s.status) AS n
+    postgres: `CREATE TABLE apkt_count_deltas (
+      status text NOT NULL CHECK (status IN ('pending', 'delivered', 'dead')),
+      n bigint NOT NULL
+    );
+    INSERT INTO apkt_count_deltas (status, n) SELECT status, count(*) FROM apkt_records GROUP BY status;
+    CREATE FUNCTION apkt_count_inserted () RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO apkt_count_deltas (status, n) SELECT status, count(*) FROM new_rows GROUP BY status;
+      RETURN NULL;
+    END $$;
+    CREATE FUNCTION apkt_count_deleted () RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO apkt_count_deltas (status, n) SELECT status, -count(*) FROM old_rows GROUP BY status;
+      RETURN NULL;
+    END $$;
+    CREATE FUNCTION apkt_count_updated () RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      INSERT INTO apkt_count_deltas (status, n)
+        SELECT status, sum(d) FROM (
+          SELECT o.status, -1 AS d FROM old_rows o JOIN new_rows n USING (seq) WHERE o.status <> n.status
+          UNION ALL
+          SELECT n.status, 1 FROM old_rows o JOIN new_rows n USING (seq) WHERE o.status <> n.status
+        ) c GROUP BY status;
+      RETURN NULL;
+    END $$;
+    CREATE TRIGGER apkt_counts_insert AFTER INSERT ON apkt_records REFERENCING NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION apkt_count_inserted();
+    CREATE TRIGGER apkt_counts_delete AFTER DELETE ON apkt_records REFERENCING OLD TABLE AS old_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION apkt_count_deleted();
+    CREATE TRIGGER apkt_counts_update AFTER UPDATE ON apkt_records REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+      FOR EACH STATEMENT EXECUTE FUNCTION apkt_count_updated();
+    CREATE VIEW apkt_counts AS
+      SELECT s.status, COALESCE((SELECT sum(d.n) FROM apkt_count_deltas d WHERE d.status = s.status), 0)::bigint AS n
       FROM (VALUES ('pending'), ('delivered'), ('dead')) AS s (status);`
   },
   {

@@ -3,11 +3,12 @@
 //
 // Each has its SQLite SQL and the same schema in PostgreSQL's dialect (src/store/postgres/).
 // PostgreSQL keeps times as the same UTC ISO-8601 text (toISOString(), fixed width, so
-// they sort as text; COLLATE "C" makes that byte order whatever the database's locale): both engines give back identical rows and strings, every time in
-// the store is written by the service's clock, and nothing asks SQL for date arithmetic
-// (timestamptz would come back as a Date and need converting at every read). A call's
-// data is jsonb (unfinished() and operators query it; key order is not kept, nothing
-// depends on it); sequences are bigint identity columns.
+// they sort as text; COLLATE "C" makes that byte order whatever the database's locale):
+// both engines give back identical rows and strings, every time in the store is written
+// by the service's clock, and nothing asks SQL for date arithmetic (timestamptz would
+// come back as a Date, to convert at every read). A call's data and an audit entry's
+// details are jsonb (unfinished() and operators query them; key order is not kept and
+// nothing depends on it); sequences are bigint identity columns.
 export interface Migration {
   version: number
   name: string
@@ -115,12 +116,16 @@ export const migrations: Migration[] = [
     // transferred call whose end was never seen, its last change. NULL while the call
     // is live, so no purge can take it. Indexed (only closed calls) so a purge pass
     // reads just the rows it deletes, not every call of the last 400 days.
-    // PostgreSQL: (closed_at, call_id), the purge's keyset (it has no stable rowid).
+    // PostgreSQL: (closed_at, call_id), the purge's keyset (it has no stable rowid); and
+    // the calls a restart recovers (calls.unfinished(), the same condition), so recovery
+    // reads the few live calls, not every transferred call of the retention period.
     sql: `ALTER TABLE calls ADD COLUMN closed_at TEXT;
     UPDATE calls SET closed_at = COALESCE(json_extract(data, '$.endedAt'), updated_at) WHERE state IN ('ended', 'transferred');
     CREATE INDEX calls_closed ON calls (closed_at) WHERE closed_at IS NOT NULL;`,
     postgres: `ALTER TABLE calls ADD COLUMN closed_at text COLLATE "C";
     UPDATE calls SET closed_at = COALESCE(data->>'endedAt', updated_at) WHERE state IN ('ended', 'transferred');
-    CREATE INDEX calls_closed ON calls (closed_at, call_id) WHERE closed_at IS NOT NULL;`
+    CREATE INDEX calls_closed ON calls (closed_at, call_id) WHERE closed_at IS NOT NULL;
+    CREATE INDEX calls_unfinished ON calls (call_id)
+      WHERE state IN ('offered', 'connected', 'transferring') OR (state = 'transferred' AND data->>'endedAt' IS NULL);`
   }
 ]

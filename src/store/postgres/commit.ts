@@ -13,6 +13,22 @@ export function checkChanges (changes: readonly Change[]): void {
   for (const c of changes) if (c.kind === 'apktRecord' && c.outcomeKey === '') throw new TypeError('outcomeKey must not be empty')
 }
 
+/**
+ * Takes, for the rest of the transaction, the outbox lock of every agent that `changes`
+ * add APKT records for. Per-agent delivery order is seq order, and a seq is drawn at
+ * insert, not at commit: two transactions (two instances of an HA group) adding records
+ * for one agent could commit in the other order, and a claimer between the two commits
+ * would take the later record first. So records of one agent are added one transaction
+ * at a time. All at the start and in one order (by hash), so that two transactions
+ * needing the same agents never wait on each other crosswise (a deadlock).
+ */
+export async function lockAgents (client: PgClient, changes: readonly Change[]): Promise<void> {
+  const agents = [...new Set(changes.flatMap(c => c.kind === 'apktRecord' ? [c.record.agentId] : []))]
+  if (agents.length === 0) return
+  await client.query(`SELECT pg_advisory_xact_lock($1, h) FROM (
+    SELECT DISTINCT hashtext(a) AS h FROM unnest($2::text[]) AS a ORDER BY h) AS s`, [AGENT_OUTBOX_LOCK, agents])
+}
+
 export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
   for (const c of changes) {
     switch (c.kind) {
@@ -24,12 +40,7 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
           [c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})])
         break
       case 'apktRecord':
-        // Per-agent delivery order is seq order, and a seq is drawn at insert, not at
-        // commit: two transactions (two instances of an HA group) adding records for
-        // one agent could commit in the other order, and a claimer between the two
-        // commits would take the later record first. Records of one agent are
-        // therefore added one transaction at a time (held until this commit).
-        await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [AGENT_OUTBOX_LOCK, c.record.agentId])
+        // The agent's outbox lock is already held (lockAgents).
         await client.query(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
           VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6) ON CONFLICT (outcome_key) DO NOTHING`,
         [c.record.id, c.outcomeKey, c.record.agentId, c.record.callId, c.at, JSON.stringify(c.record)])

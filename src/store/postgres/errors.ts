@@ -31,7 +31,8 @@ const UNAVAILABLE_CODES = new Set([
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'ENOENT'])
 
 // The pg client's own words when the connection failed or timed out (it gives no code).
-const PG_CLIENT_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable|Connection terminated due to connection timeout|connect ETIMEDOUT)/
+// ("timeout expired" is a Client's connect timing out, the pool's says "connection timeout".)
+const PG_CLIENT_MESSAGES = /^(Connection terminated|timeout exceeded when trying to connect|timeout expired|Query read timeout|Client has encountered a connection error|Client was closed and is not queryable)/
 
 export function isPgUnavailable (err: unknown): boolean {
   if (err instanceof PgUnavailableError) return true

@@ -9,11 +9,12 @@ import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
 import type { Change, Store } from '../port.ts'
-import { applyChanges, checkChanges } from './commit.ts'
+import { checkChanges } from './commit.ts'
+import { CommitQueue } from './commit-queue.ts'
 import { isPgUnavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
 import { pgOutbox } from './outbox.ts'
-import { createPool, transaction, type PgLog } from './pool.ts'
+import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
 
@@ -50,21 +51,16 @@ interface AuditDbRow { seq: string, at: string, actor: string, role: string, act
 export async function openPostgresStore (opts: PostgresStoreOptions, migrations: readonly Migration[]): Promise<Store> {
   const where = describeUrl(opts.url)
   const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
-  const migrated = await migrate(opts.url, migrations, where, opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS)
-  const pool = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
-  return new PostgresStore(pool, where, migrated)
+  const migrated = await migrate(opts.url, migrations, where, { connectMs: Math.max(1000, statementTimeoutMs), migrationMs: opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS })
+  const { pool, end } = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
+  return new PostgresStore(pool, where, migrated, async () => { await end(statementTimeoutMs + 1000) })
 }
 
 class PostgresStore implements Store {
   readonly kind = 'postgres'
   private closed = false
-  /**
-   * Commits run one after another, each in its own transaction: batches must land in
-   * the order they were handed in (a call's later state after its earlier one, an
-   * outcome's record after the call), which matters more here than parallel commits.
-   * Reads do not wait for this queue; they use the rest of the pool.
-   */
-  private queue: Promise<unknown> = Promise.resolve()
+  /** Commits one transaction at a time, in order, grouped (commit-queue.ts); reads do not wait for it. */
+  private readonly queue: CommitQueue
 
   readonly calls
   readonly acw
@@ -72,7 +68,8 @@ class PostgresStore implements Store {
   readonly outbox
   readonly retention
 
-  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[]) {
+  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
+    this.queue = new CommitQueue(pool)
     const rows = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
       this.assertOpen()
       return (await pool.query<R>(sql, params)).rows
@@ -99,12 +96,8 @@ class PostgresStore implements Store {
   async commit (changes: readonly Change[]): Promise<void> {
     this.assertOpen()
     checkChanges(changes)
-    const run = this.queue.then(async () => {
-      if (changes.length === 0) return
-      await transaction(this.pool, async client => { await applyChanges(client, changes) })
-    })
-    this.queue = run.catch(() => {}) // a failed batch does not stop the ones after it
-    await run
+    if (changes.length === 0) return
+    await this.queue.commit(changes)
   }
 
   async check (): Promise<void> {
@@ -118,8 +111,8 @@ class PostgresStore implements Store {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
-    await this.queue
-    await this.pool.end()
+    await this.queue.idle()
+    await this.endPool()
   }
 
   private assertOpen (): void {

@@ -14,15 +14,16 @@ import { connectionSettings } from './pool.ts'
 // (src/store/postgres/commit.ts's per-agent lock).
 const MIGRATION_LOCK = '123611007496755' // 0x706c6e313233 (PostgreSQL 15 reads no hex literals)
 
-export async function migrate (url: string, migrations: readonly Migration[], where: string, timeoutMs: number): Promise<number[]> {
+export async function migrate (url: string, migrations: readonly Migration[], where: string, timeouts: { connectMs: number, migrationMs: number }): Promise<number[]> {
   const sorted = [...migrations].sort((a, b) => a.version - b.version)
   const known = sorted.at(-1)?.version ?? 0
   const missing = sorted.filter(m => m.postgres === undefined).map(m => m.version)
   if (missing.length > 0) throw new Error(`migrations ${missing.join(', ')} have no PostgreSQL SQL`)
   // Its own connection, without the pool's statement_timeout: a migration may rewrite
   // a large table; the client-side limit still keeps a frozen server from hanging the start.
-  const settings = connectionSettings({ url, statementTimeoutMs: timeoutMs })
-  const client = new pg.Client({ ...settings, statement_timeout: 0, lock_timeout: 0, idle_in_transaction_session_timeout: 0 })
+  // Connecting is bounded like any connection: a frozen server fails the start quickly.
+  const settings = connectionSettings({ url, statementTimeoutMs: timeouts.migrationMs })
+  const client = new pg.Client({ ...settings, connectionTimeoutMillis: timeouts.connectMs, statement_timeout: 0, lock_timeout: 0, idle_in_transaction_session_timeout: 0 })
   client.on('error', () => {}) // a lost connection rejects the query in flight
   await client.connect()
   try {

@@ -48,7 +48,13 @@ export function connectionSettings (opts: Pick<PoolOptions, 'url' | 'statementTi
   }
 }
 
-export function createPool (opts: PoolOptions): pg.Pool {
+export interface Pool {
+  pool: pg.Pool
+  /** Ends the pool; on a server that does not answer the goodbye, drops the sockets after `ms`. */
+  end: (ms: number) => Promise<void>
+}
+
+export function createPool (opts: PoolOptions): Pool {
   const pool = new pg.Pool({
     ...connectionSettings(opts),
     max: opts.poolSize,
@@ -59,8 +65,27 @@ export function createPool (opts: PoolOptions): pg.Pool {
   pool.on('error', err => { opts.log?.warn({ err: errorSummary(err) }, 'postgres: idle connection lost') })
   // A checked-out client can also emit 'error' between two queries of a transaction
   // (the query that follows rejects, and the client is then released as broken).
-  pool.on('connect', client => { client.on('error', () => {}) })
-  return pool
+  const clients = new Set<pg.PoolClient>()
+  pool.on('connect', client => {
+    client.on('error', () => {})
+    clients.add(client)
+    client.once('end', () => { clients.delete(client) })
+  })
+  return {
+    pool,
+    async end (ms) {
+      // pool.end() waits for each connection to close. A frozen server's kernel still
+      // closes the socket (the test sees close() settle), but a host gone from the
+      // network never does, and a shutdown must not hang on it: bounded, then dropped.
+      let timer: NodeJS.Timeout | undefined
+      const late = new Promise<'late'>(resolve => { timer = setTimeout(() => resolve('late'), ms) })
+      try {
+        if (await Promise.race([pool.end().then(() => 'ended' as const), late]) === 'late') {
+          for (const c of clients) (c as unknown as { connection?: { stream?: { destroy: () => void } } }).connection?.stream?.destroy()
+        }
+      } finally { clearTimeout(timer) }
+    }
+  }
 }
 
 export function errorSummary (err: unknown): { code?: string, message: string } {
