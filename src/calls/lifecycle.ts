@@ -223,6 +223,7 @@ export class CallLifecycle {
       alsoRecord?.()
       void this.options.repo.save(next)
     })
+    const prev = this.options.find(next.callId)
     this.options.remember(next)
     this.unsaved.set(next.callId, saved)
     saved.then(() => {
@@ -230,7 +231,10 @@ export class CallLifecycle {
       this.options.announce(next, outcome)
     }, (err: unknown) => {
       // Not an outage (those wait and retry in the journal): a change the store refused.
-      // Kept, so saved() says so until the call's next change.
+      // Memory goes back to what the store holds (unless a later change came since), so
+      // the event or request that asked for it can be retried and recorded; the rejection
+      // is kept, so saved() says so until the call's next change.
+      if (prev !== undefined && this.options.find(next.callId) === next) this.options.remember(prev)
       this.options.log.error({ err, callId: next.callId, state: next.state }, 'call change not recorded')
     })
   }

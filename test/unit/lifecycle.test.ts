@@ -165,6 +165,7 @@ t.test('a change the store refuses is logged and never announced', async t => {
   s.lifecycle.connect('c-6', '1001', {}, 'ami')
   await settle()
   t.same(s.announced.map(a => a.state), ['offered'], 'the refused change is not announced')
+  t.equal(s.memory.get('c-6')?.state, 'offered', 'memory is back to what the store holds, so the event can be retried')
   t.ok(s.lines.some(l => l.level === 'error' && l.msg === 'call change not recorded' && l.obj.callId === 'c-6'), 'and it is logged as an error')
   await t.rejects(s.lifecycle.saved('c-6'), /CHECK constraint/, 'saved() says so')
 })
