@@ -33,7 +33,7 @@ const COMMIT_TIMEOUT_MS = 3000
 
 export async function wireStore (config: Config, logger: Logger): Promise<StoreWiring> {
   const log = logger.child({ module: 'store' })
-  const store = await openEngine(storeConfigOf(config.store), [...migrations, ...apktMigrations], log)
+  const store = await openEngine(storeConfigOf(config.store), [...migrations, ...apktMigrations], log, { waitForDatabase: true })
   const journal = new Journal({ store, log })
   let heal: () => Promise<void> = async () => {}
   // After an outage the changes kept aside are written (the journal); Asterisk may have
