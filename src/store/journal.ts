@@ -85,17 +85,29 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
    */
   batch<T> (fn: () => T): { value: T, saved: Promise<void> } {
     if (this.open !== undefined) {
-      const value = fn()
-      return { value, saved: this.promiseOfOpen() }
+      // A nested fn that throws takes its changes with it, even when the outer fn
+      // catches the error and goes on: nothing of a failed batch is written.
+      const open = this.open
+      const mark = open.length
+      try {
+        const value = fn()
+        return { value, saved: this.promiseOfOpen() }
+      } catch (err) {
+        open.length = mark
+        throw err
+      }
     }
     this.open = []
     let value: T
     try {
       value = fn()
     } catch (err) {
-      // fn failed: nothing of it is written (memory changes are fn's to undo).
+      // fn failed: nothing of it is written (memory changes are fn's to undo). Whoever
+      // holds the promise of an add() made inside hears so rather than waiting forever.
+      const settle = this.openSettle
       this.open = undefined
       this.openSettle = undefined
+      settle?.reject(err)
       throw err
     }
     const changes = this.open
