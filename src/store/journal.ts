@@ -143,7 +143,11 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
     clearTimeout(timer)
     this.closed = true
     clearTimeout(this.retryTimer)
-    const left = this.queue.splice(0)
+    this.refuse(this.queue.splice(0))
+  }
+
+  /** After close: what could not be written is refused (a retry would never come). */
+  private refuse (left: Pending[]): void {
     if (left.length > 0) this.options.log.error({ batches: left.length }, 'store closed with changes not written: a resync from Asterisk at the next start repairs the call picture')
     for (const p of left) p.reject(new JournalClosed())
   }
@@ -179,6 +183,8 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
           if (changes.length > 0) await this.options.store.commit(changes)
         } catch (err) {
           if (this.options.store.isUnavailable(err)) {
+            // A commit that was in flight when close() gave up waiting.
+            if (this.closed) { this.refuse(group); return }
             this.queue.unshift(...group) // keep the order: the group is retried first
             this.enterOutage(err)
             return
@@ -213,6 +219,7 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
         this.settled([p])
       } catch (err) {
         if (this.options.store.isUnavailable(err)) {
+          if (this.closed) { this.refuse(group.slice(i)); return false }
           this.queue.unshift(...group.slice(i))
           this.enterOutage(err)
           return false // the retry timer takes over
