@@ -4,8 +4,9 @@
 // variants:
 //   bare           asterisk-manager alone, counting 'managerevent's (the baseline)
 //   service-mem    the service's AmiClient + CallTracker, calls in MemoryCallRepository
-//   service-sqlite the same with the real store: SqliteCallRepository on a SQLite file
-//                  (WAL, synchronous FULL: every state change is a durable commit)
+//   service-sqlite the same with the real store, wired as the service wires it: the
+//                  journal (group commit) in front of the SQLite engine of the store port
+//                  (WAL, synchronous FULL: every commit durable)
 //   raw            a socket that only splits on blank lines (the physical ceiling)
 // The service variants log at info level, as the service does by default, to /dev/null.
 import net from 'node:net'
@@ -17,8 +18,9 @@ import AsteriskManager from 'asterisk-manager'
 import { AmiClient } from '../../src/ami/index.ts'
 import { CallTracker } from '../../src/calls/tracker.ts'
 import { MemoryCallRepository, type CallRepository } from '../../src/calls/repository.ts'
-import { SqliteCallRepository } from '../../src/store/calls-repository.ts'
-import { openStore } from '../../src/store/sqlite.ts'
+import { JournaledCallRepository } from '../../src/store/call-records.ts'
+import { Journal } from '../../src/store/journal.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { redactPaths } from '../../src/log.ts'
@@ -32,19 +34,23 @@ const agents = Number(agentsArg)
 let count = 0
 let t0 = 0
 let cpu0 = process.cpuUsage()
-const cleanup: Array<() => void> = []
+const cleanup: Array<() => void | Promise<void>> = []
 
 function tick (): void {
   if (count === 0) { t0 = performance.now(); cpu0 = process.cpuUsage() }
-  if (++count === expected) finish()
+  if (++count === expected) void finish()
 }
 
-function finish (): void {
+/** service-sqlite: until every change made so far is durable (the clock stops after it). */
+let durable = async (): Promise<void> => {}
+
+async function finish (): Promise<void> {
+  await durable()
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const out = { variant, events: count, ms, eventsPerSec: (count - 1) / (ms / 1000), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, ...extra() }
   process.stdout.write(`${JSON.stringify(out)}\n`)
-  for (const c of cleanup) { try { c() } catch {} }
+  for (const c of cleanup) { try { await c() } catch {} }
   process.exit(0)
 }
 
@@ -80,9 +86,11 @@ if (variant === 'bare') {
   let repo: CallRepository
   if (variant === 'service-sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-ingest-'))
-    const store = openStore(path.join(dir, 'cti.db'), [...migrations, ...apktMigrations])
-    repo = new SqliteCallRepository(store.db)
-    cleanup.push(() => { store.close(); rmSync(dir, { recursive: true, force: true }) })
+    const store = await openSqliteStore(path.join(dir, 'cti.db'), [...migrations, ...apktMigrations])
+    const journal = new Journal({ store, log: logger.child({ module: 'store' }) })
+    repo = new JournaledCallRepository(journal, store.calls)
+    durable = async () => { await journal.flushed() }
+    cleanup.push(async () => { await journal.close(); await store.close(); rmSync(dir, { recursive: true, force: true }) })
   } else {
     repo = new MemoryCallRepository()
   }
