@@ -64,6 +64,7 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
   private running = false
   private scheduled = false
   private outage = false
+  private lastOutageError: unknown
   private closed = false
   private retryDelay: number
   private retryTimer: NodeJS.Timeout | undefined
@@ -83,6 +84,9 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
 
   /** False from a commit that failed for lack of a store until the backlog is written. */
   get healthy (): boolean { return !this.outage }
+
+  /** The error of the outage's last failed commit (undefined while healthy): why the store is away. */
+  get outageError (): unknown { return this.outage ? this.lastOutageError : undefined }
 
   /** Batches waiting to be written (for /v1/status and the outage log). */
   get backlog (): number { return this.queue.length }
@@ -276,6 +280,7 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
   }
 
   private enterOutage (err: unknown): void {
+    this.lastOutageError = err
     if (!this.outage) {
       this.outage = true
       const e = err as { code?: string, message?: string }

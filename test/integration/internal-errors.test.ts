@@ -53,8 +53,7 @@ t.test('store unavailable: 503 STORE_UNAVAILABLE says why in words, without the 
   }
 })
 
-// todo until src/calls/durable.ts (durableWithin) stops copying the engine error's message into the 503 body.
-t.test('a change the store refuses (a bug, not an outage): the CTI event answers 503 without the driver text', { todo: 'src/calls/durable.ts durableWithin puts the driver message (and path) in the client body' }, async t => {
+t.test('a change the store refuses (a bug, not an outage): the CTI event answers 503 without the driver text', async t => {
   const { logger, lines } = recordingLogger()
   const s = await startAppStack(t, { logger })
   const store = s.svc.store
