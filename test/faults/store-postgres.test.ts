@@ -26,7 +26,14 @@ t.setTimeout(600_000) // four faults, each with real calls, a restart or a freez
 /** A bound that only detects a hang: a request must settle, how fast is not asserted. */
 const HANG_MS = 30_000
 
-interface Setup { s: Stack, cluster: PgCluster, db: { name: string }, sql: <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<R[]> }
+interface Setup {
+  s: Stack
+  cluster: PgCluster
+  db: { name: string }
+  sql: <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<R[]>
+  /** commits of the service's journal that the database failed as "unavailable" (the fault met a transaction) */
+  unavailableCommits: string[]
+}
 
 async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
   const cluster = await needPostgres(t)
@@ -44,7 +51,18 @@ async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
     await c.connect()
     try { return (await c.query<R>(text, params)).rows } finally { await c.end().catch(() => {}) }
   }
-  return { s, cluster, db, sql }
+  // Watched, not replaced: the journal calls store.commit at each attempt, so this sees
+  // which attempts the real database failed (as Stack.sent sees the AMI actions).
+  const unavailableCommits: string[] = []
+  const store = s.svc.store
+  const commit = store.commit.bind(store)
+  store.commit = async changes => {
+    try { await commit(changes) } catch (err) {
+      if (store.isUnavailable(err)) unavailableCommits.push(`${(err as { code?: string }).code ?? ''} ${(err as Error).message}`)
+      throw err
+    }
+  }
+  return { s, cluster, db, sql, unavailableCommits }
 }
 
 /** Resolves with p's value, or fails the test's step when p does not settle within HANG_MS. */
@@ -157,65 +175,74 @@ t.test('postgres: restarted (stop -m immediate, start) under a live call: 503 me
   t.equal((await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [c.callId]))[0]?.state, 'transferred', 'C: transferred in the store')
 })
 
-t.test('postgres: a connection killed mid-traffic: nothing acknowledged is lost, requests succeed', async t => {
+t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, requests succeed', async t => {
   const got = await setup(t, 1)
   if (got === undefined) return
-  const { s, cluster, db, sql } = got
+  const { s, cluster, db, sql, unavailableCommits } = got
   const a = await readyToTransfer(t, s, '0811980101')
+  const c = await s.call('0811980102')
   const auditBefore = (await sql<{ n: number }>('SELECT count(*)::int AS n FROM audit WHERE action = \'call.consent\' AND target = $1', [a.callId]))[0]?.n ?? 0
 
-  // Traffic: a softphone's consents and CTI events, one after another, each retried on
-  // 503 after a moment (what the API asks of a client); the kill comes in the middle.
-  const N = 40
-  const KILL_AT = 15
-  let sentCount = 0
+  // Traffic: three clients at once (a softphone's consents, the dialplan's CTI events),
+  // each request retried on 503 after a moment (what the API asks of a client), so
+  // commits are in flight when the service's connections are killed, three times over.
+  // The real call C's customer hangs up at the first kill: an AMI event in the middle.
+  const PER_CLIENT = 20
+  const KILLS_AT = [10, 25, 40]
+  let done = 0
   let unavailable = 0
+  let consents503 = 0
+  let consentsAcked = 0
   const other: string[] = []
   const ctiAcked: string[] = []
-  let consentsAcked = 0
-  let consents503 = 0
-  let killed: Promise<number> | undefined
-  for (let i = 0; i < N; i++) {
-    if (i === KILL_AT) killed = cluster.terminateConnections(db.name)
-    for (let attempt = 0; ; attempt++) {
-      const isConsent = i % 2 === 0
-      const r = isConsent
-        ? await settles('consent', s.http('POST', `/v1/calls/${a.callId}/consent`, a.token, { accepted: true }))
-        : await settles('CTI event', s.http('POST', '/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: `kill-${i}`, data: { callerIdNum: `08119801${String(i).padStart(2, '0')}` } }))
-      sentCount++
-      if (r.status === 200 || r.status === 202) {
-        if (isConsent) consentsAcked++; else ctiAcked.push(`kill-${i}`)
+  const kills: Array<Promise<number>> = []
+  const afterEach = (): void => {
+    done++
+    if (!KILLS_AT.includes(done)) return
+    kills.push(cluster.terminateConnections(db.name))
+    if (done === KILLS_AT[0]) void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
+  }
+  const client = async (k: number): Promise<void> => {
+    for (let i = 0; i < PER_CLIENT; i++) {
+      const isConsent = k === 0
+      const callId = `kill-${k}-${i}`
+      for (let attempt = 0; ; attempt++) {
+        const r = isConsent
+          ? await settles('consent', s.http('POST', `/v1/calls/${a.callId}/consent`, a.token, { accepted: true }))
+          : await settles('CTI event', s.http('POST', '/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId, data: { callerIdNum: `0811981${k}${String(i).padStart(2, '0')}` } }))
+        if (r.status === 200 || r.status === 202) {
+          if (isConsent) consentsAcked++; else ctiAcked.push(callId)
+          break
+        }
+        if (r.status === 503 && r.body.error === 'STORE_UNAVAILABLE' && attempt < 40) {
+          unavailable++
+          if (isConsent) consents503++
+          await new Promise(resolve => setTimeout(resolve, 250))
+          continue
+        }
+        other.push(`${callId}: ${r.status} ${JSON.stringify(r.body)}`)
         break
       }
-      if (r.status === 503 && r.body.error === 'STORE_UNAVAILABLE' && attempt < 40) {
-        unavailable++
-        if (isConsent) consents503++
-        await new Promise(resolve => setTimeout(resolve, 250))
-        continue
-      }
-      other.push(`${i}: ${r.status} ${JSON.stringify(r.body)}`)
-      break
+      afterEach()
     }
   }
-  const n = await (killed as Promise<number>)
-  t.ok(n >= 1, `the service's connections were killed (${n})`)
+  await Promise.all([0, 1, 2].map(client))
+  const killed = await Promise.all(kills)
+  t.equal(killed.length, KILLS_AT.length, 'three kills during the traffic')
+  t.ok(killed.every(n => n >= 1), `each killed the service's connections (${killed.join(', ')})`)
   t.same(other, [], 'no answer other than success or 503 STORE_UNAVAILABLE')
-  t.equal(ctiAcked.length + consentsAcked, N, `every request succeeded (${unavailable} answer(s) of 503 on the way, ${sentCount} sent)`)
-  t.comment(`503 STORE_UNAVAILABLE answers around the kill: ${unavailable}`)
-
-  // A real call meanwhile on the PBX: its events are recorded too.
-  const c = await s.call('0811980102')
-  await s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
+  t.equal(ctiAcked.length + consentsAcked, 3 * PER_CLIENT, 'every request succeeded, at the latest when tried again')
+  t.ok(unavailableCommits.length >= 1, `a kill met a commit in flight: ${unavailableCommits.length} attempt(s) failed as unavailable (${[...new Set(unavailableCommits)].join(' | ')})`)
+  t.comment(`503 STORE_UNAVAILABLE answers around the kills: ${unavailable}`)
   await readyAgain(s)
-  await s.svc.tracker.lifecycle.saved(c.callId).catch(() => {})
 
   // Nothing acknowledged is lost.
   const rows = await sql<{ call_id: string }>('SELECT call_id FROM calls WHERE call_id = ANY($1)', [ctiAcked])
   t.same(rows.map(r => r.call_id).sort(), [...ctiAcked].sort(), `every acknowledged CTI event's call is in the store (${ctiAcked.length})`)
   const audited = ((await sql<{ n: number }>('SELECT count(*)::int AS n FROM audit WHERE action = \'call.consent\' AND target = $1', [a.callId]))[0]?.n ?? 0) - auditBefore
   t.ok(audited >= consentsAcked && audited <= consentsAcked + consents503, `every acknowledged consent is audited (${audited} rows for ${consentsAcked} acknowledged, ${consents503} refused)`)
-  await eventually('the real call ended in the store', async () => (await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [c.callId]))[0]?.state === 'ended' ? true : undefined)
-  t.pass('the call on the PBX during the traffic is recorded as ended')
+  await eventually('C ended in the store', async () => (await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [c.callId]))[0]?.state === 'ended' ? true : undefined)
+  t.pass('C, whose customer hung up at the first kill, is ended in the store')
   await transfersNow(t, s, a, 'A')
 })
 
@@ -257,7 +284,12 @@ t.test('postgres: frozen server longer than the timeouts: the press settles with
   const cRow = await eventually('C in the store', async () => (await sql<{ state: string, agent_id: string }>('SELECT state, agent_id FROM calls WHERE call_id = $1', [c.callId]))[0], 15_000)
   t.equal(cRow.state, 'connected', 'C, which began while the database was frozen, is in the store')
   t.equal(cRow.agent_id, c.agentId)
-  t.equal((await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [a.callId]))[0]?.state, 'connected', 'A: connected in the store')
+  // What timed out meanwhile was kept, in order, not dropped: the refused press (written
+  // as "transferring", then back to the agent with the press failed) and the CTI event.
+  const aRow = await sql<{ state: string, data: { transfer?: { status: string } } }>('SELECT state, data FROM calls WHERE call_id = $1', [a.callId])
+  t.equal(aRow[0]?.state, 'connected', 'A: connected in the store')
+  t.equal(aRow[0]?.data.transfer?.status, 'failed', 'A: the press that timed out is recorded as failed (no transfer)')
+  t.equal((await sql('SELECT 1 FROM calls WHERE call_id = $1', ['frozen-1'])).length, 1, 'the CTI event answered 503 after its timeout was still written once the database thawed')
   await transfersNow(t, s, a, 'A')
   await s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
 })
@@ -294,4 +326,40 @@ t.test('postgres: new connections refused (CONNECTION LIMIT 0) and the pool\'s c
   t.equal((await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [a.callId]))[0]?.state, 'connected', 'A: connected in the store')
   await transfersNow(t, s, a, 'A')
   t.equal(blindTransfers(s), 1, 'one BlindTransfer in the whole run, after recovery')
+})
+
+// Fails today (marked todo so it reports without failing the run): the ACW's pause is
+// sent once its deadline commits (src/acw/service.ts, activate: saved.then -> apply(true))
+// even when that ACW has already ended in memory while the commit waited for the database;
+// the agent is left paused for ACW with no ACW left to lift it. Remove `todo` with the fix.
+t.test('postgres: an ACW that ran out while the database was down leaves the agent free once it is back', {
+  todo: 'bug in src/acw/service.ts activate(): the pause after the deadline commits is sent although the ACW ended meanwhile'
+}, async t => {
+  const ACW_SECONDS = 3
+  const got = await setup(t, ACW_SECONDS)
+  if (got === undefined) return
+  const { s, cluster, sql } = got
+  const a = await s.call('0811980401')
+  const b = await s.call('0811980402')
+  t.not(b.agentId, a.agentId, 'B is with the other agent')
+
+  await cluster.stop('immediate')
+  await s.admin.action('Hangup', { Channel: s.svc.tracker.get(b.callId)?.customerChannel ?? '' })
+  await waitFor('B ended in memory', () => s.svc.tracker.get(b.callId)?.state === 'ended' ? true : undefined)
+  // B's agent's ACW runs its whole course while nothing can be written.
+  await waitFor('B\'s agent\'s ACW over in memory', () => s.svc.acw.entry(b.agentId) === undefined ? true : undefined, (ACW_SECONDS + 15) * 1000)
+  await cluster.start()
+  await readyAgain(s)
+  await eventually('B ended in the store', async () => (await sql<{ state: string }>('SELECT state FROM calls WHERE call_id = $1', [b.callId]))[0]?.state === 'ended' ? true : undefined, 15_000)
+
+  // The backlog (ACW begun, ending, over) is written; the agent must not be paused by it now.
+  t.equal((await sql('SELECT 1 FROM acw WHERE agent_id = $1', [b.agentId])).length, 0, 'no ACW row left for B\'s agent')
+  const c = await s.call('0811980403').catch((err: Error) => { t.fail(`the next caller did not reach B's agent (A's is busy): ${err.message}`); return undefined })
+  if (c !== undefined) t.equal(c.agentId, b.agentId, 'the next caller reaches B\'s agent (A\'s is busy): not left paused')
+  t.same(await memberPause(s.admin, b.agentId), { paused: false, reason: '' }, 'Asterisk agrees: B\'s agent is not paused')
+  t.equal(s.svc.acw.entry(b.agentId), undefined, 'the service holds no ACW for B\'s agent')
+  const sentPauses = s.sent.filter(x => x.name === 'QueuePause' && x.fields.Interface === `Local/${b.agentId}@agents/n`).map(x => x.fields.Paused)
+  t.comment(`QueuePause sent for B's agent, in order: ${sentPauses.join(', ')}`)
+  await s.admin.action('Hangup', { Channel: s.svc.tracker.get(a.callId)?.customerChannel ?? '' })
+  if (c !== undefined) await s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
 })
