@@ -198,7 +198,10 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
   const kills: Array<Promise<number>> = []
   const afterEach = (): void => {
     done++
-    if (!KILLS_AT.includes(done)) return
+    // Three kills; more while none has met a commit in flight (a kill between two commits
+    // only drops idle connections, which the pool replaces without anyone noticing).
+    const more = done > (KILLS_AT.at(-1) ?? 0) && done % 4 === 0 && unavailableCommits.length === 0
+    if (!KILLS_AT.includes(done) && !more) return
     kills.push(cluster.terminateConnections(db.name))
     if (done === KILLS_AT[0]) void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
   }
@@ -228,7 +231,7 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
   }
   await Promise.all([0, 1, 2].map(client))
   const killed = await Promise.all(kills)
-  t.equal(killed.length, KILLS_AT.length, 'three kills during the traffic')
+  t.ok(killed.length >= KILLS_AT.length, `${killed.length} kills during the traffic`)
   // A kill can find the pool between connections (the last one just killed): counted together.
   t.ok(killed.reduce((x, y) => x + y, 0) >= 1, `the service's connections were killed (${killed.join(', ')})`)
   t.same(other, [], 'no answer other than success or 503 STORE_UNAVAILABLE')
