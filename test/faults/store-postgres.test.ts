@@ -146,7 +146,7 @@ t.test('postgres: restarted (stop -m immediate, start) under a live call: 503 me
   await cluster.start()
   await readyAgain(s)
   // A precondition of this scenario, not a speed claim: the ACW that ran out during the
-  // outage is the todo test at the end of this file.
+  // outage is the last test of this file.
   t.ok(Date.now() - hungUpAt < ACW_SECONDS * 1000, 'the database was back before B\'s ACW was over (the pause can be seen applied)')
 
   // Written once the database is back: B ended, with its APKT record in the outbox; A as it is.
@@ -332,13 +332,10 @@ t.test('postgres: new connections refused (CONNECTION LIMIT 0) and the pool\'s c
   t.equal(blindTransfers(s), 1, 'one BlindTransfer in the whole run, after recovery')
 })
 
-// Fails today (marked todo so it reports without failing the run): the ACW's pause is
-// sent once its deadline commits (src/acw/service.ts, activate: saved.then -> apply(true))
-// even when that ACW has already ended in memory while the commit waited for the database;
-// the agent is left paused for ACW with no ACW left to lift it. Remove `todo` with the fix.
-t.test('postgres: an ACW that ran out while the database was down leaves the agent free once it is back', {
-  todo: 'bug in src/acw/service.ts activate(): the pause after the deadline commits is sent although the ACW ended meanwhile'
-}, async t => {
+// The ACW's pause is sent once its deadline commits (src/acw/service.ts, activate); an ACW
+// that ended in memory while the commit waited for the database must not be paused then:
+// the agent would be left paused for ACW with no ACW left to lift it (found by this test).
+t.test('postgres: an ACW that ran out while the database was down leaves the agent free once it is back', async t => {
   const ACW_SECONDS = 3
   const got = await setup(t, ACW_SECONDS)
   if (got === undefined) return
