@@ -43,6 +43,12 @@ export class Engines {
     return { engine, url: db.url, env: { CTI_STORE_KIND: 'postgres', CTI_STORE_URL: db.url }, drop: db.drop }
   }
 
+  /** The PostgreSQL cluster's data dir (its postmaster.pid: CPU of the server's processes), once one is started. */
+  async dataDir (): Promise<string | undefined> {
+    if (this.cluster === undefined) return undefined
+    return `${(await this.cluster).dir}/data`
+  }
+
   /** Stops the cluster, when one was started. */
   async close (): Promise<void> {
     if (this.cluster === undefined) return
