@@ -26,7 +26,9 @@
 // is not something the service ever runs with either.
 //   tsx test/bench/transfer-latency.ts [--engines sqlite,postgres] [--rounds 3] [--agents 200] [--patterns serial,burst]
 //   BENCH_CPU_PROF=<dir> ... writes the service's V8 CPU profile there
-//   BENCH_NODE_ARGS=--trace-gc BENCH_SERVICE_STDOUT=inherit ... shows the service's GC pauses
+//   BENCH_NODE_ARGS='--cpu-prof-interval 100' ... extra node options for the service; not
+//   V8 flags such as --trace-gc or --max-semi-space-size on SQLite: the store's worker thread
+//   inherits execArgv and a Worker refuses them (ERR_WORKER_INVALID_EXEC_ARGV)
 import path from 'node:path'
 import os from 'node:os'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -116,7 +118,7 @@ async function runService (engine: Engine, patterns: Pattern[], nRounds: number)
   const raw = benchRawConfig({ amiPort: pbx.port, agents: N, acwSeconds: ACW_SECONDS, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
   raw.apkt.dispatcher = { pollMs: 200 }
   const prof = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
-  // BENCH_NODE_ARGS: extra node options for the service (e.g. --trace-gc, with BENCH_SERVICE_STDOUT=inherit).
+  // BENCH_NODE_ARGS: extra node options for the service (see the header: no V8-only flags on SQLite).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
   const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof, ...extra], stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...db.env, BENCH_CONFIG: JSON.stringify(raw) } })
   const res: Result = { timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] } }

@@ -8,13 +8,15 @@
 //                          written, its event back, response finished (ms, this process's performance.now())
 //   { cmd: 'stats' }    -> memory and CPU of this process, event-loop delay since the
 //                          last stats, live calls, outbox counts
-//   { cmd: 'gc' }       -> a full GC (when started with --expose-gc), then stats
+//   { cmd: 'gc' }       -> a full GC, then stats
 //   { cmd: 'purge' }    -> starts a retention pass now (with BENCH_RETENTION=manual the
 //                          service's own pass at start and hourly is off)
 //   { cmd: 'purge-status' } -> { busy, startedAt, endedAt (this process's performance.now()), report }
 // Prints "LISTENING <url>" on stderr once listening and logged in to AMI.
 import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
+import v8 from 'node:v8'
+import vm from 'node:vm'
 import pino from 'pino'
 import { parseConfig } from '../../../src/config/load.ts'
 import { createService } from '../../../src/service.ts'
@@ -74,6 +76,11 @@ svc.app.addHook('onResponse', async (req, reply) => {
   t.status = reply.statusCode
 })
 
+// gc() without `node --expose-gc`: the SQLite store's worker thread inherits the
+// process's execArgv, and a Worker refuses V8 flags there (ERR_WORKER_INVALID_EXEC_ARGV).
+v8.setFlagsFromString('--expose-gc')
+const fullGc = vm.runInNewContext('gc') as () => void
+
 const eld = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RESOLUTION ?? 10) })
 eld.enable()
 const stats = async (): Promise<Record<string, unknown>> => {
@@ -96,7 +103,7 @@ process.on('message', (msg: { id: number, cmd: string }) => { void answer(msg) }
 async function answer (msg: { id: number, cmd: string }): Promise<void> {
   let result: unknown
   if (msg.cmd === 'timings') { result = [...timings.values()]; timings.clear() } else if (msg.cmd === 'stats') result = await stats()
-  else if (msg.cmd === 'gc') { (globalThis as { gc?: () => void }).gc?.(); result = await stats() }
+  else if (msg.cmd === 'gc') { fullGc(); result = await stats() }
   else if (msg.cmd === 'purge') {
     purge.startedAt = performance.now()
     void svc.retention.runPass().then(r => { purge.report = r }, (err: Error) => { purge.error = err.message }).finally(() => { purge.endedAt = performance.now() })
