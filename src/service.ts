@@ -59,8 +59,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
   // (src/calls/outcome-effects.ts): 1. the APKT record, 2. a landed transfer's ACW
-  // deadline, 3. the press's audit entry. After the commit: the live feed and metrics
-  // (tracker events), then the dispatcher's kick (a microtask of the APKT effect).
+  // deadline, 3. the press's audit entry. Once durable: the live feed and metrics
+  // (tracker events), and the dispatcher's kick (the APKT effect waits for the commit).
   tracker.setOutcomeEffects([recordEffect, deadlineEffect, transfers.recordPressOutcome])
   const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers }) // 8. live feed, views, metrics
   const { metrics } = live

@@ -257,6 +257,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     // a deadline that a restart enforces, never a pause nobody will lift.
     this.background(saved.then(async () => {
       if (this.stopped) return
+      // Durable late (a store outage): this ACW may be over by now, or another begun;
+      // a pause for an ACW that is no longer running would leave the agent paused for good.
+      const now = this.deps.repo.get(agentId)
+      if (now?.startedAt !== e.startedAt || now.state !== 'active') return
       this.deps.failpoint?.('acw:saved')
       if (pause && this.byId.has(agentId)) {
         await this.apply(agentId, true)

@@ -8,13 +8,15 @@ import { Errors } from '../errors.ts'
 export interface Durability {
   /** False while the store cannot take writes (the journal is in an outage). */
   ready: () => boolean
+  /** Why the store cannot take writes, in words (no driver text): for the 503's message. */
+  why: (err?: unknown) => string
   /** How long a request waits for its commit. */
   commitTimeoutMs: number
 }
 
 /** Throws STORE_UNAVAILABLE (503) while the store cannot take writes: nothing is done. */
 export function assertStoreReady (d: Durability | undefined, what: string): void {
-  if (d !== undefined && !d.ready()) throw new Errors.StoreUnavailable(`the store cannot take writes now: ${what}; try again in a moment`)
+  if (d !== undefined && !d.ready()) throw new Errors.StoreUnavailable(`the store cannot take writes now (${d.why()}): ${what}; try again in a moment`)
 }
 
 /** Resolves once `saved` does, or throws STORE_UNAVAILABLE after the commit timeout or on a refused commit. */
@@ -27,7 +29,7 @@ export async function durableWithin (saved: Promise<void>, d: Durability | undef
     })])
   } catch (err) {
     if (err instanceof Errors.StoreUnavailable) throw err
-    throw new Errors.StoreUnavailable(`${what}: the store cannot record it now (${(err as Error).message})`)
+    throw new Errors.StoreUnavailable(`${what}: the store cannot record it now (${d.why(err)})`)
   } finally {
     clearTimeout(timer)
   }

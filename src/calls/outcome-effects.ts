@@ -5,8 +5,8 @@
 //   1. the APKT record (an outbox row; the effect names it in call.apkt)
 //   2. ACW's deadline for the agent of a landed transfer
 //   3. the audit entry of the transfer press that landed
-// After the commit, in this order: the tracker's 'call' and 'outcome' events (live feed,
-// metrics, the transfer service's checks), then the APKT dispatcher's kick.
+// Once the transaction is durable: the tracker's 'call' and 'outcome' events (live feed,
+// metrics, the transfer service's checks) and the APKT dispatcher's kick.
 import type { Call } from './types.ts'
 
 export type Outcome = 'transferred' | 'ended'

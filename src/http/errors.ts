@@ -5,7 +5,7 @@
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { AmiError } from '../ami/index.ts'
 import { Errors } from '../errors.ts'
-import { isStoreUnavailable } from '../store/errors.ts'
+import { whyStoreUnavailable } from '../store/why.ts'
 
 const amiStatus: Record<string, number> = {
   AMI_UNAVAILABLE: 503,
@@ -13,16 +13,6 @@ const amiStatus: Record<string, number> = {
   AMI_TIMEOUT: 503,
   AMI_ACTION_FAILED: 502
 }
-
-// SQLite's result codes in words: why the store refused, without the driver's text.
-const storeReason: Array<[RegExp, string]> = [
-  [/^SQLITE_FULL/, 'the disk is full'],
-  [/^SQLITE_READONLY/, 'it is read-only'],
-  [/^SQLITE_IOERR/, 'an I/O error'],
-  [/^SQLITE_(BUSY|LOCKED)/, 'it is busy'],
-  [/^SQLITE_(CORRUPT|NOTADB)/, 'its file is damaged'],
-  [/^SQLITE_CANTOPEN/, 'its file cannot be opened']
-]
 
 // Fastify's own refusals (body parser, content type) by status, in the API's words.
 const fastifyCodes: Record<number, string> = { 413: 'PAYLOAD_TOO_LARGE', 415: 'UNSUPPORTED_MEDIA_TYPE' }
@@ -45,11 +35,11 @@ export function installErrorHandler (app: FastifyInstance): void {
       req.log.warn({ err: { code: err.code, message: err.message } }, 'AMI action failed')
       return reply.code(status).send({ error: err.code, message: err.publicMessage })
     }
-    if (isStoreUnavailable(err)) {
-      // Disk full, read-only, I/O error: the write was rolled back, so nothing was
-      // recorded and nothing may be claimed. 503 tells the client to try again later.
+    const why = whyStoreUnavailable(err)
+    if (why !== undefined) {
+      // Disk full, read-only, the database gone or frozen (a read route's query): nothing
+      // was recorded and nothing may be claimed. 503 tells the client to try again later.
       req.log.error({ err: { code: err.code, message: err.message } }, 'store unavailable: request not completed')
-      const why = storeReason.find(([re]) => re.test(err.code))?.[1] ?? 'it is unavailable'
       return reply.code(503).send({ error: 'STORE_UNAVAILABLE', message: `the store cannot record this now (${why}); the request was not completed, try again later` })
     }
     const status = err.statusCode ?? 500

@@ -64,10 +64,18 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
   private running = false
   private scheduled = false
   private outage = false
+  private lastOutageError: unknown
   private closed = false
   private retryDelay: number
   private retryTimer: NodeJS.Timeout | undefined
-  private lostWhileDown = 0
+  /**
+   * The last batch kept through the outage, fixed at the first commit that goes through
+   * again: the journal is healthy once it is settled (a long backlog is written in
+   * several slices; batches handed in after that commit do not hold recovery back).
+   */
+  private keptEnd: Pending | undefined
+  /** Batches written since the outage began (for 'recovered'). */
+  private keptWritten = 0
 
   constructor (private readonly options: JournalOptions) {
     super()
@@ -76,6 +84,9 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
 
   /** False from a commit that failed for lack of a store until the backlog is written. */
   get healthy (): boolean { return !this.outage }
+
+  /** The error of the outage's last failed commit (undefined while healthy): why the store is away. */
+  get outageError (): unknown { return this.outage ? this.lastOutageError : undefined }
 
   /** Batches waiting to be written (for /v1/status and the outage log). */
   get backlog (): number { return this.queue.length }
@@ -86,17 +97,29 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
    */
   batch<T> (fn: () => T): { value: T, saved: Promise<void> } {
     if (this.open !== undefined) {
-      const value = fn()
-      return { value, saved: this.promiseOfOpen() }
+      // A nested fn that throws takes its changes with it, even when the outer fn
+      // catches the error and goes on: nothing of a failed batch is written.
+      const open = this.open
+      const mark = open.length
+      try {
+        const value = fn()
+        return { value, saved: this.promiseOfOpen() }
+      } catch (err) {
+        open.length = mark
+        throw err
+      }
     }
     this.open = []
     let value: T
     try {
       value = fn()
     } catch (err) {
-      // fn failed: nothing of it is written (memory changes are fn's to undo).
+      // fn failed: nothing of it is written (memory changes are fn's to undo). Whoever
+      // holds the promise of an add() made inside hears so rather than waiting forever.
+      const settle = this.openSettle
       this.open = undefined
       this.openSettle = undefined
+      settle?.reject(err)
       throw err
     }
     const changes = this.open
@@ -132,7 +155,11 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
     clearTimeout(timer)
     this.closed = true
     clearTimeout(this.retryTimer)
-    const left = this.queue.splice(0)
+    this.refuse(this.queue.splice(0))
+  }
+
+  /** After close: what could not be written is refused (a retry would never come). */
+  private refuse (left: Pending[]): void {
     if (left.length > 0) this.options.log.error({ batches: left.length }, 'store closed with changes not written: a resync from Asterisk at the next start repairs the call picture')
     for (const p of left) p.reject(new JournalClosed())
   }
@@ -182,6 +209,8 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
           if (changes.length > 0) await this.options.store.commit(changes)
         } catch (err) {
           if (this.options.store.isUnavailable(err)) {
+            // A commit that was in flight when close() gave up waiting.
+            if (this.closed) { this.refuse(group); return }
             this.queue.unshift(...group) // keep the order: the group is retried first
             this.enterOutage(err)
             return
@@ -213,32 +242,45 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
     for (const [i, p] of group.entries()) {
       try {
         if (p.changes.length > 0) await this.options.store.commit(p.changes)
-        this.settled([p])
+        this.settled([p], group.slice(i + 1))
       } catch (err) {
         if (this.options.store.isUnavailable(err)) {
+          if (this.closed) { this.refuse(group.slice(i)); return false }
           this.queue.unshift(...group.slice(i))
           this.enterOutage(err)
           return false // the retry timer takes over
         }
         this.options.log.error({ err, changes: p.changes.map(c => c.kind) }, 'a change the store refused (a bug): it is not recorded')
         p.reject(err)
+        if (this.outage) this.progress([p], false, group.slice(i + 1))
       }
     }
     return true
   }
 
-  private settled (group: Pending[]): void {
-    if (this.outage) {
-      this.outage = false
-      this.retryDelay = this.options.retryMs ?? 200
-      this.options.log.info({ written: this.lostWhileDown }, 'store writable again: the changes kept aside are written')
-      this.emit('recovered', this.lostWhileDown)
-      this.lostWhileDown = 0
-    }
+  /** `group` is durable; `rest` are the batches of its group still to be tried (isolate). */
+  private settled (group: Pending[], rest: readonly Pending[] = []): void {
     for (const p of group) p.resolve()
+    if (this.outage) this.progress(group, true, rest)
+  }
+
+  /** In an outage, the store answered for `done`: healthy again once the last kept batch is done. */
+  private progress (done: Pending[], written: boolean, rest: readonly Pending[]): void {
+    const end = (this.keptEnd ??= this.queue.at(-1) ?? rest.at(-1) ?? done.at(-1))
+    const i = end === undefined ? done.length - 1 : done.indexOf(end)
+    if (written) this.keptWritten += i === -1 ? done.length : i + 1
+    if (i === -1) return
+    this.outage = false
+    this.keptEnd = undefined
+    this.retryDelay = this.options.retryMs ?? 200
+    const n = this.keptWritten
+    this.keptWritten = 0
+    this.options.log.info({ written: n }, 'store writable again: the changes kept aside are written')
+    this.emit('recovered', n)
   }
 
   private enterOutage (err: unknown): void {
+    this.lastOutageError = err
     if (!this.outage) {
       this.outage = true
       const e = err as { code?: string, message?: string }
@@ -246,7 +288,8 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
         'store unavailable: changes are kept in order and written once it takes writes again')
       this.emit('outage', err)
     }
-    this.lostWhileDown = this.queue.length
+    // Failed again part-way through the backlog: where it ends is fixed anew next time.
+    this.keptEnd = undefined
     const delay = this.retryDelay
     this.retryDelay = Math.min(delay * 2, this.options.maxRetryMs ?? 5000)
     this.retryTimer = setTimeout(() => {

@@ -12,6 +12,7 @@ import { Journal } from '../store/journal.ts'
 import { migrations } from '../store/migrations.ts'
 import type { Store } from '../store/port.ts'
 import { openEngine, storeConfigOf } from '../store/open.ts'
+import { whyStoreUnavailable } from '../store/why.ts'
 
 export interface StoreWiring {
   store: Store
@@ -46,9 +47,17 @@ export async function wireStore (config: Config, logger: Logger): Promise<StoreW
     store,
     journal,
     audit: new JournaledAuditLog(journal, store.audit),
-    durability: { ready: () => journal.healthy, commitTimeoutMs: COMMIT_TIMEOUT_MS },
+    durability: {
+      ready: () => journal.healthy,
+      why: err => whyStoreUnavailable(err ?? journal.outageError) ?? (err !== undefined ? 'it refused the change' : 'it is unavailable'),
+      commitTimeoutMs: COMMIT_TIMEOUT_MS
+    },
+    // For /readyz (only ok or not) and GET /v1/status (supervisors: the driver's words too).
     async check () {
-      if (!journal.healthy) throw new Error(`unavailable: ${journal.backlog} change(s) waiting to be written`)
+      if (!journal.healthy) {
+        const err = journal.outageError as { message?: string } | undefined
+        throw new Error(`unavailable (${whyStoreUnavailable(err) ?? 'it is unavailable'}: ${err?.message ?? 'no detail'}); ${journal.backlog} change(s) waiting to be written`)
+      }
       await store.check()
     },
     whenWritableAgain: fn => { heal = fn }

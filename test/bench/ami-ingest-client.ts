@@ -40,7 +40,7 @@ const agents = Number(agentsArg)
 let count = 0
 let t0 = 0
 let cpu0 = process.cpuUsage()
-const cleanup: Array<() => void> = []
+const cleanup: Array<() => void | Promise<void>> = []
 
 /** Resolves once what the consumer was handed is where it promises it is (durable variants: committed). */
 let settled = async (): Promise<void> => {}
@@ -50,12 +50,12 @@ function tick (): void {
   if (++count === expected) void settled().then(finish, (err: unknown) => { process.stderr.write(`${variant}: ${String(err)}\n`); process.exit(1) })
 }
 
-function finish (): void {
+async function finish (): Promise<void> {
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const out = { variant, events: count, ms, eventsPerSec: (count - 1) / (ms / 1000), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, ...extra() }
   process.stdout.write(`${JSON.stringify(out)}\n`)
-  for (const c of cleanup) { try { c() } catch {} }
+  for (const c of cleanup) { try { await c() } catch {} }
   process.exit(0)
 }
 
@@ -107,8 +107,8 @@ if (variant === 'bare') {
     const journal = new Journal({ store, log })
     repo = new JournaledCallRepository(journal, store.calls)
     settled = async () => { await journal.flushed() }
-    // Cleanups run in order, synchronously: the process exits right after; the file goes with the temp dir.
-    cleanup.unshift(() => { void store.close() })
+    // Closed before its temp dir goes (cleanups run in order).
+    cleanup.unshift(async () => { await journal.close(); await store.close() })
   }
   const tracker = new CallTracker(agentIds(agents).map(id => ({ id, interface: memberInterface(id), queues: ['pln123'] })), repo, logger.child({ module: 'calls' }))
   const ami = new AmiClient({

@@ -24,7 +24,7 @@ import Fastify from 'fastify'
 import { Agent } from 'undici'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { migrations } from '../../src/store/migrations.ts'
-import { openStore } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
 import { numArg } from './lib/args.ts'
 import { agentIds } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
@@ -47,8 +47,9 @@ const ACW_SECONDS = 2
 const DAY = 86_400_000
 
 /** Old rows straight into the file (synchronous OFF: this is setup, not the service). */
-function seed (file: string): { calls: number, audit: number, apkt: number } {
-  openStore(file, [...migrations, ...apktMigrations]).close()
+async function seed (file: string): Promise<{ calls: number, audit: number, apkt: number }> {
+  // The schema as the service makes it (the store port's engine), then the rows raw.
+  await (await openSqliteStore(file, [...migrations, ...apktMigrations])).close()
   const db = new Database(file)
   db.pragma('synchronous = OFF')
   const calls = Math.round(ROWS * 0.4)
@@ -87,7 +88,7 @@ machineFigure(BENCH)
 const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-purge-'))
 const storePath = path.join(dir, 'cti.db')
 const s0 = performance.now()
-const seeded = seed(storePath)
+const seeded = await seed(storePath)
 note(`seeded ${ROWS} old rows (${seeded.calls} calls, ${seeded.audit} audit entries, ${seeded.apkt} delivered APKT records) in ${Math.round(performance.now() - s0)} ms, file ${Math.round(statSync(storePath).size / MB)} MiB`)
 
 const pbx = await FakePbx.start()

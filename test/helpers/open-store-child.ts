@@ -1,20 +1,26 @@
 // A separate process that opens store files when told to (IPC), so a test can make two
 // processes open the same new file at the same instant: each child says it is ready,
 // the test sends both the file name at once, each answers with the migrations it ran.
+import Database from 'better-sqlite3'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { migrations } from '../../src/store/migrations.ts'
-import { openStore } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
 
 process.on('message', (msg: { file: string }) => {
-  try {
-    const store = openStore(msg.file, [...migrations, ...apktMigrations])
-    const applied = (store.db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map(r => r.version)
+  void (async () => {
+    const store = await openSqliteStore(msg.file, [...migrations, ...apktMigrations])
     const migrated = store.migrated
-    store.close()
+    await store.close()
+    // What the file records, read after the store is closed (the port has no such query).
+    const db = new Database(msg.file, { readonly: true })
+    const applied = (db.prepare('SELECT version FROM schema_migrations ORDER BY version').all() as Array<{ version: number }>).map(r => r.version)
+    db.close()
+    return { migrated, applied }
+  })().then(({ migrated, applied }) => {
     process.send?.({ file: msg.file, ok: true, migrated, applied })
-  } catch (err) {
+  }, (err: unknown) => {
     process.send?.({ file: msg.file, ok: false, error: `${(err as { code?: string }).code ?? ''} ${(err as Error).message} ${(err as Error).stack ?? ''}` })
-  }
+  })
 })
 process.once('disconnect', () => process.exit(0))
 process.send?.({ ready: true })

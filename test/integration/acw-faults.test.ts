@@ -33,11 +33,17 @@ async function pbx (t: Test, acwState: () => (iface: string) => string | undefin
   return { fake, q, sent }
 }
 
-async function start (t: Test, port: number, edit: (raw: Record<string, any>) => void): Promise<Service> {
+async function start (t: Test, fake: FakeAmi, edit: (raw: Record<string, any>) => void): Promise<Service> {
+  const port = fake.port
+  const listed = fake.actionsNamed('QueueStatus').length
   const svc = await createService(testConfig(port, raw => { raw.ami.actionTimeoutMs = 500; edit(raw) }), pino({ level: process.env.DBG ?? 'silent' }))
   t.teardown(async () => { await svc.stop() })
   await svc.start()
   await waitFor('AMI', () => svc.ami.ready)
+  // The login's repair (a resync, then ACW re-applied) runs first: an ACW begun during it
+  // would be paused once more by the re-apply, which is harmless but not what is counted.
+  await waitFor('the resync after login', () => fake.actionsNamed('QueueStatus').length > listed ? true : undefined)
+  await new Promise(resolve => setTimeout(resolve, 200))
   return svc
 }
 
@@ -70,7 +76,7 @@ t.test('our pause confirmed and the agent unpaused in ONE TCP chunk: the pause g
     if (paused && first) { first = false; return { then: { paused: false, reason: '' } } }
     return undefined
   }
-  svc = await start(t, fake.port, raw => { raw.acw = { seconds: 2, mode: 'fixed' } })
+  svc = await start(t, fake, raw => { raw.acw = { seconds: 2, mode: 'fixed' } })
   await callEnds(svc, 'c1', '1001')
   const unpause = await waitFor('the unpause at the deadline', () => sent.find(s => !s.paused)).catch((err: unknown) => { console.error(JSON.stringify(sent)); throw err })
   const pauses = sent.filter(s => s.paused)
@@ -87,7 +93,7 @@ t.test('the unpause refused (retries exhausted) while AMI stays up: retried late
   const { fake, q, sent } = await pbx(t, stateIn(() => svc))
   let refusals = 3
   q.decide = (_iface, paused) => !paused && refusals-- > 0 ? { refuse: 'Interface busy' } : undefined
-  svc = await start(t, fake.port, raw => { raw.acw = { seconds: 1, mode: 'fixed', pauseRetries: 0 } })
+  svc = await start(t, fake, raw => { raw.acw = { seconds: 1, mode: 'fixed', pauseRetries: 0 } })
   await callEnds(svc, 'c1', '1001')
   await waitFor('ACW over', () => svc?.acw.entry('1001') === undefined && sent.some(s => !s.paused) ? true : undefined).catch((err: unknown) => { console.error(JSON.stringify({ sent, entry: svc?.acw.entry('1001') })); throw err })
   t.equal(sent.filter(s => !s.paused).length, 4, 'three refusals, then the fourth unpause took')
@@ -98,7 +104,7 @@ t.test('the unpause refused (retries exhausted) while AMI stays up: retried late
 t.test('restart with the agent removed from the config: its ACW still ends at the deadline on the recorded interface', async t => {
   let svc: Service | undefined
   const { fake, q, sent } = await pbx(t, stateIn(() => svc))
-  const first = await start(t, fake.port, raw => { raw.acw = { seconds: 3, mode: 'fixed' } })
+  const first = await start(t, fake, raw => { raw.acw = { seconds: 3, mode: 'fixed' } })
   svc = first
   await callEnds(first, 'c1', '1002')
   const endsAt = await waitFor('ACW', () => first.acw.endsAt('1002'))
@@ -106,7 +112,7 @@ t.test('restart with the agent removed from the config: its ACW still ends at th
   await first.stop()
   svc = undefined
 
-  const second = await start(t, fake.port, raw => {
+  const second = await start(t, fake, raw => {
     raw.store.path = first.config.store.path
     raw.acw = { seconds: 3, mode: 'fixed' }
     raw.agents = raw.agents.filter((a: { id: string }) => a.id !== '1002')
@@ -124,13 +130,13 @@ t.test('restart with the agent removed from the config: its ACW still ends at th
 t.test('restart with a changed acw.pauseReason: the ACW paused under the old reason is ours and is unpaused', async t => {
   let svc: Service | undefined
   const { fake, q } = await pbx(t, stateIn(() => svc))
-  const first = await start(t, fake.port, raw => { raw.acw = { seconds: 3, mode: 'fixed', pauseReason: 'ACW' } })
+  const first = await start(t, fake, raw => { raw.acw = { seconds: 3, mode: 'fixed', pauseReason: 'ACW' } })
   svc = first
   await callEnds(first, 'c1', '1001')
   await waitFor('paused', () => q.members.get(I1001)?.paused)
   await first.stop()
 
-  const second = await start(t, fake.port, raw => {
+  const second = await start(t, fake, raw => {
     raw.store.path = first.config.store.path
     raw.acw = { seconds: 3, mode: 'fixed', pauseReason: 'Wrapup' }
   })

@@ -25,7 +25,7 @@ t.test('a dependency throws a driver error with a path: 500 INTERNAL with the re
     ['ENOENT', Object.assign(new Error(`ENOENT: no such file or directory, open '${PATH}'`), { code: 'ENOENT', errno: -2, path: PATH })],
     ['plain', new Error(`SQLITE_MISUSE at ${PATH}`)]
   ] as const) {
-    s.svc.outbox.list = () => { throw err }
+    s.svc.outbox.list = async () => { throw err } // as the store's queries fail: a rejected promise
     const r = await s.get('/v1/apkt/records', TOKENS.supervisor)
     t.equal(r.status, 500, `${name}: 500`)
     t.equal(r.body.error, 'INTERNAL', `${name}: code INTERNAL, not the driver's`)
@@ -42,7 +42,7 @@ t.test('store unavailable: 503 STORE_UNAVAILABLE says why in words, without the 
   const { logger, lines } = recordingLogger()
   const s = await startAppStack(t, { logger })
   for (const [code, words] of [['SQLITE_READONLY', /read-only/], ['SQLITE_FULL', /disk is full/], ['SQLITE_IOERR_WRITE', /I\/O error/]] as const) {
-    s.svc.outbox.list = () => { throw new Database.SqliteError(`attempt to write a readonly database ${PATH}`, code) }
+    s.svc.outbox.list = async () => { throw new Database.SqliteError(`attempt to write a readonly database ${PATH}`, code) }
     const r = await s.get('/v1/apkt/records', TOKENS.supervisor)
     t.equal(r.status, 503)
     t.equal(r.body.error, 'STORE_UNAVAILABLE', `${code}: the code stays`)
@@ -51,6 +51,23 @@ t.test('store unavailable: 503 STORE_UNAVAILABLE says why in words, without the 
     const logged = lines.find(l => l.msg === 'store unavailable: request not completed' && l.err?.code === code)
     t.match(logged?.err, { code, message: new RegExp(PATH) }, `${code}: the log has the driver's code and text`)
   }
+})
+
+t.test('a change the store refuses (a bug, not an outage): the CTI event answers 503 without the driver text', async t => {
+  const { logger, lines } = recordingLogger()
+  const s = await startAppStack(t, { logger })
+  const store = s.svc.store
+  const real = store.commit.bind(store)
+  const driverText = `UNIQUE constraint failed: calls.call_id (${PATH})`
+  store.commit = async changes => {
+    if (changes.some(c => c.kind === 'call' && c.call.callId === 'refused-1')) throw new Database.SqliteError(driverText, 'SQLITE_CONSTRAINT_UNIQUE')
+    await real(changes)
+  }
+  const r = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'refused-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-refused-1' } })
+  t.equal(r.status, 503, 'not recorded: the PBX is told to try again')
+  t.equal(r.body.error, 'STORE_UNAVAILABLE')
+  t.notMatch(r.text, /SQLITE|UNIQUE|constraint|calls\.call_id|secret-dir|\/var\//, `no driver text, no path: ${r.body.message as string}`)
+  t.ok(lines.some(l => l.err?.message === driverText || l.err?.message?.includes?.(driverText)), 'the log has the driver text')
 })
 
 t.test('AMI down: 503 AMI_UNAVAILABLE without the AMI host, port or user', async t => {

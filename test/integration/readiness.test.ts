@@ -5,6 +5,7 @@
 // GET /v1/status.
 import t from 'tap'
 import pino from 'pino'
+import Database from 'better-sqlite3'
 import { createService } from '../../src/service.ts'
 import { Readiness } from '../../src/http/readiness.ts'
 import { FakeAmi } from '../helpers/fake-ami.ts'
@@ -17,7 +18,7 @@ t.test('100 /readyz, one after another and 50 at once: the store check runs at m
   const store = s.svc.store
   const real = store.check.bind(store)
   const calls: number[] = []
-  store.check = () => { calls.push(Date.now()); real() }
+  store.check = async () => { calls.push(Date.now()); await real() }
   const started = Date.now()
   const statuses: number[] = []
   for (let i = 0; i < 50; i++) statuses.push((await s.get('/readyz')).status)
@@ -72,7 +73,7 @@ t.test('public /readyz names only what is down; the AMI user, host, port, store 
   t.same(leaks(amiDown.body), [], 'no user, host, port, path or error text in the public answer')
 
   // The store fails too, with the kind of text a driver writes (code, path).
-  svc.store.check = () => { throw Object.assign(new Error(`SQLITE_IOERR: disk I/O error writing ${config.store.path}`), { code: 'SQLITE_IOERR' }) }
+  svc.store.check = async () => { throw Object.assign(new Error(`SQLITE_IOERR: disk I/O error writing ${config.store.path}`), { code: 'SQLITE_IOERR' }) }
   const both = await eventually('store seen down', async () => {
     const r = await svc.app.inject({ url: '/readyz' })
     return r.json().checks.store.ok === false ? r : undefined
@@ -88,11 +89,12 @@ t.test('public /readyz names only what is down; the AMI user, host, port, store 
   t.match(body, {
     role: 'single',
     ami: { ok: false, state: /disconnected|connecting/, lastError: new RegExp(`login refused for user "${USER}": Authentication failed`), host: '127.0.0.1', port: fake.port, user: USER, connects: Number },
-    store: { kind: 'sqlite', path: config.store.path, ok: false, detail: /SQLITE_IOERR: disk I\/O error/ },
+    store: { kind: 'sqlite', where: config.store.path, ok: false, detail: /SQLITE_IOERR: disk I\/O error/, checkedAt: String },
     lease: null,
     instances: [{ id: String, role: 'single', lastSeenAt: String }]
   }, 'the supervisor sees the details')
   t.equal(body.instances.length, 1, 'a single instance is its own group')
+  t.notOk('path' in body.store, 'the store is named by kind and where, no path field')
 })
 
 t.test('ready: 200 with status, role and each check ok (the fields clients already read)', async t => {
@@ -102,4 +104,37 @@ t.test('ready: 200 with status, role and each check ok (the fields clients alrea
   t.same(r.body, { status: 'ready', role: 'single', checks: { ami: { ok: true }, store: { ok: true } } })
   const st = await s.get('/v1/status', TOKENS.supervisor)
   t.match(st.body, { role: 'single', ami: { ok: true, state: 'connected', user: 'cti' }, store: { ok: true, detail: 'open' } })
+})
+
+t.test('the store is ready only while the journal writes: an outage makes /readyz say store though the engine\'s own check passes, until the kept changes are written', async t => {
+  const s = await startAppStack(t)
+  const store = s.svc.store
+  const real = store.commit.bind(store)
+  let full = true
+  let refused = 0
+  // Every write fails as a full disk would; the engine's check (its own cheap write) is left alone.
+  store.commit = async changes => {
+    if (full) { refused++; throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL') }
+    await real(changes)
+  }
+  const offered = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'ready-kept-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-ready-kept-1' } })
+  t.equal(offered.status, 503, 'the event is not confirmed while the store refuses writes')
+  t.equal(offered.body.error, 'STORE_UNAVAILABLE')
+  t.ok(refused >= 1, 'the journal tried to write it')
+  await store.check() // the engine itself answers
+  const down = await eventually('/readyz to say store', async () => {
+    const r = await s.get('/readyz')
+    return r.status === 503 ? r : undefined
+  }, 5000)
+  t.same(down.body, { error: 'NOT_READY', message: 'not ready: store', checks: { ami: { ok: true }, store: { ok: false } } })
+  const status = await s.get('/v1/status', TOKENS.supervisor)
+  t.match(status.body.store, { kind: 'sqlite', ok: false, detail: /waiting to be written/ }, 'the supervisor sees why: changes waiting')
+  const again = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'ready-refused-2', data: { callerIdNum: '0812', customerChannel: 'PJSIP/trunk-ready-refused-2' } })
+  t.equal(again.status, 503, 'during the outage an event is refused at once')
+  t.equal(again.body.error, 'STORE_UNAVAILABLE')
+
+  full = false
+  await eventually('/readyz ready again', async () => (await s.get('/readyz')).status === 200 ? true : undefined, 10_000)
+  t.match(await store.calls.get('ready-kept-1'), { callId: 'ready-kept-1', state: 'offered' }, 'the change kept through the outage was written')
+  t.equal(await store.calls.get('ready-refused-2'), undefined, 'the refused one was not')
 })

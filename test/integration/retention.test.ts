@@ -9,21 +9,20 @@ import { promisify } from 'node:util'
 import Database from 'better-sqlite3'
 import t, { type Test } from 'tap'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
-import { Outbox } from '../../src/apkt/outbox.ts'
 import type { Call } from '../../src/calls/types.ts'
 import { main } from '../../src/cli/main.ts'
 import { parseConfig } from '../../src/config/load.ts'
 import type { Log } from '../../src/log.ts'
 import { Retention } from '../../src/retention/purger.ts'
-import { SqliteAuditLog } from '../../src/store/audit-repository.ts'
-import { SqliteCallRepository } from '../../src/store/calls-repository.ts'
 import { migrations } from '../../src/store/migrations.ts'
-import { SqliteRetentionStore } from '../../src/store/retention-repository.ts'
-import { openStore, type Store } from '../../src/store/sqlite.ts'
-import { makeRecord, openApktStore } from '../helpers/apkt.ts'
+import type { Change, Store } from '../../src/store/port.ts'
+import { openStore } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
+import { makeRecord } from '../helpers/apkt.ts'
 import { baseRawConfig } from '../helpers/config.ts'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
+const ALL = [...migrations, ...apktMigrations]
 const DAY = 86_400_000
 const NOW = new Date()
 const OLD = new Date(NOW.getTime() - 500 * DAY) // past the default 400 days
@@ -45,51 +44,71 @@ const KEPT = {
   audit: ['new-1', 'new-2'],
   apkt: ['c-new-delivered', 'c-old-pending-record', 'c-old-dead-record']
 }
+const SEEDED_CALLS = [...GONE.calls, ...KEPT.calls]
 
-function seed (t: Test): { file: string, store: Store } {
+const open = async (file: string): Promise<Store> => await openSqliteStore(file, ALL)
+
+/** The seeded store file, closed: each test opens it as it needs. */
+async function seedFile (t: Test): Promise<string> {
   const file = path.join(t.testdir(), 'cti.db')
-  const store = openApktStore(file)
-  const calls = new SqliteCallRepository(store.db)
-  calls.save(call('c-old-ended', 'ended', OLD))
-  calls.save(call('c-old-transferred-ended', 'transferred', OLD))
-  calls.save(call('c-new-ended', 'ended', RECENT))
-  calls.save(call('c-old-pending-record', 'ended', OLD))
-  calls.save(call('c-old-dead-record', 'ended', OLD))
-  calls.save(call('c-old-delivered-record', 'ended', OLD))
-  // Live calls, however old: never purged.
-  calls.save(call('c-old-live', 'connected'))
-  calls.save(call('c-old-live-transferring', 'transferring'))
-  // Transferred, customer's end never seen: aged by its last change.
-  calls.save(call('c-old-transferred-stale', 'transferred'))
-  calls.save(call('c-new-transferred-open', 'transferred'))
-  store.db.prepare('UPDATE calls SET updated_at = ?, closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE ? END WHERE call_id IN (?, ?, ?)')
+  const store = await open(file)
+  const changes: Change[] = [
+    { kind: 'call', call: call('c-old-ended', 'ended', OLD) },
+    { kind: 'call', call: call('c-old-transferred-ended', 'transferred', OLD) },
+    { kind: 'call', call: call('c-new-ended', 'ended', RECENT) },
+    { kind: 'call', call: call('c-old-pending-record', 'ended', OLD) },
+    { kind: 'call', call: call('c-old-dead-record', 'ended', OLD) },
+    { kind: 'call', call: call('c-old-delivered-record', 'ended', OLD) },
+    // Live calls, however old: never purged.
+    { kind: 'call', call: call('c-old-live', 'connected') },
+    { kind: 'call', call: call('c-old-live-transferring', 'transferring') },
+    // Transferred, customer's end never seen: aged by its last change.
+    { kind: 'call', call: call('c-old-transferred-stale', 'transferred') },
+    { kind: 'call', call: call('c-new-transferred-open', 'transferred') }
+  ]
+  for (const target of GONE.audit) changes.push({ kind: 'audit', entry: { actor: 'sup', role: 'supervisor', action: 'test', target }, at: iso(OLD) })
+  for (const target of KEPT.audit) changes.push({ kind: 'audit', entry: { actor: 'sup', role: 'supervisor', action: 'test', target }, at: iso(RECENT) })
+  const recordIds: Record<string, string> = {}
+  const add = (callId: string, created: Date): void => {
+    const record = makeRecord({ callId })
+    recordIds[callId] = record.id
+    changes.push({ kind: 'apktRecord', record, outcomeKey: `${callId}:transfer`, at: iso(created) })
+  }
+  add('c-old-delivered-record', OLD)
+  add('c-new-delivered', OLD) // created long ago, delivered recently: kept by delivery time
+  add('c-old-pending-record', OLD)
+  add('c-old-dead-record', OLD)
+  await store.commit(changes)
+  const id = (callId: string): string => recordIds[callId] as string
+  await store.outbox.markDelivered(id('c-old-delivered-record'), OLD)
+  await store.outbox.markDelivered(id('c-new-delivered'), RECENT)
+  await store.outbox.markDead(id('c-old-dead-record'), 'HTTP 400', true)
+  await store.close()
+  // A call's last change is stamped by the store's clock: these three were last changed
+  // 500 days ago, which only the file itself can be told.
+  const db = new Database(file)
+  db.prepare('UPDATE calls SET updated_at = ?, closed_at = CASE WHEN closed_at IS NULL THEN NULL ELSE ? END WHERE call_id IN (?, ?, ?)')
     .run(iso(OLD), iso(OLD), 'c-old-transferred-stale', 'c-old-live', 'c-old-live-transferring')
+  db.close()
+  return file
+}
 
-  let at = OLD
-  const audit = new SqliteAuditLog(store.db, () => at)
-  for (const target of GONE.audit) audit.record({ actor: 'sup', role: 'supervisor', action: 'test', target })
-  at = RECENT
-  for (const target of KEPT.audit) audit.record({ actor: 'sup', role: 'supervisor', action: 'test', target })
-
-  const outbox = new Outbox(store.db)
-  const add = (callId: string, created: Date): string => outbox.add(makeRecord({ callId }), `${callId}:transfer`, created).record.id
-  const oldDelivered = add('c-old-delivered-record', OLD)
-  const newDelivered = add('c-new-delivered', OLD) // created long ago, delivered recently: kept by delivery time
-  const pending = add('c-old-pending-record', OLD)
-  const dead = add('c-old-dead-record', OLD)
-  outbox.claimDue(NOW, 10)
-  outbox.markDelivered(oldDelivered, OLD)
-  outbox.markDelivered(newDelivered, RECENT)
-  outbox.markDead(dead, 'HTTP 400')
-  outbox.release(pending)
+async function seed (t: Test): Promise<{ file: string, store: Store }> {
+  const file = await seedFile(t)
+  const store = await open(file)
+  t.teardown(async () => { if (store.open) await store.close() })
   return { file, store }
 }
 
-const ids = (store: Store) => ({
-  calls: (store.db.prepare('SELECT call_id AS id FROM calls ORDER BY call_id').all() as Array<{ id: string }>).map(r => r.id),
-  audit: (store.db.prepare('SELECT target AS id FROM audit ORDER BY target').all() as Array<{ id: string }>).map(r => r.id),
-  apkt: (store.db.prepare('SELECT call_id AS id FROM apkt_records ORDER BY call_id').all() as Array<{ id: string }>).map(r => r.id)
-})
+/** What is left in each table, read through the store's queries. */
+async function ids (store: Store): Promise<{ calls: string[], audit: string[], apkt: string[] }> {
+  const calls: string[] = []
+  for (const id of SEEDED_CALLS) if (await store.calls.get(id) !== undefined) calls.push(id)
+  const audit = (await store.audit.list({ limit: 1000 })).map(r => r.target)
+  const apkt: string[] = []
+  for await (const e of store.outbox.entries()) apkt.push(e.callId)
+  return { calls: sorted(calls), audit: sorted(audit), apkt: sorted(apkt) }
+}
 const sorted = (xs: string[]): string[] => [...xs].sort()
 
 function recordingLog (): Log & { lines: Array<{ obj: any, msg?: string }> } {
@@ -99,70 +118,77 @@ function recordingLog (): Log & { lines: Array<{ obj: any, msg?: string }> } {
 }
 
 const retention = (store: Store, log: Log, batchSize = 2) =>
-  new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize, batchMs: 1000, pauseMs: 0, log, now: () => NOW })
+  new Retention({ store: store.retention, days: 400, batchSize, batchMs: 1000, pauseMs: 0, log, now: () => NOW })
+
+const until = async (ok: () => boolean | Promise<boolean>): Promise<void> => { while (!await ok()) await new Promise(resolve => setTimeout(resolve, 5)) }
 
 t.test('a pass deletes exactly the old rows the policy lets go, in small batches, and logs one line', async t => {
-  const { store } = seed(t)
-  t.teardown(() => store.close())
+  const { store } = await seed(t)
+  t.strictSame(await ids(store), { calls: sorted(SEEDED_CALLS), audit: sorted([...GONE.audit, ...KEPT.audit]), apkt: sorted([...GONE.apkt, ...KEPT.apkt]) }, 'seeded')
   const log = recordingLog()
   const report = await retention(store, log).runPass()
-  t.strictSame(ids(store), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
+  t.strictSame(await ids(store), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
   t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length })
   t.ok(report.batches > 3, `batches of 2 rows (${report.batches})`)
   t.equal(log.lines.length, 1, 'one log line per pass')
   t.match(log.lines[0], { obj: { deleted: { calls: 4, audit: 3, apktDelivered: 1 }, days: 400, complete: true }, msg: /deleted 4 calls, 3 audit entries, 1 delivered APKT records/ })
   // The outbox counts (triggers, migration 6) match the records left.
-  const truth = Object.fromEntries((store.db.prepare('SELECT status, COUNT(*) AS n FROM apkt_records GROUP BY status').all() as Array<{ status: string, n: number }>).map(r => [r.status, r.n]))
-  t.match(new Outbox(store.db).stats(NOW), { pending: 1, delivered: 1, dead: 1 })
+  const truth: Record<string, number> = {}
+  for await (const e of store.outbox.entries()) truth[e.status] = (truth[e.status] ?? 0) + 1
+  t.match(await store.outbox.stats(NOW), { pending: 1, delivered: 1, dead: 1 })
   t.same({ pending: 1, delivered: 1, dead: 1 }, truth)
   // A second pass finds nothing more.
   t.strictSame((await retention(store, log).runPass()).counts, { calls: 0, audit: 0, apktDelivered: 0 })
 })
 
 t.test('a dry run counts the same rows and deletes nothing', async t => {
-  const { store } = seed(t)
-  t.teardown(() => store.close())
-  const before = ids(store)
-  const report = retention(store, recordingLog()).dryRun()
+  const { store } = await seed(t)
+  const before = await ids(store)
+  const report = await retention(store, recordingLog()).dryRun()
   t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length })
-  t.strictSame(ids(store), before)
+  t.strictSame(await ids(store), before)
 })
 
 t.test('the background job: a pass at start, then on its interval; stop() ends a pass at its next pause', async t => {
-  const { store } = seed(t)
-  t.teardown(() => store.close())
+  const { store } = await seed(t)
   const log = recordingLog()
-  const r = new Retention({ store: new SqliteRetentionStore(store.db), days: 400, batchSize: 1, batchMs: 1000, pauseMs: 0, log, now: () => NOW, intervalMs: 50 })
+  const r = new Retention({ store: store.retention, days: 400, batchSize: 1, batchMs: 1000, pauseMs: 0, log, now: () => NOW, intervalMs: 50 })
   r.start()
-  const until = async (ok: () => boolean): Promise<void> => { while (!ok()) await new Promise(resolve => setTimeout(resolve, 5)) }
   await until(() => log.lines.length >= 2)
   await r.stop()
-  t.strictSame(ids(store).calls, sorted(KEPT.calls))
+  t.strictSame((await ids(store)).calls, sorted(KEPT.calls))
   t.match(log.lines[0]?.obj, { deleted: { calls: 4, audit: 3, apktDelivered: 1 } }, 'the first pass at start')
   t.match(log.lines[1]?.obj, { deleted: { calls: 0, audit: 0, apktDelivered: 0 } }, 'the next one on the interval')
 
   // A long pass (one row per batch, a long pause) stops at its next pause.
-  const again = seed(t)
-  t.teardown(() => again.store.close())
+  const again = await seed(t)
   const log2 = recordingLog()
-  const slow = new Retention({ store: new SqliteRetentionStore(again.store.db), days: 400, batchSize: 1, batchMs: 1000, pauseMs: 60_000, log: log2, now: () => NOW })
+  const slow = new Retention({ store: again.store.retention, days: 400, batchSize: 1, batchMs: 1000, pauseMs: 60_000, log: log2, now: () => NOW })
   slow.start()
-  await until(() => ids(again.store).apkt.length < 4 || ids(again.store).calls.length < 10)
+  await until(async () => { const left = await ids(again.store); return left.apkt.length < 4 || left.calls.length < 10 })
   await slow.stop()
   t.match(log2.lines[0]?.obj, { complete: false }, 'logged as cut short')
+  t.ok((await ids(again.store)).calls.length > KEPT.calls.length, 'with rows it would have deleted left')
 })
 
 t.test('migration 7 dates the calls written before it', async t => {
   const file = path.join(t.testdir(), 'old.db')
-  const old = openStore(file, [...migrations, ...apktMigrations].filter(m => m.version < 7))
+  // The file as a version before migration 7 left it (the engine's own opener, the migrations of then).
+  const old = openStore(file, ALL.filter(m => m.version < 7))
   const ins = old.db.prepare('INSERT INTO calls (call_id, state, agent_id, data, updated_at) VALUES (?, ?, ?, ?, ?)')
   ins.run('ended', 'ended', '1001', JSON.stringify(call('ended', 'ended', OLD)), iso(RECENT))
   ins.run('stale', 'transferred', '1001', JSON.stringify(call('stale', 'transferred')), iso(OLD))
   ins.run('live', 'connected', '1001', JSON.stringify(call('live', 'connected')), iso(OLD))
   old.close()
-  const store = openApktStore(file)
-  t.teardown(() => store.close())
-  t.strictSame(store.db.prepare('SELECT call_id, closed_at FROM calls ORDER BY call_id').all(),
+  const store = await open(file)
+  t.ok(store.migrated.includes(7), 'migration 7 ran at this open')
+  // What retention makes of it: the two closed calls are old (by their end, else their
+  // last change), the live one is never purged.
+  t.equal(await store.retention.countOld('calls', iso(new Date(NOW.getTime() - 400 * DAY))), 2)
+  await store.close()
+  const db = new Database(file, { readonly: true })
+  t.teardown(() => { db.close() })
+  t.strictSame(db.prepare('SELECT call_id, closed_at FROM calls ORDER BY call_id').all(),
     [{ call_id: 'ended', closed_at: iso(OLD) }, { call_id: 'live', closed_at: null }, { call_id: 'stale', closed_at: iso(OLD) }])
 })
 
@@ -180,9 +206,9 @@ async function cli (argv: string[], env: NodeJS.ProcessEnv) {
 }
 
 t.test('pln123-cti purge [--dry-run]: counts per table, exit codes', async t => {
-  const { file, store } = seed(t)
-  const before = ids(store)
-  store.close()
+  const { file, store } = await seed(t)
+  const before = await ids(store)
+  await store.close()
   const dry = await cli(['purge', '--dry-run'], { CTI_STORE_PATH: file })
   t.equal(dry.code, 0, dry.err)
   t.match(dry.out, /^# retention 400 days: would delete rows older than \S+ \(dry run: nothing deleted\)\ntable\twould delete\ncalls\t4\naudit\t3\napkt_delivered\t1\ntotal\t8\n$/)
@@ -193,9 +219,9 @@ t.test('pln123-cti purge [--dry-run]: counts per table, exit codes', async t => 
   const real = await cli(['purge'], { CTI_STORE_PATH: file })
   t.equal(real.code, 0, real.err)
   t.match(real.out, /^# retention 400 days: deleted rows older than \S+ in \d+ batch\(es\), \d+ ms\ntable\tdeleted\ncalls\t4\naudit\t3\napkt_delivered\t1\ntotal\t8\n$/)
-  const after = openApktStore(file)
-  t.strictSame(ids(after), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
-  after.close()
+  const after = await open(file)
+  t.strictSame(await ids(after), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
+  await after.close()
 
   const shorter = await cli(['purge', '--dry-run'], { CTI_STORE_PATH: file, CTI_RETENTION_DAYS: '5' })
   // 5 days: the call ended 10 days ago, the audit entries and the record delivered 10 days ago.
@@ -214,8 +240,7 @@ t.test('pln123-cti purge [--dry-run]: counts per table, exit codes', async t => 
 })
 
 t.test('the real executable: bin/pln123-cti.js purge', async t => {
-  const { file, store } = seed(t)
-  store.close()
+  const file = await seedFile(t)
   const exec = promisify(execFile)
   const env = { ...process.env, CTI_STORE_PATH: file }
   const res = await exec(path.join(ROOT, 'bin/pln123-cti.js'), ['purge', '--dry-run'], { cwd: ROOT, env })

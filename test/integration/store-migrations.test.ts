@@ -11,7 +11,7 @@ import YAML from 'yaml'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { main } from '../../src/cli/main.ts'
 import { migrations } from '../../src/store/migrations.ts'
-import { openStore } from '../../src/store/sqlite.ts'
+import { openSqliteStore } from '../../src/store/sqlite/index.ts'
 import { baseRawConfig } from '../helpers/config.ts'
 import { freePort } from '../pbx/sandbox.ts'
 
@@ -21,9 +21,9 @@ const KNOWN = Math.max(...ALL.map(m => m.version))
 const VERSIONS = ALL.map(m => m.version).sort((a, b) => a - b)
 
 /** A store this version made, then touched by a "newer" one. */
-function newerStore (dir: string, how: 'migrations' | 'user_version'): string {
+async function newerStore (dir: string, how: 'migrations' | 'user_version'): Promise<string> {
   const file = path.join(dir, `${how}.db`)
-  openStore(file, ALL).close()
+  await (await openSqliteStore(file, ALL)).close()
   const db = new Database(file)
   if (how === 'migrations') db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(KNOWN + 3, 'from the future', new Date().toISOString())
   else db.pragma(`user_version = ${KNOWN + 3}`)
@@ -33,8 +33,8 @@ function newerStore (dir: string, how: 'migrations' | 'user_version'): string {
 
 t.test('a store written by a newer version is refused, naming both versions', async t => {
   for (const how of ['migrations', 'user_version'] as const) {
-    const file = newerStore(t.testdir(), how)
-    t.throws(() => openStore(file, ALL), { code: 'STORE_TOO_NEW', message: new RegExp(`schema version ${KNOWN + 3}.*up to ${KNOWN}`) }, how)
+    const file = await newerStore(t.testdir(), how)
+    await t.rejects(openSqliteStore(file, ALL), { code: 'STORE_TOO_NEW', message: new RegExp(`schema version ${KNOWN + 3}.*up to ${KNOWN}`) }, how)
     // Nothing was changed by the refused open.
     const db = new Database(file, { readonly: true })
     t.equal((db.prepare('SELECT MAX(version) AS v FROM schema_migrations').get() as { v: number }).v, how === 'migrations' ? KNOWN + 3 : KNOWN)
@@ -43,7 +43,7 @@ t.test('a store written by a newer version is refused, naming both versions', as
 })
 
 t.test('the CLI refuses it too: exit 1 and the message', async t => {
-  const file = newerStore(t.testdir(), 'migrations')
+  const file = await newerStore(t.testdir(), 'migrations')
   let err = ''
   const code = await main(['apkt', 'list'], { CTI_CONFIG: path.join(ROOT, 'config/default.yaml'), CTI_STORE_PATH: file }, { out: async () => {}, err: async s => { err += s } })
   t.equal(code, 1)
@@ -52,7 +52,7 @@ t.test('the CLI refuses it too: exit 1 and the message', async t => {
 
 t.test('the server process exits 1 before listening', async t => {
   const dir = t.testdir()
-  const file = newerStore(dir, 'user_version')
+  const file = await newerStore(dir, 'user_version')
   const raw = baseRawConfig(await freePort())
   raw.http.port = await freePort()
   raw.store.path = file

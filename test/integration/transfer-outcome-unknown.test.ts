@@ -51,7 +51,11 @@ async function readyCall (s: AppStack, callId: string): Promise<void> {
 }
 
 const pauses = (s: AppStack, paused: boolean): number => s.fake.actionsNamed('QueuePause').filter(a => a.headers.paused === String(paused)).length
-const apktRecordsOf = (s: AppStack, callId: string): number => s.svc.outbox.list({ limit: 1000 }).filter(e => e.callId === callId).length
+/** The call's APKT records in the store, once its changes so far are durable (the record commits with its outcome). */
+async function apktRecordsOf (s: AppStack, callId: string): Promise<number> {
+  await s.svc.tracker.lifecycle.saved(callId)
+  return (await s.svc.outbox.list({ limit: 1000 })).filter(e => e.callId === callId).length
+}
 
 t.test('accepted, never confirmed: 409 TRANSFER_OUTCOME_UNKNOWN, agent kept paused, no second BlindTransfer; a late event lands it once', async t => {
   // Both legs alive and apart, the customer nowhere near the target: the check after
@@ -87,7 +91,7 @@ t.test('accepted, never confirmed: 409 TRANSFER_OUTCOME_UNKNOWN, agent kept paus
   s.fake.send(blindTransferEvent('Local/1001@agents-u-1;1', 'Success'))
   const done = await waitFor('transferred', () => { const c = s.svc.tracker.get('u-1'); return c?.state === 'transferred' ? c : undefined })
   t.match(done.transfer, { status: 'completed', target: 3 })
-  t.equal(apktRecordsOf(s, 'u-1'), 1, 'exactly one APKT record')
+  t.equal(await apktRecordsOf(s, 'u-1'), 1, 'exactly one APKT record')
   t.ok(s.svc.acw.endsAt('1001') !== undefined, 'ACW counts down from the landing')
   t.equal(pauses(s, false), 0, 'the agent still not unpaused (ACW)')
   const third = await s.post('/v1/calls/u-1/direct-transfer', TOKENS.agent1001, { target: 3 })
@@ -112,7 +116,7 @@ t.test('accepted, never confirmed, the customer still bridged with the agent: co
   const again = await s.post('/v1/calls/u-2/direct-transfer', TOKENS.agent1001, { target: 3 })
   t.equal(again.status, 200, again.text)
   t.equal(s.fake.actionsNamed('BlindTransfer').length, 2, 'the new press sent the second BlindTransfer')
-  t.equal(apktRecordsOf(s, 'u-2'), 1, 'one APKT record')
+  t.equal(await apktRecordsOf(s, 'u-2'), 1, 'one APKT record')
 })
 
 t.test('the BlindTransfer action unanswered (AMI_TIMEOUT): outcome unknown too; the customer gone: ended, hold released', async t => {
@@ -131,7 +135,7 @@ t.test('the BlindTransfer action unanswered (AMI_TIMEOUT): outcome unknown too; 
   t.match(ended.endReason, /customer/)
   t.notOk(s.svc.acw.entry('1001')?.state === 'holding', 'no hold left waiting for a transfer')
   t.equal(s.svc.tracker.agentStatus('1001')?.callId, undefined, 'the agent is off the call')
-  t.equal(apktRecordsOf(s, 'u-3'), 0, 'no transfer record')
+  t.equal(await apktRecordsOf(s, 'u-3'), 0, 'no transfer record')
   t.equal(s.fake.actionsNamed('BlindTransfer').length, 1)
 })
 

@@ -6,15 +6,18 @@ import t from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
+import { ENGINES, storeEnv } from '../helpers/engines.ts'
 import { startStack } from './harness.ts'
 
-t.test('one record per ICONNET outcome, exactly as the contract writes it', async t => {
+for (const engine of ENGINES) t.test(`${engine}: one record per ICONNET outcome, exactly as the contract writes it`, async t => {
+  const env = await storeEnv(t, engine)
+  if (env === undefined) return
   const receiver = await Receiver.start()
   t.teardown(() => receiver.stop())
   const s = await startStack(t, raw => {
     raw.acw = { seconds: 1, mode: 'fixed' }
     raw.apkt = { url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 2000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 1000 } } }
-  })
+  }, env)
 
   // Activation, transferred.
   const a = await s.call('0811700001')

@@ -31,6 +31,13 @@ const configText = process.env.BENCH_CONFIG_FILE !== undefined ? readFileSync(pr
 const config = parseConfig(JSON.parse(configText) as Record<string, unknown>, storeEnv())
 const logger = pino({ level: config.log.level, redact: { paths: redactPaths, censor: '[redacted]' } })
 const svc = await createService(config, logger)
+// BENCH_SYNCHRONOUS (the old what-if) is gone: the store port does not hand out its
+// connection, so the setting cannot be changed from here; refuse rather than report
+// FULL's numbers as NORMAL's.
+if (process.env.BENCH_SYNCHRONOUS !== undefined) {
+  process.stderr.write(`BENCH_SYNCHRONOUS=${process.env.BENCH_SYNCHRONOUS} is not available: the SQLite engine's connection is internal to the store port (an engine option would be needed)\n`)
+  process.exit(2)
+}
 
 // test/bench/purge.ts: the benchmark decides when the purge runs, to measure without and with it.
 if (process.env.BENCH_RETENTION === 'manual') svc.retention.start = () => {}
