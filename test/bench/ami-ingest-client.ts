@@ -4,10 +4,16 @@
 // variants:
 //   bare           asterisk-manager alone, counting 'managerevent's (the baseline)
 //   service-mem    the service's AmiClient + CallTracker, calls in MemoryCallRepository
-//   service-sqlite the same with the real store, wired as the service wires it: the
-//                  journal (group commit) in front of the SQLite engine of the store port
-//                  (WAL, synchronous FULL: every commit durable)
+//   service-sqlite the same with the durable store as the service wires it
+//                  (src/wiring/store.ts, calls.ts): openEngine + Journal +
+//                  JournaledCallRepository, on a SQLite file (the worker-thread engine,
+//                  WAL, synchronous FULL, group commit)
+//   service-postgres the same on PostgreSQL (CTI_STORE_URL in the environment)
 //   raw            a socket that only splits on blank lines (the physical ceiling)
+// The durable variants stop the clock once the last event is in AND the journal has
+// committed every change handed in so far (journal.flushed()): durable, not queued.
+// Their CPU figure is this process's only; PostgreSQL's server processes work too (not
+// counted here), SQLite's worker thread is in this process (counted).
 // The service variants log at info level, as the service does by default, to /dev/null.
 import net from 'node:net'
 import os from 'node:os'
@@ -20,7 +26,7 @@ import { CallTracker } from '../../src/calls/tracker.ts'
 import { MemoryCallRepository, type CallRepository } from '../../src/calls/repository.ts'
 import { JournaledCallRepository } from '../../src/store/call-records.ts'
 import { Journal } from '../../src/store/journal.ts'
-import { openSqliteStore } from '../../src/store/sqlite/index.ts'
+import { openEngine, type StoreConfig } from '../../src/store/open.ts'
 import { migrations } from '../../src/store/migrations.ts'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
 import { redactPaths } from '../../src/log.ts'
@@ -36,16 +42,15 @@ let t0 = 0
 let cpu0 = process.cpuUsage()
 const cleanup: Array<() => void | Promise<void>> = []
 
+/** Resolves once what the consumer was handed is where it promises it is (durable variants: committed). */
+let settled = async (): Promise<void> => {}
+
 function tick (): void {
   if (count === 0) { t0 = performance.now(); cpu0 = process.cpuUsage() }
-  if (++count === expected) void finish()
+  if (++count === expected) void settled().then(finish, (err: unknown) => { process.stderr.write(`${variant}: ${String(err)}\n`); process.exit(1) })
 }
 
-/** service-sqlite: until every change made so far is durable (the clock stops after it). */
-let durable = async (): Promise<void> => {}
-
 async function finish (): Promise<void> {
-  await durable()
   const ms = performance.now() - t0
   const cpu = process.cpuUsage(cpu0)
   const out = { variant, events: count, ms, eventsPerSec: (count - 1) / (ms / 1000), cpuMs: (cpu.user + cpu.system) / 1000, rssBytes: process.memoryUsage().rss, ...extra() }
@@ -81,18 +86,29 @@ if (variant === 'bare') {
     }
     buf = buf.slice(from)
   })
-} else if (variant === 'service-mem' || variant === 'service-sqlite') {
+} else if (variant === 'service-mem' || variant === 'service-sqlite' || variant === 'service-postgres') {
   const logger = pino({ level: 'info', redact: { paths: redactPaths, censor: '[redacted]' } }, pino.destination({ dest: '/dev/null', sync: true }))
   let repo: CallRepository
-  if (variant === 'service-sqlite') {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-ingest-'))
-    const store = await openSqliteStore(path.join(dir, 'cti.db'), [...migrations, ...apktMigrations])
-    const journal = new Journal({ store, log: logger.child({ module: 'store' }) })
-    repo = new JournaledCallRepository(journal, store.calls)
-    durable = async () => { await journal.flushed() }
-    cleanup.push(async () => { await journal.close(); await store.close(); rmSync(dir, { recursive: true, force: true }) })
-  } else {
+  if (variant === 'service-mem') {
     repo = new MemoryCallRepository()
+  } else {
+    let config: StoreConfig
+    if (variant === 'service-sqlite') {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-ingest-'))
+      cleanup.push(() => { rmSync(dir, { recursive: true, force: true }) })
+      config = { kind: 'sqlite', path: path.join(dir, 'cti.db') }
+    } else {
+      const url = process.env.CTI_STORE_URL
+      if (url === undefined) throw new Error('service-postgres: CTI_STORE_URL is not set')
+      config = { kind: 'postgres', url, poolSize: 10 }
+    }
+    const log = logger.child({ module: 'store' })
+    const store = await openEngine(config, [...migrations, ...apktMigrations], log)
+    const journal = new Journal({ store, log })
+    repo = new JournaledCallRepository(journal, store.calls)
+    settled = async () => { await journal.flushed() }
+    // Closed before its temp dir goes (cleanups run in order).
+    cleanup.unshift(async () => { await journal.close(); await store.close() })
   }
   const tracker = new CallTracker(agentIds(agents).map(id => ({ id, interface: memberInterface(id), queues: ['pln123'] })), repo, logger.child({ module: 'calls' }))
   const ami = new AmiClient({

@@ -14,7 +14,14 @@
 // must have exactly one (nothing lost, nothing doubled), transfer latency p50/p99 (button -> 200, client
 // side), the service's RSS at start and end (growth < 20 MB) and CPU seconds per 1,000
 // calls (from /proc), with Asterisk's own CPU per 1,000 calls as the baseline beside it.
-//   tsx test/bench/pbx-soak.ts [--calls 500] [--rate 5] [--agents 20] [--acw 2]
+// Per store engine, in sequence on the same PBX (lib/engines.ts): the service on SQLite,
+// then a fresh service on PostgreSQL (a throwaway local cluster, its URL in
+// CTI_STORE_URL as in production), each with the full run of calls; every figure
+// carries `engine`. For PostgreSQL the service's CPU is its own process only: the
+// database server's CPU is reported beside it (postgres_cpu_seconds_per_1000_calls,
+// every process of the cluster), not added in. Targets (issue 13): 0 lost on both
+// engines; service CPU per call <= Asterisk's.
+//   tsx test/bench/pbx-soak.ts [--engines sqlite,postgres] [--calls 500] [--rate 5] [--agents 20] [--acw 2]
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -28,6 +35,7 @@ import { agentIds, memberInterface } from './lib/ami-stream.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
 import { numArg } from './lib/args.ts'
+import { enginesArg, Engines, type Engine } from './lib/engines.ts'
 import { tallyRecords } from './lib/records.ts'
 import { waitFor } from '../helpers/ami.ts'
 
@@ -67,18 +75,38 @@ apkt.post('/apkt/records', async (req, reply) => {
 })
 const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/records`
 
-// The service, as deployed: src/server.ts with a config file.
-const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-soak-'))
-const raw = benchRawConfig({ amiPort: sb.amiPort, agents: AGENTS, acwSeconds: ACW, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
-raw.http.port = await freePort()
-raw.apkt.dispatcher = { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } }
-writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw)) // JSON is YAML
-const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: { ...process.env, CTI_CONFIG: path.join(dir, 'config.json') }, stdio: ['ignore', 'ignore', 'pipe'] })
-let childErr = ''
-child.stderr?.on('data', (d: Buffer) => { childErr += d.toString() })
-const childExit = new Promise<void>(resolve => child.once('exit', () => resolve()))
-const base = `http://127.0.0.1:${raw.http.port as number}`
+const engines = enginesArg()
+const stores = new Engines()
 const http = new Agent({ connections: 64, keepAliveTimeout: 60_000, bodyTimeout: 0 })
+let base = ''
+
+interface Running { pid: number, stop: () => Promise<void>, stderr: () => string }
+
+/** The service, as deployed: src/server.ts with a config file, the store engine from the environment. */
+async function startService (engine: Engine): Promise<Running> {
+  const db = await stores.database(engine)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-soak-'))
+  const raw = benchRawConfig({ amiPort: sb.amiPort, agents: AGENTS, acwSeconds: ACW, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
+  raw.http.port = await freePort()
+  raw.apkt.dispatcher = { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } }
+  writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw)) // JSON is YAML
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: { ...process.env, ...db.env, CTI_CONFIG: path.join(dir, 'config.json') }, stdio: ['ignore', 'ignore', 'pipe'] })
+  let childErr = ''
+  child.stderr?.on('data', (d: Buffer) => { childErr += d.toString() })
+  const childExit = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  base = `http://127.0.0.1:${raw.http.port as number}`
+  return {
+    pid: child.pid as number,
+    stderr: () => childErr,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await Promise.race([childExit, sleep(10_000)])
+      if (child.exitCode === null) child.kill('SIGKILL')
+      rmSync(dir, { recursive: true, force: true })
+      await db.drop()
+    }
+  }
+}
 
 async function api (method: 'GET' | 'POST', url: string, token: string, body?: unknown): Promise<{ status: number, body: any }> {
   const res = await request(`${base}${url}`, { method, dispatcher: http, headers: { ...(token !== '' ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) })
@@ -99,8 +127,8 @@ interface CallView { callId: string, state: string, agentId?: string, callerIdNu
 const byCaller = new Map<string, CallView>()
 const byId = new Map<string, CallView>()
 
-async function followFeed (): Promise<void> {
-  const res = await request(`${base}/v1/events`, { dispatcher: http, headers: { authorization: `Bearer ${TOKENS.supervisor}` } })
+async function followFeed (signal: AbortSignal): Promise<void> {
+  const res = await request(`${base}/v1/events`, { dispatcher: http, signal, headers: { authorization: `Bearer ${TOKENS.supervisor}` } })
   let buf = ''
   for await (const chunk of res.body) {
     buf += (chunk as Buffer).toString()
@@ -156,93 +184,135 @@ async function oneCall (i: number): Promise<Outcome> {
   }
 }
 
+/** CPU seconds of every process of the PostgreSQL cluster (postmaster and backends), or NaN without one. */
+function postgresCpu (pgPids: () => number[]): number {
+  let sum = 0
+  for (const pid of pgPids()) { try { sum += procStat(pid).cpuSeconds } catch {} }
+  return sum
+}
+
+/** The postmaster (its pid file in the cluster's data dir) and its children. */
+function clusterPids (dataDir: string | undefined): () => number[] {
+  return () => {
+    if (dataDir === undefined) return []
+    try {
+      const master = Number(readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0])
+      const children = readFileSync(`/proc/${master}/task/${master}/children`, 'utf8').trim().split(/\s+/).filter(x => x !== '').map(Number)
+      return [master, ...children]
+    } catch { return [] }
+  }
+}
+
+async function soak (engine: Engine): Promise<{ ok: boolean, text: string }> {
+  byCaller.clear(); byId.clear(); customerOf.clear(); arrivedOf.clear(); recordsByCall.clear(); keys.clear(); posts = 0
+  const svc = await startService(engine)
+  const E = { engine }
+  const pgPids = clusterPids(engine === 'postgres' ? await stores.dataDir() : undefined)
+  const feed = new AbortController()
+  try {
+    const readyBy = Date.now() + 30_000
+    for (;;) {
+      try { if ((await api('GET', '/readyz', '')).status === 200) break } catch {}
+      if (Date.now() > readyBy) throw new Error(`service not ready:\n${svc.stderr()}`)
+      await sleep(100)
+    }
+    void followFeed(feed.signal).catch(() => {})
+    await sleep(1000)
+    const pid = svc.pid
+    const asteriskPid = sb.asteriskPid()
+    const start = procStat(pid)
+    const startPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
+    const startPg = postgresCpu(pgPids)
+    note(`service pid ${pid}: RSS ${(start.rssBytes / MB).toFixed(1)} MB at start; placing ${CALLS} calls at ${RATE}/s`)
+
+    const t0 = Date.now()
+    let warm: { cpuSeconds: number, rssBytes: number } | undefined
+    const runs: Array<Promise<Outcome>> = []
+    for (let i = 0; i < CALLS; i++) {
+      const due = t0 + (i * 1000) / RATE
+      if (due > Date.now()) await sleep(due - Date.now())
+      runs.push(oneCall(i))
+      if ((i + 1) % 100 === 0) {
+        const now = procStat(pid)
+        if (warm === undefined) warm = now // after the first 100 calls: code compiled, caches full
+        note(`${i + 1} calls placed, ${[...byId.values()].filter(finished).length} finished, RSS ${(now.rssBytes / MB).toFixed(1)} MB`)
+      }
+    }
+    const outcomes = await Promise.all(runs)
+    const placedSeconds = (Date.now() - t0) / 1000
+    // Every call's record delivered, every agent out of ACW. A call the driver never
+    // learnt the id of (it failed before an agent took it) counts as a call without one.
+    const callIds = outcomes.flatMap(o => o.callId !== undefined ? [o.callId] : [])
+    const recDeadline = Date.now() + 30_000
+    while (callIds.some(id => recordsByCall.get(id) === undefined) && Date.now() < recDeadline) await sleep(100)
+    const agentsDeadline = Date.now() + 30_000
+    let agentStates: Record<string, number> = {}
+    for (;;) {
+      const r = await api('GET', '/v1/agents', TOKENS.supervisor)
+      agentStates = {}
+      for (const a of r.body as Array<{ state: string }>) agentStates[a.state] = (agentStates[a.state] ?? 0) + 1
+      if ((agentStates.ready ?? 0) === AGENTS || Date.now() > agentsDeadline) break
+      await sleep(200)
+    }
+    await sleep(2000) // and time for a second record of a call, if one were coming
+    const end = procStat(pid)
+    const endPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
+    const endPg = postgresCpu(pgPids)
+
+    const completed = outcomes.filter(o => o.ok).length
+    const transfersExpected = outcomes.filter(o => isTransfer(o.topic)).length
+    const landed = outcomes.filter(o => o.landed === true).length
+    const { none: withNone, one: withOne, moreThanOne: withMore, unknownCalls: otherCalls, records, exactlyOne } = tallyRecords(CALLS, callIds, recordsByCall)
+    const duplicates = posts - keys.size
+    const lat = outcomes.flatMap(o => o.transferMs !== undefined ? [o.transferMs] : [])
+    const growthMB = (end.rssBytes - start.rssBytes) / MB
+    const cpuPer1000 = (end.cpuSeconds - start.cpuSeconds) / CALLS * 1000
+    const pbxCpuPer1000 = startPbx !== undefined && endPbx !== undefined ? (endPbx.cpuSeconds - startPbx.cpuSeconds) / CALLS * 1000 : NaN
+    const pgCpuPer1000 = engine === 'postgres' ? (endPg - startPg) / CALLS * 1000 : NaN
+    const errors = outcomes.flatMap(o => o.error !== undefined ? [o.error] : [])
+    // Exactly one record per call: a lost record and a second one both fail the verdict.
+    const zeroLost = completed === CALLS && landed === transfersExpected && exactlyOne
+
+    figure({ bench: BENCH, ...E, name: `${engine}.calls_completed`, value: completed, unit: 'calls', expected: CALLS, placedOverSeconds: round(placedSeconds) })
+    figure({ bench: BENCH, ...E, name: `${engine}.transfers_landed`, value: landed, unit: 'calls', expected: transfersExpected })
+    figure({ bench: BENCH, ...E, name: `${engine}.apkt_calls_with_exactly_one_record`, value: withOne, unit: 'calls', expected: CALLS, withNone, withMoreThanOne: withMore, recordsForUnknownCalls: otherCalls, records, posts, repeatedPosts: duplicates, met: exactlyOne })
+    figure({ bench: BENCH, ...E, name: `${engine}.transfer_latency.p50`, value: percentile(lat, 50), unit: 'ms', presses: lat.length })
+    figure({ bench: BENCH, ...E, name: `${engine}.transfer_latency.p99`, value: percentile(lat, 99), unit: 'ms', max: round(Math.max(...lat)) })
+    figure({ bench: BENCH, ...E, name: `${engine}.rss_start`, value: start.rssBytes / MB, unit: 'MB' })
+    figure({ bench: BENCH, ...E, name: `${engine}.rss_after_100_calls`, value: (warm?.rssBytes ?? NaN) / MB, unit: 'MB' })
+    figure({ bench: BENCH, ...E, name: `${engine}.rss_end`, value: end.rssBytes / MB, unit: 'MB', growthMB: round(growthMB), growthSince100CallsMB: round((end.rssBytes - (warm?.rssBytes ?? NaN)) / MB), target: '< 20 MB growth', met: growthMB < 20 })
+    figure({ bench: BENCH, ...E, name: `${engine}.cpu_seconds_per_1000_calls`, value: cpuPer1000, unit: 's', asteriskCpuSecondsPer1000Calls: round(pbxCpuPer1000), ratioToAsterisk: round(cpuPer1000 / pbxCpuPer1000) })
+    figure({ bench: BENCH, ...E, name: `${engine}.cpu_target`, value: cpuPer1000 / pbxCpuPer1000, unit: 'ratio', target: '<= 1 (service CPU per call <= Asterisk\'s)', met: cpuPer1000 <= pbxCpuPer1000 })
+    if (engine === 'postgres') figure({ bench: BENCH, ...E, name: `${engine}.postgres_cpu_seconds_per_1000_calls`, value: pgCpuPer1000, unit: 's', note: 'the database server, every process of the cluster; not in the service figure' })
+    figure({ bench: BENCH, ...E, name: `${engine}.agents_at_end`, value: agentStates.ready ?? 0, unit: 'agents ready', states: agentStates })
+    figure({ bench: BENCH, ...E, name: `${engine}.errors`, value: errors.length, unit: 'calls', first: errors.slice(0, 5) })
+    const text = `[${engine}] completed ${completed}/${CALLS}, transfers landed ${landed}/${transfersExpected}, APKT records per call: exactly 1 for ${withOne}/${CALLS}, none for ${withNone}, more than 1 for ${withMore}${otherCalls > 0 ? `, records for ${otherCalls} calls the driver did not place` : ''} (${records} distinct records in ${posts} posts) -> ${zeroLost ? 'nothing lost, nothing doubled' : 'FAILED'}; ` +
+      `transfer button -> 200 p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; service RSS ${(start.rssBytes / MB).toFixed(1)} MB at start, ${((warm?.rssBytes ?? NaN) / MB).toFixed(1)} MB after 100 calls, ${(end.rssBytes / MB).toFixed(1)} MB at end (growth ${growthMB.toFixed(1)} MB, target < 20: ${met(growthMB < 20)}); ` +
+      `service CPU ${cpuPer1000.toFixed(1)} s per 1000 calls (Asterisk ${pbxCpuPer1000.toFixed(1)} s, ratio ${(cpuPer1000 / pbxCpuPer1000).toFixed(2)}, target <= 1: ${met(cpuPer1000 <= pbxCpuPer1000)}` +
+      `${engine === 'postgres' ? `; the PostgreSQL server besides ${pgCpuPer1000.toFixed(1)} s` : ''}); agents ready at end ${agentStates.ready ?? 0}/${AGENTS}`
+    return { ok: zeroLost, text }
+  } finally {
+    feed.abort()
+    await svc.stop()
+  }
+}
+
 let exitCode = 0
 try {
-  const readyBy = Date.now() + 30_000
-  for (;;) {
-    try { if ((await api('GET', '/readyz', '')).status === 200) break } catch {}
-    if (Date.now() > readyBy) throw new Error(`service not ready:\n${childErr}`)
-    await sleep(100)
-  }
   admin.start()
   await waitFor('driver login', () => admin.ready, 60_000)
-  void followFeed().catch(() => {})
-  await sleep(1000)
-  const pid = child.pid as number
-  const asteriskPid = sb.asteriskPid()
-  const start = procStat(pid)
-  const startPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
-  note(`service pid ${pid}: RSS ${(start.rssBytes / MB).toFixed(1)} MB at start; placing ${CALLS} calls at ${RATE}/s`)
-
-  const t0 = Date.now()
-  let warm: { cpuSeconds: number, rssBytes: number } | undefined
-  const runs: Array<Promise<Outcome>> = []
-  for (let i = 0; i < CALLS; i++) {
-    const due = t0 + (i * 1000) / RATE
-    if (due > Date.now()) await sleep(due - Date.now())
-    runs.push(oneCall(i))
-    if ((i + 1) % 100 === 0) {
-      const now = procStat(pid)
-      if (warm === undefined) warm = now // after the first 100 calls: code compiled, caches full
-      note(`${i + 1} calls placed, ${[...byId.values()].filter(finished).length} finished, RSS ${(now.rssBytes / MB).toFixed(1)} MB`)
-    }
+  const texts: string[] = []
+  for (const engine of engines) {
+    const r = await soak(engine)
+    texts.push(r.text)
+    if (!r.ok) exitCode = 1
   }
-  const outcomes = await Promise.all(runs)
-  const placedSeconds = (Date.now() - t0) / 1000
-  // Every call's record delivered, every agent out of ACW. A call the driver never
-  // learnt the id of (it failed before an agent took it) counts as a call without one.
-  const callIds = outcomes.flatMap(o => o.callId !== undefined ? [o.callId] : [])
-  const recDeadline = Date.now() + 30_000
-  while (callIds.some(id => recordsByCall.get(id) === undefined) && Date.now() < recDeadline) await sleep(100)
-  const agentsDeadline = Date.now() + 30_000
-  let agentStates: Record<string, number> = {}
-  for (;;) {
-    const r = await api('GET', '/v1/agents', TOKENS.supervisor)
-    agentStates = {}
-    for (const a of r.body as Array<{ state: string }>) agentStates[a.state] = (agentStates[a.state] ?? 0) + 1
-    if ((agentStates.ready ?? 0) === AGENTS || Date.now() > agentsDeadline) break
-    await sleep(200)
-  }
-  await sleep(2000) // and time for a second record of a call, if one were coming
-  const end = procStat(pid)
-  const endPbx = asteriskPid !== undefined ? procStat(asteriskPid) : undefined
-
-  const completed = outcomes.filter(o => o.ok).length
-  const transfersExpected = outcomes.filter(o => isTransfer(o.topic)).length
-  const landed = outcomes.filter(o => o.landed === true).length
-  const { none: withNone, one: withOne, moreThanOne: withMore, unknownCalls: otherCalls, records, exactlyOne } = tallyRecords(CALLS, callIds, recordsByCall)
-  const duplicates = posts - keys.size
-  const lat = outcomes.flatMap(o => o.transferMs !== undefined ? [o.transferMs] : [])
-  const growthMB = (end.rssBytes - start.rssBytes) / MB
-  const cpuPer1000 = (end.cpuSeconds - start.cpuSeconds) / CALLS * 1000
-  const pbxCpuPer1000 = startPbx !== undefined && endPbx !== undefined ? (endPbx.cpuSeconds - startPbx.cpuSeconds) / CALLS * 1000 : NaN
-  const errors = outcomes.flatMap(o => o.error !== undefined ? [o.error] : [])
-  // Exactly one record per call: a lost record and a second one both fail the verdict.
-  const zeroLost = completed === CALLS && landed === transfersExpected && exactlyOne
-
-  figure({ bench: BENCH, name: 'calls_completed', value: completed, unit: 'calls', expected: CALLS, placedOverSeconds: round(placedSeconds) })
-  figure({ bench: BENCH, name: 'transfers_landed', value: landed, unit: 'calls', expected: transfersExpected })
-  figure({ bench: BENCH, name: 'apkt_calls_with_exactly_one_record', value: withOne, unit: 'calls', expected: CALLS, withNone, withMoreThanOne: withMore, recordsForUnknownCalls: otherCalls, records, posts, repeatedPosts: duplicates, met: exactlyOne })
-  figure({ bench: BENCH, name: 'transfer_latency.p50', value: percentile(lat, 50), unit: 'ms', presses: lat.length })
-  figure({ bench: BENCH, name: 'transfer_latency.p99', value: percentile(lat, 99), unit: 'ms', max: round(Math.max(...lat)) })
-  figure({ bench: BENCH, name: 'rss_start', value: start.rssBytes / MB, unit: 'MB' })
-  figure({ bench: BENCH, name: 'rss_after_100_calls', value: (warm?.rssBytes ?? NaN) / MB, unit: 'MB' })
-  figure({ bench: BENCH, name: 'rss_end', value: end.rssBytes / MB, unit: 'MB', growthMB: round(growthMB), growthSince100CallsMB: round((end.rssBytes - (warm?.rssBytes ?? NaN)) / MB), target: '< 20 MB growth', met: growthMB < 20 })
-  figure({ bench: BENCH, name: 'cpu_seconds_per_1000_calls', value: cpuPer1000, unit: 's', asteriskCpuSecondsPer1000Calls: round(pbxCpuPer1000), ratioToAsterisk: round(cpuPer1000 / pbxCpuPer1000) })
-  figure({ bench: BENCH, name: 'agents_at_end', value: agentStates.ready ?? 0, unit: 'agents ready', states: agentStates })
-  figure({ bench: BENCH, name: 'errors', value: errors.length, unit: 'calls', first: errors.slice(0, 5) })
-  summary(BENCH, `${CALLS} calls at ${RATE}/s on Asterisk 22 with ${AGENTS} agents, ACW ${ACW} s: completed ${completed}/${CALLS}, transfers landed ${landed}/${transfersExpected}, APKT records per call: exactly 1 for ${withOne}/${CALLS}, none for ${withNone}, more than 1 for ${withMore}${otherCalls > 0 ? `, records for ${otherCalls} calls the driver did not place` : ''} (${records} distinct records in ${posts} posts) -> ${zeroLost ? 'nothing lost, nothing doubled' : 'FAILED'}; ` +
-    `transfer button -> 200 p50 ${percentile(lat, 50).toFixed(1)} ms, p99 ${percentile(lat, 99).toFixed(1)} ms; service RSS ${(start.rssBytes / MB).toFixed(1)} MB at start, ${((warm?.rssBytes ?? NaN) / MB).toFixed(1)} MB after 100 calls, ${(end.rssBytes / MB).toFixed(1)} MB at end (growth ${growthMB.toFixed(1)} MB, target < 20: ${met(growthMB < 20)}); ` +
-    `service CPU ${cpuPer1000.toFixed(1)} s per 1000 calls (Asterisk ${pbxCpuPer1000.toFixed(1)} s, ratio ${(cpuPer1000 / pbxCpuPer1000).toFixed(2)}); agents ready at end ${agentStates.ready ?? 0}/${AGENTS}`)
-  if (!zeroLost) exitCode = 1
+  summary(BENCH, `${CALLS} calls at ${RATE}/s on Asterisk 22 with ${AGENTS} agents, ACW ${ACW} s, per engine: ${texts.join('. ')}`)
 } finally {
   await admin.close().catch(() => {})
-  child.kill('SIGTERM')
-  await Promise.race([childExit, sleep(10_000)])
-  if (child.exitCode === null) child.kill('SIGKILL')
   await http.close().catch(() => {})
   await apkt.close()
+  await stores.close()
   await sb.destroy()
-  rmSync(dir, { recursive: true, force: true })
 }
 process.exit(exitCode)

@@ -92,7 +92,7 @@ async function model (pbx: FakePbx, agents: number, waiting: number): Promise<Re
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw))
   // BENCH_CPU_PROF=<dir>: the services write V8 CPU profiles there (node --cpu-prof).
   const prof = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', path.join(process.env.BENCH_CPU_PROF, String(agents))] : []
-  const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: ['--expose-gc', ...prof], env: { BENCH_CONFIG_FILE: path.join(dir, 'config.json') }, timeoutMs: 60_000 })
+  const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof], env: { BENCH_CONFIG_FILE: path.join(dir, 'config.json') }, timeoutMs: 60_000 })
   try {
     await sleep(500)
     const idle = await svc.ask<Stats>({ cmd: 'gc' })

@@ -1,7 +1,8 @@
 // Benchmark: committing to the SQLite store, three ways side by side in one run, on
 // the same machine, the same batch, WAL + synchronous FULL (an fsync per transaction):
-//   sync       today: a better-sqlite3 transaction per change, on the main thread, as
-//              the features do it now (openStore + the repositories + Outbox.add)
+//   sync       the pre-port way: a better-sqlite3 transaction per change, on the main
+//              thread (openStore + the old sync repositories + the outbox's SQL,
+//              SqliteOutboxStatements.add)
 //   in-thread  the Store port's SQLite engine, connection on the main thread, commits
 //              handed in together grouped into one transaction (group commit)
 //   worker     the same, the connection owned by a worker thread
@@ -21,7 +22,6 @@ import os from 'node:os'
 import path from 'node:path'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { apktMigrations } from '../../src/apkt/migrations.ts'
-import { Outbox } from '../../src/apkt/outbox.ts'
 import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
 import type { AcwEntry } from '../../src/acw/types.ts'
 import type { Call } from '../../src/calls/types.ts'
@@ -32,6 +32,7 @@ import { migrations } from '../../src/store/migrations.ts'
 import type { Change } from '../../src/store/port.ts'
 import { openStore } from '../../src/store/sqlite.ts'
 import { openSqliteStore } from '../../src/store/sqlite/index.ts'
+import { SqliteOutboxStatements } from '../../src/store/sqlite/outbox-statements.ts'
 import { numArg } from './lib/args.ts'
 import { agentIds } from './lib/ami-stream.ts'
 import { figure, machineFigure, median, note, percentile, round, summary } from './lib/report.ts'
@@ -84,7 +85,7 @@ async function open (variant: string): Promise<Committer> {
   if (variant === 'sync') {
     const s = openStore(fresh(variant), ALL)
     const calls = new SqliteCallRepository(s.db)
-    const outbox = new Outbox(s.db)
+    const outbox = new SqliteOutboxStatements(s.db)
     const acw = new SqliteAcwRepository(s.db)
     const audit = new SqliteAuditLog(s.db)
     const tx = s.db.transaction((o: Outcome) => {

@@ -1,0 +1,233 @@
+// Benchmark 6, the transfer button against its floor on the real PBX: the Asterisk 22
+// sandbox with a few queue members, calls placed one at a time by a driver (the sandbox
+// admin AMI user), each reaching an agent through the queue, then transferred to CC
+// ICONNET (Direct Transfer 3), the customer landing there (UserEvent IconnetArrived)
+// and hanging up. Two ways, one press at a time, alternating round by round in the
+// same run on the same PBX:
+//   bare         the floor: a bare asterisk-manager client, logged in as the service's
+//                own AMI user (same privileges, same event classes), sends BlindTransfer
+//                for the agent's channel (AgentConnect's DestChannel) and waits for its
+//                BlindTransfer event: write -> event, in that client. No service runs.
+//   <engine>     the service (lib/service-child.ts: createService, its real store, on
+//                SQLite or PostgreSQL, lib/engines.ts) with the call classified
+//                (activation inquiry) and consented, then the button: POST
+//                /v1/calls/:id/direct-transfer -> 200, timed by the HTTP client on
+//                loopback (what the agent's screen waits for); the service-side time
+//                (Fastify's start of the request -> the 200 handed to the socket) too.
+// Reported per variant: p50/p99; per engine: button / bare for p50 and p99 (client
+// round trip; the service-side ratio beside it). Target (issue 13): both <= 1.5.
+//   tsx test/bench/button-floor.ts [--engines sqlite,postgres] [--rounds 3] [--presses 20] [--agents 4] [--acw 1]
+import path from 'node:path'
+import os from 'node:os'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import Fastify from 'fastify'
+import pino from 'pino'
+import AsteriskManager from 'asterisk-manager'
+import { Agent } from 'undici'
+import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
+import { ADMIN_USER, CTI_USER, PbxSandbox, projectRoot } from '../pbx/sandbox.ts'
+import { waitFor } from '../helpers/ami.ts'
+import { agentIds, memberInterface } from './lib/ami-stream.ts'
+import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
+import { serviceClient, must } from './lib/button.ts'
+import { startTarget, type Target } from './lib/proc.ts'
+import { enginesArg, Engines, type Engine } from './lib/engines.ts'
+import { figure, machineFigure, met, note, percentile, round, sleep, summary } from './lib/report.ts'
+import { numArg } from './lib/args.ts'
+import type { Timing } from './lib/service-child.ts'
+
+const BENCH = 'button-floor'
+const here = path.dirname(fileURLToPath(import.meta.url))
+const engines = enginesArg()
+const ROUNDS = numArg('rounds', 3)
+const PRESSES = numArg('presses', 20)
+const AGENTS = numArg('agents', 4)
+const ACW = numArg('acw', 1)
+const TARGET = 1.5
+
+machineFigure(BENCH)
+const ids = agentIds(AGENTS)
+const queues = readFileSync(path.join(projectRoot, 'config', 'asterisk', 'queues.conf'), 'utf8')
+  .split('\n').filter(l => !l.startsWith('member =>')).join('\n').trimEnd() + '\n' +
+  ids.map(id => `member => ${memberInterface(id)},0,Agent ${id},${memberInterface(id)}`).join('\n') + '\n'
+const sb = await PbxSandbox.start({ config: { 'queues.conf': queues } })
+note(`Asterisk sandbox up (AMI ${sb.amiPort}), ${AGENTS} queue members`)
+
+const apkt = Fastify()
+apkt.post('/apkt/records', async (_req, reply) => await reply.code(201).send({ ok: true }))
+const apktUrl = `${await apkt.listen({ host: '127.0.0.1', port: 0 })}/apkt/records`
+const stores = new Engines()
+const http = new Agent({ connections: 8, keepAliveTimeout: 60_000 })
+const call = serviceClient(http)
+
+// The driver's view of the PBX.
+interface Connected { callId: string, agentId: string, customer: string, agentChannel: string }
+const connectedBy = new Map<string, Connected>() // caller number -> the call at its agent
+const arrivedOf = new Map<string, string>() // call id (linkedid) -> channel that reached ICONNET
+const hungUp = new Set<string>()
+const paused = new Map<string, boolean>() // interface -> paused on the PBX (its last QueueMemberPause/Status)
+const unpauses = new Map<string, number>() // interface -> QueueMemberPause events with Paused: 0 so far
+const members = new Map<string, string>() // interface -> its last pause/status seen (for the error of a call no agent took)
+const admin = new AmiClient({ host: '127.0.0.1', port: sb.amiPort, ...ADMIN_USER, actionTimeoutMs: 5000, connectTimeoutMs: 5000, pingIntervalMs: 10_000, reconnect: { initialMs: 200, maxMs: 2000 }, logger: pino({ level: 'silent' }) })
+admin.on('event', (e: AmiEvent) => {
+  if (e.known && e.event === 'AgentConnect') {
+    const agentId = /^Local\/(\d+)@agents/.exec(e.fields.interface ?? '')?.[1] ?? ''
+    connectedBy.set(e.fields.calleridnum ?? '', { callId: e.linkedid, agentId, customer: e.channel, agentChannel: e.destChannel ?? '' })
+  } else if (e.known && e.event === 'UserEvent' && e.userEvent === 'IconnetArrived') arrivedOf.set(e.fields.linkedid ?? '', e.fields.channel ?? '')
+  else if (e.fields.event === 'Hangup') hungUp.add(e.fields.channel ?? '')
+  if (e.fields.event === 'QueueMemberPause' || e.fields.event === 'QueueMemberStatus') {
+    members.set(e.fields.interface ?? '', `paused ${e.fields.paused ?? '?'} status ${e.fields.status ?? '?'}`)
+    paused.set(e.fields.interface ?? '', e.fields.paused === '1')
+    if (e.fields.event === 'QueueMemberPause' && e.fields.paused === '0') unpauses.set(e.fields.interface ?? '', (unpauses.get(e.fields.interface ?? '') ?? 0) + 1)
+  }
+})
+
+let seq = 0
+/** Places a call and waits until an agent has it. */
+async function connectCall (): Promise<Connected> {
+  const caller = `0813${String(10_000_000 + ++seq)}`
+  await admin.action('Originate', { Channel: 'Local/s@caller', Context: 'inbound', Exten: '123', Priority: 1, CallerID: `"Pelanggan ${seq}" <${caller}>`, Async: 'true' })
+  try {
+    return await waitFor(`call ${caller} at an agent`, () => connectedBy.get(caller), 30_000)
+  } catch (err) {
+    throw new Error(`${(err as Error).message}; queue members: ${[...members].map(([k, v]) => `${k} ${v}`).join(', ')}`)
+  }
+}
+
+/** The customer at ICONNET hangs up; resolves once Asterisk says the channel is gone. */
+async function endAtIconnet (callId: string): Promise<void> {
+  const arrived = await waitFor(`call ${callId} at ICONNET`, () => arrivedOf.get(callId), 20_000)
+  await admin.action('Hangup', { Channel: arrived })
+  await waitFor(`call ${callId} hung up`, () => hungUp.has(arrived) ? true : undefined, 10_000)
+}
+
+/** The floor: `n` presses by a bare asterisk-manager client, ms from write to its BlindTransfer event. */
+async function bareRound (n: number): Promise<number[]> {
+  const mgr = AsteriskManager(sb.amiPort, '127.0.0.1', CTI_USER.username, CTI_USER.secret, true)
+  const waiting = new Map<string, { t0: number, resolve: (ms: number) => void, reject: (err: Error) => void }>()
+  mgr.on('managerevent', (ev: Record<string, string>) => {
+    if (ev.event !== 'BlindTransfer') return
+    const w = waiting.get(ev.transfererchannel ?? '')
+    if (w === undefined) return
+    const ms = performance.now() - w.t0
+    waiting.delete(ev.transfererchannel ?? '')
+    if (ev.result === 'Success') w.resolve(ms); else w.reject(new Error(`BlindTransfer: ${ev.result}`))
+  })
+  await waitFor('bare client logged in', async () => await new Promise<true | undefined>(resolve => {
+    mgr.action({ action: 'Ping' }, (err, res) => resolve(err === undefined && res?.response === 'Success' ? true : undefined))
+  }), 15_000)
+  const out: number[] = []
+  try {
+    for (let i = 0; i < n; i++) {
+      const c = await connectCall()
+      await sleep(200) // the call settles (the agent says hello), as before the button
+      const done = new Promise<number>((resolve, reject) => { waiting.set(c.agentChannel, { t0: performance.now(), resolve, reject }) })
+      mgr.action({ action: 'BlindTransfer', channel: c.agentChannel, context: 'direct-transfer', exten: '3' })
+      const timeout = sleep(10_000).then(() => { throw new Error(`no BlindTransfer event for ${c.agentChannel}`) })
+      out.push(await Promise.race([done, timeout]))
+      await endAtIconnet(c.callId)
+    }
+  } finally {
+    await new Promise<void>(resolve => mgr.disconnect(() => resolve()))
+  }
+  return out
+}
+
+/** `n` presses of the button on a service running on `engine`: client round trips and the service's timings. */
+async function serviceRound (engine: Engine, n: number): Promise<{ client: number[], service: number[] }> {
+  const db = await stores.database(engine)
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-floor-'))
+  const raw = benchRawConfig({ amiPort: sb.amiPort, agents: AGENTS, acwSeconds: ACW, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
+  // The service logs in as the sandbox's CTI user, like the bare client.
+  raw.ami.username = CTI_USER.username
+  raw.ami.secret = CTI_USER.secret
+  let svc: Target | undefined
+  const client: number[] = []
+  try {
+    svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...db.env, BENCH_CONFIG: JSON.stringify(raw) } })
+    const s = svc
+    for (let i = 0; i < n; i++) {
+      const c = await connectCall()
+      const token = agentToken(c.agentId)
+      await waitFor(`service has ${c.callId} connected`, async () => {
+        const r = await call(s, 'GET', `/v1/calls/${c.callId}`, token)
+        return r.status === 200 && r.body?.state === 'connected' ? true : undefined
+      }, 10_000)
+      await must('inquiry', call(s, 'POST', `/v1/calls/${c.callId}/inquiry`, token, { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } }))
+      await must('consent', call(s, 'POST', `/v1/calls/${c.callId}/consent`, token, { accepted: true }))
+      await s.ask({ cmd: 'timings' }) // drop the setup's
+      const unpausedBefore = unpauses.get(memberInterface(c.agentId)) ?? 0
+      const r = await call(s, 'POST', `/v1/calls/${c.callId}/direct-transfer`, token, { target: 3 })
+      if (r.status !== 200) throw new Error(`direct-transfer ${c.callId}: HTTP ${r.status} ${JSON.stringify(r.body)}`)
+      client.push(r.ms)
+      await endAtIconnet(c.callId)
+      // Every agent out of ACW before the next call, so each press meets the same PBX:
+      // Asterisk has seen the unpause at the end of this press's ACW (the next service,
+      // on a fresh database, would not know to end it), and the service says ready.
+      await waitFor(`agent ${c.agentId} unpaused after ACW`, () => (unpauses.get(memberInterface(c.agentId)) ?? 0) > unpausedBefore ? true : undefined, ACW * 1000 + 15_000)
+      await waitFor('agents ready', async () => {
+        const a = await call(s, 'GET', '/v1/agents', TOKENS.supervisor)
+        const ready = (a.body as Array<{ state: string }>).every(x => x.state === 'ready') && ids.every(id => paused.get(memberInterface(id)) !== true)
+        return ready ? true : undefined
+      }, 20_000)
+    }
+    const t = (await s.ask<Timing[]>({ cmd: 'timings' })).filter(x => x.kind === 'transfer' && x.status === 200)
+    return { client, service: t.map(x => (x.end ?? NaN) - x.start) }
+  } finally {
+    await svc?.stop()
+    rmSync(dir, { recursive: true, force: true })
+    await db.drop()
+  }
+}
+
+const bare: number[] = []
+const button = new Map<Engine, { client: number[], service: number[] }>(engines.map(e => [e, { client: [], service: [] }]))
+try {
+  admin.start()
+  await waitFor('driver login', () => admin.ready, 60_000)
+  const variants: Array<Engine | 'bare'> = ['bare', ...engines]
+  const perRound = Math.max(1, Math.ceil(PRESSES / ROUNDS))
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = variants.map((_, i) => variants[(i + r) % variants.length] as Engine | 'bare')
+    const line: string[] = []
+    for (const v of order) {
+      if (v === 'bare') {
+        const ms = await bareRound(perRound)
+        bare.push(...ms)
+        line.push(`bare p50 ${percentile(ms, 50).toFixed(2)} ms`)
+      } else {
+        const res = await serviceRound(v, perRound)
+        const b = button.get(v) as { client: number[], service: number[] }
+        b.client.push(...res.client)
+        b.service.push(...res.service)
+        line.push(`${v} p50 ${percentile(res.client, 50).toFixed(2)} ms`)
+      }
+    }
+    note(`round ${r + 1}/${ROUNDS}: ${line.join(', ')}`)
+  }
+} finally {
+  await admin.close().catch(() => {})
+  await http.close()
+  await apkt.close()
+  await stores.close()
+  await sb.destroy()
+}
+
+figure({ bench: BENCH, name: 'bare.blindtransfer_to_event.p50', value: percentile(bare, 50), unit: 'ms', presses: bare.length })
+figure({ bench: BENCH, name: 'bare.blindtransfer_to_event.p99', value: percentile(bare, 99), unit: 'ms', presses: bare.length })
+const texts: string[] = []
+for (const [engine, b] of button) {
+  const e = { engine }
+  for (const q of [50, 99] as const) {
+    const ratio = percentile(b.client, q) / percentile(bare, q)
+    figure({ bench: BENCH, ...e, name: `${engine}.button_to_200.p${q}`, value: percentile(b.client, q), unit: 'ms', presses: b.client.length, serviceSide: round(percentile(b.service, q)) })
+    figure({ bench: BENCH, ...e, name: `${engine}.ratio.button_over_bare.p${q}`, value: ratio, unit: 'ratio', serviceSideRatio: round(percentile(b.service, q) / percentile(bare, q)), target: TARGET, met: ratio <= TARGET })
+  }
+  const r50 = percentile(b.client, 50) / percentile(bare, 50)
+  const r99 = percentile(b.client, 99) / percentile(bare, 99)
+  texts.push(`[${engine}] button -> 200 p50 ${percentile(b.client, 50).toFixed(2)} ms, p99 ${percentile(b.client, 99).toFixed(2)} ms (service-side ${percentile(b.service, 50).toFixed(2)} / ${percentile(b.service, 99).toFixed(2)} ms): ` +
+    `${r50.toFixed(2)}x / ${r99.toFixed(2)}x the floor (target <= ${TARGET}: p50 ${met(r50 <= TARGET)}, p99 ${met(r99 <= TARGET)})`)
+}
+summary(BENCH, `one press at a time on Asterisk 22, ${bare.length} presses per variant: floor (bare asterisk-manager BlindTransfer -> its event) p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${texts.join('; ')}`)
+process.exit(0)
