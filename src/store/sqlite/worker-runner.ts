@@ -16,25 +16,34 @@ export class StoreWorkerGoneError extends Error {
 const PRELOADS = new Set(['--import', '--require', '-r', '--loader', '--experimental-loader'])
 
 /**
- * The process's flags without its preloaded modules: the worker registers tsx itself
+ * The process's flags a worker may take: the worker registers tsx itself
  * (worker-boot.mjs), and what else the main thread preloads (a test runner's hooks, an
- * APM agent) has no business in the thread that only runs SQL; under tap they made
- * each worker start take seconds.
+ * APM agent) has no business in the thread that only runs SQL (under tap they made each
+ * worker start take seconds). V8's per-process flags (--max-old-space-size, --expose-gc,
+ * --trace-gc, ...) are refused by a Worker (ERR_WORKER_INVALID_EXEC_ARGV): a service
+ * started with one would not start. So only flags known to be per-thread pass.
  */
-function withoutPreloads (argv: readonly string[]): string[] {
+const PER_THREAD = new Set(['--enable-source-maps', '--no-warnings', '--no-deprecation', '--throw-deprecation', '--trace-warnings', '--conditions', '-C'])
+
+function workerFlags (argv: readonly string[]): string[] {
   const out: string[] = []
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     const flag = a.split('=')[0] as string
-    if (!PRELOADS.has(flag)) { out.push(a); continue }
-    if (!a.includes('=')) i++ // its value is the next argument
+    const takesNext = (flag === '--conditions' || flag === '-C' || PRELOADS.has(flag)) && !a.includes('=')
+    if (PER_THREAD.has(flag) || flag.startsWith('--experimental-')) {
+      out.push(a)
+      if (takesNext && argv[i + 1] !== undefined) out.push(argv[++i] as string)
+    } else if (takesNext) {
+      i++ // its value is the next argument
+    }
   }
   return out
 }
 
 export async function openInWorker (file: string, migrations: Migration[], pragmas: string[] = []): Promise<Store> {
   const data: WorkerData = { file, migrations, pragmas }
-  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: data, execArgv: withoutPreloads(process.execArgv) })
+  const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData: data, execArgv: workerFlags(process.execArgv) })
   let gone: Error | undefined
   let waiting: { id: number, resolve: (o: Outcome[]) => void, reject: (e: Error) => void } | undefined
   let closed: (() => void) | undefined
