@@ -20,8 +20,17 @@ const claimLeaseMs = (timeoutMs: number): number => Math.max(30_000, 3 * timeout
 export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string): ApktWiring {
   const log = logger.child({ module: 'apkt' })
   const outbox = new Outbox({ queries: store.outbox, write: change => journal.add(change), owner: instanceId, leaseMs: claimLeaseMs(config.apkt.timeoutMs) })
+  // The live feed's APKT counts after each outcome and each delivery: one read at a time,
+  // and one more after it if asked meanwhile (a burst of 200 outcomes reads them twice,
+  // not 200 times, in the store's queue beside the commits).
+  let reading = false
+  let again = false
   const publishStats = (): void => {
+    if (reading) { again = true; return }
+    reading = true
+    again = false
     outbox.stats().then(s => { feed.publish('apkt', s) }, (err: unknown) => { log.debug({ err }, 'APKT counts not read for the live feed') })
+      .finally(() => { reading = false; if (again) publishStats() })
   }
   const dispatcher = new Dispatcher({
     onSettled: publishStats,
