@@ -1,5 +1,5 @@
 // The audit trail in SQLite.
-import type { AuditEntry, AuditRow, AuditSink } from '../audit/log.ts'
+import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Db } from './sqlite.ts'
 
 interface Row { seq: number, at: string, actor: string, role: string, action: string, target: string, details: string }

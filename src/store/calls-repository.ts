@@ -1,6 +1,5 @@
 // Calls in SQLite: one row per call, the call as JSON plus the columns we query by.
 import type { Call } from '../calls/types.ts'
-import type { CallRepository } from '../calls/repository.ts'
 import type { Db } from './sqlite.ts'
 
 export class SqliteCallRepository {

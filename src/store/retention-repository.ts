@@ -2,7 +2,7 @@
 // BEGIN IMMEDIATE transaction of at most `limit` rows, read through an index on the
 // row's age, so a batch costs what it deletes, not the size of the table. The outbox
 // counts (apkt_counts) follow deleted records through their trigger (migration 6).
-import type { RetentionStore, RetentionTable } from '../retention/policy.ts'
+import type { RetentionTable } from '../retention/policy.ts'
 import type { Db } from './sqlite.ts'
 
 // A call is kept while one of its APKT records is still open (pending or dead):

@@ -17,6 +17,7 @@ import { pgOutbox } from './outbox.ts'
 import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
+import { toAcwEntry, type AcwRow } from '../rows.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -33,18 +34,6 @@ export interface PostgresStoreOptions {
 const DEFAULT_STATEMENT_TIMEOUT_MS = 5000
 const DEFAULT_MIGRATION_TIMEOUT_MS = 600_000
 
-interface AcwRow { agent_id: string, call_id: string | null, started_at: string, ends_at: string | null, state: AcwEntry['state'], seconds: number, interface: string | null, pause_reason: string | null }
-
-const toAcw = (r: AcwRow): AcwEntry => ({
-  agentId: r.agent_id,
-  ...(r.call_id !== null ? { callId: r.call_id } : {}),
-  startedAt: r.started_at,
-  ...(r.ends_at !== null ? { endsAt: r.ends_at } : {}),
-  state: r.state,
-  seconds: r.seconds,
-  ...(r.interface !== null ? { interface: r.interface } : {}),
-  ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
-})
 
 interface AuditDbRow { seq: string, at: string, actor: string, role: string, action: string, target: string, details: Record<string, unknown> }
 
@@ -80,7 +69,7 @@ class PostgresStore implements Store {
         WHERE state IN ('offered', 'connected', 'transferring') OR (state = 'transferred' AND data->>'endedAt' IS NULL)`)).map(r => r.data)
     }
     this.acw = {
-      all: async (): Promise<AcwEntry[]> => (await rows<AcwRow>('SELECT * FROM acw ORDER BY started_at')).map(toAcw)
+      all: async (): Promise<AcwEntry[]> => (await rows<AcwRow>('SELECT * FROM acw ORDER BY started_at')).map(toAcwEntry)
     }
     this.audit = {
       list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>

@@ -4,42 +4,11 @@
 // out in creation order, and a dead dispatcher's claims lapse with their lease.
 import type pg from 'pg'
 import { OutboxError } from '../../apkt/errors.ts'
-import type { ApktRecord } from '../../apkt/record.ts'
-import type { OutboxEntry, OutboxQueries, OutboxStats, OutboxStatus } from '../port.ts'
+import type { OutboxQueries, OutboxStats } from '../port.ts'
 import { transaction } from './pool.ts'
+import { clipError, toOutboxEntry, type OutboxRow } from '../rows.ts'
 
-interface Row {
-  seq: string
-  id: string
-  outcome_key: string
-  agent_id: string
-  call_id: string
-  status: OutboxStatus
-  attempts: number
-  last_error: string | null
-  next_attempt_at: string | null
-  created_at: string
-  delivered_at: string | null
-  body: string
-}
 
-const toEntry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  outcomeKey: r.outcome_key,
-  agentId: r.agent_id,
-  callId: r.call_id,
-  status: r.status,
-  attempts: r.attempts,
-  lastError: r.last_error,
-  nextAttemptAt: r.next_attempt_at,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
-  record: JSON.parse(r.body) as ApktRecord
-})
-
-// A receiver's error page can be large; the outbox keeps enough to diagnose (as SQLite's).
-const MAX_ERROR_CHARS = 500
-const clip = (s: string): string => s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s
 
 const PAGE = 500
 
@@ -71,7 +40,7 @@ const CLAIM = `
   RETURNING a.*`
 
 export function pgOutbox (pool: pg.Pool): OutboxQueries {
-  const rows = async (sql: string, params: unknown[]): Promise<Row[]> => (await pool.query<Row>(sql, params)).rows
+  const rows = async (sql: string, params: unknown[]): Promise<OutboxRow[]> => (await pool.query<OutboxRow>(sql, params)).rows
   // Best effort: the sums stay exact whether or not a fold happens (or fails: a
   // read-only database), only the number of rows summed grows.
   const fold = async (): Promise<void> => { await pool.query(FOLD).catch(() => {}) }
@@ -80,7 +49,7 @@ export function pgOutbox (pool: pg.Pool): OutboxQueries {
     async claimDue ({ now, limit, owner, leaseMs }) {
       if (limit <= 0) return []
       const found = await rows(CLAIM, [now.toISOString(), limit, owner, new Date(now.getTime() + leaseMs).toISOString()])
-      return found.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toEntry)
+      return found.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutboxEntry)
     },
     async releaseAll (owner) {
       await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1', [owner])
@@ -94,32 +63,32 @@ export function pgOutbox (pool: pg.Pool): OutboxQueries {
     },
     async markFailed (id, error, nextAttemptAt) {
       await pool.query(`UPDATE apkt_records SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2,
-        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [clip(error), nextAttemptAt.toISOString(), id])
+        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [clipError(error), nextAttemptAt.toISOString(), id])
     },
     async markDead (id, error, attempted) {
       await pool.query(`UPDATE apkt_records SET status = 'dead', attempts = attempts + $1, last_error = $2, next_attempt_at = NULL,
-        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [attempted ? 1 : 0, clip(error), id])
+        claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND status = 'pending'`, [attempted ? 1 : 0, clipError(error), id])
     },
     async retry (id, now) {
       return await transaction(pool, async client => {
-        const row = (await client.query<Row>('SELECT * FROM apkt_records WHERE id = $1 FOR UPDATE', [id])).rows[0]
+        const row = (await client.query<OutboxRow>('SELECT * FROM apkt_records WHERE id = $1 FOR UPDATE', [id])).rows[0]
         if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${id}`)
         if (row.status !== 'dead') throw new OutboxError('RECORD_NOT_DEAD', `APKT record ${id} is ${row.status}; only a dead record can be retried`)
-        const updated = (await client.query<Row>(`UPDATE apkt_records SET status = 'pending', next_attempt_at = $1, claimed_by = NULL, claimed_until = NULL
-          WHERE id = $2 RETURNING *`, [now.toISOString(), id])).rows[0] as Row
-        return toEntry(updated)
+        const updated = (await client.query<OutboxRow>(`UPDATE apkt_records SET status = 'pending', next_attempt_at = $1, claimed_by = NULL, claimed_until = NULL
+          WHERE id = $2 RETURNING *`, [now.toISOString(), id])).rows[0] as OutboxRow
+        return toOutboxEntry(updated)
       })
     },
     async get (id) {
       const row = (await rows('SELECT * FROM apkt_records WHERE id = $1', [id]))[0]
-      return row === undefined ? undefined : toEntry(row)
+      return row === undefined ? undefined : toOutboxEntry(row)
     },
     async list (opts = {}) {
       const limit = opts.limit ?? null // LIMIT NULL: no limit
       const found = opts.status === undefined
         ? await rows('SELECT * FROM apkt_records ORDER BY seq DESC LIMIT $1', [limit])
         : await rows('SELECT * FROM apkt_records WHERE status = $1 ORDER BY seq DESC LIMIT $2', [opts.status, limit])
-      return found.map(toEntry)
+      return found.map(toOutboxEntry)
     },
     async * entries (opts = {}) {
       // Keyset pages, each its own short query: an export of any size holds no
@@ -129,10 +98,10 @@ export function pgOutbox (pool: pg.Pool): OutboxQueries {
         const page = opts.status === undefined
           ? await rows('SELECT * FROM apkt_records WHERE seq > $1 ORDER BY seq LIMIT $2', [after, PAGE])
           : await rows('SELECT * FROM apkt_records WHERE status = $1 AND seq > $2 ORDER BY seq LIMIT $3', [opts.status, after, PAGE])
-        for (const r of page) yield toEntry(r)
+        for (const r of page) yield toOutboxEntry(r)
         const last = page.at(-1)
         if (last === undefined || page.length < PAGE) return
-        after = last.seq
+        after = String(last.seq)
       }
     },
     async stats (now) {

@@ -12,48 +12,17 @@
 // A read ends the group: it runs after the writes before it are committed, so it never
 // answers with something that may yet roll back.
 import { OutboxError } from '../../apkt/errors.ts'
-import type { ApktRecord } from '../../apkt/record.ts'
 import { SqliteOutboxStatements } from './outbox-statements.ts'
 import { SqliteAcwRepository } from '../acw-repository.ts'
 import { SqliteAuditLog } from '../audit-repository.ts'
 import { SqliteCallRepository } from '../calls-repository.ts'
 import { SqliteRetentionStore } from '../retention-repository.ts'
 import type { Store as SqliteFile } from '../sqlite.ts'
-import type { Change, OutboxEntry, OutboxStatus } from '../port.ts'
+import type { Change, OutboxStatus } from '../port.ts'
 import { isWrite, type Job, type Outcome } from './jobs.ts'
+import { clipError, toOutboxEntry, type OutboxRow } from '../rows.ts'
 
-interface Row {
-  seq: number
-  id: string
-  outcome_key: string
-  agent_id: string
-  call_id: string
-  status: OutboxStatus
-  attempts: number
-  last_error: string | null
-  next_attempt_at: string | null
-  created_at: string
-  delivered_at: string | null
-  body: string
-}
 
-const toEntry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  outcomeKey: r.outcome_key,
-  agentId: r.agent_id,
-  callId: r.call_id,
-  status: r.status,
-  attempts: r.attempts,
-  lastError: r.last_error,
-  nextAttemptAt: r.next_attempt_at,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
-  record: JSON.parse(r.body) as ApktRecord
-})
-
-// As src/apkt/outbox.ts: a receiver's error page can be large; keep enough to diagnose.
-const MAX_ERROR_CHARS = 500
-const clip = (s: string): string => s.length > MAX_ERROR_CHARS ? `${s.slice(0, MAX_ERROR_CHARS)}…` : s
 
 export class SqliteEngine {
   private readonly db
@@ -77,7 +46,7 @@ export class SqliteEngine {
       // claim in the row (migration 10) instead of the process's memory: an agent whose
       // head record holds a live lease is skipped, whoever holds it. Only heads are ever
       // claimed, so the head's claim is the agent's.
-      due: db.prepare<{ now: string, limit: number }, Row>(`SELECT r.* FROM apkt_records r
+      due: db.prepare<{ now: string, limit: number }, OutboxRow>(`SELECT r.* FROM apkt_records r
         JOIN (SELECT agent_id, MIN(seq) AS seq FROM apkt_records INDEXED BY apkt_records_pending_by_agent WHERE status = 'pending' GROUP BY agent_id) head ON head.seq = r.seq
         WHERE r.next_attempt_at <= @now AND (r.claimed_until IS NULL OR r.claimed_until <= @now)
         ORDER BY r.seq LIMIT @limit`),
@@ -91,12 +60,12 @@ export class SqliteEngine {
         WHERE id = ? AND status = 'pending'`),
       dead: db.prepare(`UPDATE apkt_records SET status = 'dead', attempts = attempts + ?, last_error = ?, next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
         WHERE id = ? AND status = 'pending'`),
-      byId: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE id = ?'),
+      byId: db.prepare<[string], OutboxRow>('SELECT * FROM apkt_records WHERE id = ?'),
       requeue: db.prepare(`UPDATE apkt_records SET status = 'pending', next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL WHERE id = ? AND status = 'dead'`),
       // Keyset pages (seq > the last one seen): an export never holds a read open
       // across awaits, so the writer is never kept waiting on it.
-      pageAll: db.prepare<[number, number], Row>('SELECT * FROM apkt_records WHERE seq > ? ORDER BY seq LIMIT ?'),
-      pageBy: db.prepare<[OutboxStatus, number, number], Row>('SELECT * FROM apkt_records WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?')
+      pageAll: db.prepare<[number, number], OutboxRow>('SELECT * FROM apkt_records WHERE seq > ? ORDER BY seq LIMIT ?'),
+      pageBy: db.prepare<[OutboxStatus, number, number], OutboxRow>('SELECT * FROM apkt_records WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?')
     }
   }
 
@@ -163,19 +132,19 @@ export class SqliteEngine {
         const until = new Date(Date.parse(job.now) + job.leaseMs).toISOString()
         const rows = this.stmt.due.all({ now: job.now, limit: job.limit })
         for (const r of rows) this.stmt.claim.run(job.owner, until, r.seq)
-        return rows.map(toEntry)
+        return rows.map(toOutboxEntry)
       }
       case 'releaseAll': this.stmt.releaseAll.run(job.owner); return undefined
       case 'release': this.stmt.release.run(job.id, job.owner); return undefined
       case 'markDelivered': this.stmt.delivered.run(job.at, job.id); return undefined
-      case 'markFailed': this.stmt.failed.run(clip(job.error), job.nextAttemptAt, job.id); return undefined
-      case 'markDead': this.stmt.dead.run(job.attempted ? 1 : 0, clip(job.error), job.id); return undefined
+      case 'markFailed': this.stmt.failed.run(clipError(job.error), job.nextAttemptAt, job.id); return undefined
+      case 'markDead': this.stmt.dead.run(job.attempted ? 1 : 0, clipError(job.error), job.id); return undefined
       case 'retry': {
         const row = this.stmt.byId.get(job.id)
         if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${job.id}`)
         if (row.status !== 'dead') throw new OutboxError('RECORD_NOT_DEAD', `APKT record ${job.id} is ${row.status}; only a dead record can be retried`)
         this.stmt.requeue.run(job.now, job.id)
-        return toEntry({ ...row, status: 'pending', next_attempt_at: job.now })
+        return toOutboxEntry({ ...row, status: 'pending', next_attempt_at: job.now })
       }
       case 'callGet': return this.calls.get(job.callId)
       case 'callsUnfinished': return this.calls.loadUnfinished()
@@ -185,7 +154,7 @@ export class SqliteEngine {
       case 'outboxList': return this.outbox.list({ ...(job.status !== undefined ? { status: job.status } : {}), ...(job.limit !== undefined ? { limit: job.limit } : {}) })
       case 'outboxPage': {
         const rows = job.status === undefined ? this.stmt.pageAll.all(job.afterSeq, job.limit) : this.stmt.pageBy.all(job.status, job.afterSeq, job.limit)
-        return { entries: rows.map(toEntry), lastSeq: rows.at(-1)?.seq ?? job.afterSeq }
+        return { entries: rows.map(toOutboxEntry), lastSeq: rows.at(-1)?.seq ?? job.afterSeq }
       }
       case 'outboxStats': return this.outbox.stats(new Date(job.now))
       case 'countOld': return this.retention.countOld(job.table, job.cutoff)

@@ -4,35 +4,8 @@
 import type { Db } from '../sqlite.ts'
 import type { ApktRecord } from '../../apkt/record.ts'
 import type { OutboxEntry, OutboxStats, OutboxStatus } from '../port.ts'
+import { toOutboxEntry, type OutboxRow } from '../rows.ts'
 
-interface Row {
-  seq: number
-  id: string
-  outcome_key: string
-  agent_id: string
-  call_id: string
-  status: OutboxStatus
-  attempts: number
-  last_error: string | null
-  next_attempt_at: string | null
-  created_at: string
-  delivered_at: string | null
-  body: string
-}
-
-const toEntry = (r: Row): OutboxEntry => ({
-  id: r.id,
-  outcomeKey: r.outcome_key,
-  agentId: r.agent_id,
-  callId: r.call_id,
-  status: r.status,
-  attempts: r.attempts,
-  lastError: r.last_error,
-  nextAttemptAt: r.next_attempt_at,
-  createdAt: r.created_at,
-  deliveredAt: r.delivered_at,
-  record: JSON.parse(r.body) as ApktRecord
-})
 
 
 export class SqliteOutboxStatements {
@@ -43,10 +16,10 @@ export class SqliteOutboxStatements {
       insert: db.prepare(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
         VALUES (@id, @outcomeKey, @agentId, @callId, 'pending', 0, @now, @now, @body)
         ON CONFLICT (outcome_key) DO NOTHING`),
-      byKey: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE outcome_key = ?'),
-      byId: db.prepare<[string], Row>('SELECT * FROM apkt_records WHERE id = ?'),
-      listAll: db.prepare<[number], Row>('SELECT * FROM apkt_records ORDER BY seq DESC LIMIT ?'),
-      listBy: db.prepare<[OutboxStatus, number], Row>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq DESC LIMIT ?'),
+      byKey: db.prepare<[string], OutboxRow>('SELECT * FROM apkt_records WHERE outcome_key = ?'),
+      byId: db.prepare<[string], OutboxRow>('SELECT * FROM apkt_records WHERE id = ?'),
+      listAll: db.prepare<[number], OutboxRow>('SELECT * FROM apkt_records ORDER BY seq DESC LIMIT ?'),
+      listBy: db.prepare<[OutboxStatus, number], OutboxRow>('SELECT * FROM apkt_records WHERE status = ? ORDER BY seq DESC LIMIT ?'),
       // Kept by triggers (migration 6): reading them does not scan the records.
       counts: db.prepare<[], { status: OutboxStatus, n: number }>('SELECT status, n FROM apkt_counts'),
       oldestPending: db.prepare<[], { created_at: string }>(`SELECT created_at FROM apkt_records WHERE status = 'pending' ORDER BY seq LIMIT 1`)
@@ -71,19 +44,19 @@ export class SqliteOutboxStatements {
     if (info.changes === 1) return { record, created: true }
     const existing = this.stmt.byKey.get(outcomeKey)
     if (existing === undefined) throw new Error(`outcome ${outcomeKey}: insert ignored but no record found`)
-    return { record: toEntry(existing).record, created: false }
+    return { record: toOutboxEntry(existing).record, created: false }
   }
 
   get (id: string): OutboxEntry | undefined {
     const row = this.stmt.byId.get(id)
-    return row === undefined ? undefined : toEntry(row)
+    return row === undefined ? undefined : toOutboxEntry(row)
   }
 
   /** Newest first. */
   list (opts: { status?: OutboxStatus, limit?: number } = {}): OutboxEntry[] {
     const limit = opts.limit ?? -1 // SQLite: a negative LIMIT is no limit
     const rows = opts.status === undefined ? this.stmt.listAll.all(limit) : this.stmt.listBy.all(opts.status, limit)
-    return rows.map(toEntry)
+    return rows.map(toOutboxEntry)
   }
 
   stats (now = new Date()): OutboxStats {
