@@ -19,16 +19,17 @@
 //   tsx test/bench/button-floor.ts [--engines sqlite,postgres] [--rounds 3] [--presses 20] [--agents 4] [--acw 1]
 import path from 'node:path'
 import os from 'node:os'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import Fastify from 'fastify'
 import pino from 'pino'
 import AsteriskManager from 'asterisk-manager'
 import { Agent } from 'undici'
 import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
-import { ADMIN_USER, CTI_USER, PbxSandbox, projectRoot } from '../pbx/sandbox.ts'
+import { ADMIN_USER, CTI_USER } from '../pbx/sandbox.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { agentIds, memberInterface } from './lib/ami-stream.ts'
+import { sandboxWithAgents } from './lib/pbx.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { serviceClient, must } from './lib/button.ts'
 import { startTarget, type Target } from './lib/proc.ts'
@@ -48,11 +49,8 @@ const TARGET = 1.5
 
 machineFigure(BENCH)
 const ids = agentIds(AGENTS)
-const queues = readFileSync(path.join(projectRoot, 'config', 'asterisk', 'queues.conf'), 'utf8')
-  .split('\n').filter(l => !l.startsWith('member =>')).join('\n').trimEnd() + '\n' +
-  ids.map(id => `member => ${memberInterface(id)},0,Agent ${id},${memberInterface(id)}`).join('\n') + '\n'
-const sb = await PbxSandbox.start({ config: { 'queues.conf': queues } })
-note(`Asterisk sandbox up (AMI ${sb.amiPort}), ${AGENTS} queue members`)
+// The PBX: the project's queues.conf with its members replaced by the benchmark's agents.
+const sb = await sandboxWithAgents(ids)
 
 const apkt = Fastify()
 apkt.post('/apkt/records', async (_req, reply) => await reply.code(201).send({ ok: true }))

@@ -30,8 +30,9 @@ import Fastify from 'fastify'
 import pino from 'pino'
 import { Agent, request } from 'undici'
 import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
-import { ADMIN_USER, PbxSandbox, freePort, projectRoot } from '../pbx/sandbox.ts'
-import { agentIds, memberInterface } from './lib/ami-stream.ts'
+import { ADMIN_USER, freePort, projectRoot } from '../pbx/sandbox.ts'
+import { agentIds } from './lib/ami-stream.ts'
+import { sandboxWithAgents } from './lib/pbx.ts'
 import { agentToken, benchRawConfig, TOKENS } from './lib/config.ts'
 import { figure, machineFigure, MB, met, note, percentile, procStat, round, sleep, summary } from './lib/report.ts'
 import { numArg } from './lib/args.ts'
@@ -51,12 +52,8 @@ const isTransfer = (topic: string): boolean => topic === 'activation' || topic =
 machineFigure(BENCH)
 const ids = agentIds(AGENTS)
 
-// The PBX: the project's queues.conf with its members replaced by 20 sandbox agents.
-const queues = readFileSync(path.join(projectRoot, 'config', 'asterisk', 'queues.conf'), 'utf8')
-  .split('\n').filter(l => !l.startsWith('member =>')).join('\n').trimEnd() + '\n' +
-  ids.map(id => `member => ${memberInterface(id)},0,Agent ${id},${memberInterface(id)}`).join('\n') + '\n'
-const sb = await PbxSandbox.start({ config: { 'queues.conf': queues } })
-note(`Asterisk sandbox up (AMI ${sb.amiPort}), ${AGENTS} queue members`)
+// The PBX: the project's queues.conf with its members replaced by the benchmark's agents.
+const sb = await sandboxWithAgents(ids)
 
 // The APKT receiver: the distinct records (Idempotency-Key = record id) of each call.
 const recordsByCall = new Map<string, Set<string>>()
