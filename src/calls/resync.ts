@@ -12,13 +12,16 @@ export interface LivePicture {
 }
 
 /** `targetOf` names where a Direct Transfer entry puts the customer, to settle transfers in flight. */
-export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log: Log, targetOf?: (index: number) => TransferTarget | undefined): Promise<void> {
+/** True once done; false when the PBX's lists could not be read (the caller tries again). */
+export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log: Log, targetOf?: (index: number) => TransferTarget | undefined): Promise<boolean> {
   try {
     const [channels, members] = await Promise.all([pbx.channels(), pbx.members()])
     const result = tracker.resync(channels, members, targetOf)
     log.info({ resync: result, channels: channels.length }, 'call state resynced from Asterisk')
+    return true
   } catch (err) {
-    // A failed resync leaves the old picture; the next reconnect tries again.
+    // A failed resync leaves the old picture until one succeeds (repair.ts tries again).
     log.warn({ err: { message: (err as Error).message } }, 'resync from Asterisk failed')
+    return false
   }
 }

@@ -15,5 +15,9 @@ export class JournaledAuditLog implements AuditLog {
     void this.journal.add({ kind: 'audit', entry, at: this.now().toISOString() })
   }
 
-  async list (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> { return await this.queries.list(opts) }
+  /** Reads this instance's own entries too: what was recorded before the read is written first (unless the store is away). */
+  async list (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> {
+    if (this.journal.healthy) await this.journal.flushed()
+    return await this.queries.list(opts)
+  }
 }

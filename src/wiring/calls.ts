@@ -15,8 +15,8 @@ import { JournaledCallRepository } from '../store/call-records.ts'
 export interface CallsWiring {
   tracker: CallTracker
   inquiries: InquiryService
-  /** Rebuilds the call picture from Asterisk's channels and queue members. */
-  resync: () => Promise<void>
+  /** Rebuilds the call picture from Asterisk's channels and queue members; false if they could not be read. */
+  resync: () => Promise<boolean>
 }
 
 export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring): Promise<CallsWiring> {
@@ -36,6 +36,6 @@ export async function wireCalls (config: Config, logger: Logger, { store, journa
   return {
     tracker,
     inquiries: new InquiryService(tracker, policy),
-    resync: async () => { await resyncFromPbx(livePicture, tracker, callsLog, transferTarget) }
+    resync: async () => await resyncFromPbx(livePicture, tracker, callsLog, transferTarget)
   }
 }

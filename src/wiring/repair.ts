@@ -7,16 +7,30 @@ import type { AcwService } from '../acw/service.ts'
 import type { TransferService } from '../transfer/service.ts'
 import type { CallsWiring } from './calls.ts'
 import type { StoreWiring } from './store.ts'
+import { Backoff } from '../backoff.ts'
 
-export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, { tracker, resync }: CallsWiring, acw: AcwService, transfers: TransferService, isStopped: () => boolean): void {
+/**
+ * A resync whose lists could not be read (Asterisk just started and not answering
+ * CoreShowChannels yet, an action timing out) is tried again while the session lasts:
+ * without it the picture stayed stale until the next reconnect, which may be hours away.
+ */
+async function resyncUntilDone (resync: () => Promise<boolean>, ami: AmiClient, isStopped: () => boolean): Promise<void> {
+  const backoff = new Backoff({ initialMs: 500, maxMs: 10_000 })
+  while (!isStopped() && ami.ready) {
+    if (await resync()) return
+    await new Promise(resolve => setTimeout(resolve, backoff.next()))
+  }
+}
+
+export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, { resync }: CallsWiring, acw: AcwService, transfers: TransferService, isStopped: () => boolean): void {
   store.whenWritableAgain(async () => {
     if (isStopped()) return
-    await resync()
+    await resyncUntilDone(resync, ami, isStopped)
     await acw.reapply()
   })
   ami.on('connected', () => {
     // A login just before stop() must not touch the store after it closed.
-    void resync()
+    void resyncUntilDone(resync, ami, isStopped)
       .then(async () => { if (!isStopped()) { transfers.checkUnsettled(); await acw.reapply() } })
       .catch((err: unknown) => { if (!isStopped()) logger.error({ err }, 'ACW re-apply after AMI login failed') })
   })

@@ -71,7 +71,8 @@ t.test('where the transferred customer landed, on a real Asterisk', async t => {
     t.ok(view.transfer.landing.waitSeconds >= 0 && typeof view.transfer.landing.waitSeconds === 'number', 'a wait in seconds')
     t.ok(Date.parse(view.transfer.landing.at) >= Date.parse(view.transfer.at), 'answered after being placed there')
     t.notOk('cause' in view.transfer.landing, 'no cause for an answer')
-    t.ok(pbxSaw(s, customer, 'DialEnd', 'ANSWER'), 'Asterisk said ANSWER for the customer\'s channel')
+    // The test's own AMI session hears the DialEnd apart from the service's.
+    t.ok(await waitFor('the DialEnd on the admin session', () => pbxSaw(s, customer, 'DialEnd', 'ANSWER') ? true : undefined), 'Asterisk said ANSWER for the customer\'s channel')
     // The customer talks to ICONNET, then hangs up: the landing stays answered.
     await s.admin.action('Hangup', { Channel: customer })
     await waitFor('the call over', () => s.svc.tracker.get(callId)?.endedAt !== undefined)
@@ -109,7 +110,7 @@ t.test('where the transferred customer landed, on a real Asterisk', async t => {
       const { callId, customer } = await transferTo(s, `08117771${mode.length}${ring}`, mode, ring)
       const view = await landingOf(s, callId, 'failed')
       t.equal(view.transfer.landing.cause, cause, 'the cause is Asterisk\'s DialStatus')
-      t.ok(pbxSaw(s, customer, 'DialEnd', cause), `Asterisk said ${cause} for the customer's channel`)
+      t.ok(await waitFor('the DialEnd on the admin session', () => pbxSaw(s, customer, 'DialEnd', cause) ? true : undefined), `Asterisk said ${cause} for the customer's channel`)
       if (mode === 'ring') t.ok(view.transfer.landing.waitSeconds >= 0.5, 'it rang about the Dial\'s timeout first')
       // The dialplan then hangs the customer up: the landing stays failed, the call is over.
       await waitFor('the call over', () => s.svc.tracker.get(callId)?.endedAt !== undefined || s.svc.tracker.get(callId) === undefined)
