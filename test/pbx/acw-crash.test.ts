@@ -11,9 +11,10 @@ import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from './fixture.ts
 import { freePort } from './sandbox.ts'
 
 const ACW_SECONDS = 3
-// Killed after the pause, the deadline is the first process's: "paused after the
-// restart" only means something if the ACW outlasts the restart, which took 10 to 18 s
-// on a loaded 2-core machine (other steps start their ACW in the restarted process).
+// Killed once the deadline is stored (acw:saved) or after the pause (acw:paused), the
+// deadline is the first process's: "paused after the restart" only means something if the
+// ACW outlasts the restart, which took 10 to 18 s on a loaded 2-core machine (acw:released
+// starts its ACW in the restarted process; acw:ending is past its deadline anyway).
 const ACW_SECONDS_PAUSED = 25
 
 t.setTimeout(240_000) // four kills and restarts, one of them waiting out a 25 s ACW
@@ -46,7 +47,7 @@ t.test('SIGKILL at each ACW step: after a restart no agent stays paused, none is
       const raw = baseRawConfig(sb.amiPort)
       raw.http.port = port
       raw.log.level = 'info'
-      const seconds = step === 'acw:paused' ? ACW_SECONDS_PAUSED : ACW_SECONDS
+      const seconds = step === 'acw:paused' || step === 'acw:saved' ? ACW_SECONDS_PAUSED : ACW_SECONDS
       raw.acw = { seconds, mode: 'fixed' }
       const dir = t.testdir({ 'c.yaml': YAML.stringify(raw) })
       const file = path.join(dir, 'c.yaml')
