@@ -37,6 +37,9 @@ function harness (settings: Partial<AcwSettings> = {}, repo = new MemRepo(), clo
     pauseOf: id => pause.get(id),
     onCall: id => onCall.has(id),
     confirmTimeoutMs: 1000,
+    // The back-off's jitter fixed at its middle: the retry tests count tries by a given
+    // time, which a random draw could push past it (seen once in a fresh-clone run).
+    retry: { initialMs: 1000, maxMs: 60_000, random: () => 0.5 },
     pbx: {
       async setPaused (iface, paused, reason) {
         if (pbx.down) throw Object.assign(new Error('AMI is disconnected'), { code: 'AMI_UNAVAILABLE' })
