@@ -100,6 +100,12 @@ export const AgentConfig = Type.Object({
   memberName: Type.Optional(OneLine({ description: "the member's name in queues.conf (MemberName): the agent column of queue_log; default: the interface" }))
 }, { additionalProperties: false })
 
+// CONTRACT.md section 7: interfaces given at run time (admin API, login) must use one
+// of these channel technologies (src/agents/interface.ts).
+export const AgentInterfacesConfig = Type.Object({
+  technologies: Type.Array(Type.String({ pattern: '^[A-Za-z0-9]+$' }), { minItems: 1, default: ['PJSIP', 'SIP', 'IAX2', 'Local'], description: 'channel technologies an agent\'s interface may use' })
+}, { additionalProperties: false, default: {} })
+
 export const ApktDispatcherConfig = Type.Object({
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'deliveries in flight at once' }),
   maxAgeMs: Millis(86_400_000, 1000),
@@ -144,6 +150,7 @@ export const ConfigSchema = Type.Object({
   directory: Type.Array(DirectoryEntry, { minItems: 1 }),
   acw: AcwConfig,
   agents: Type.Array(AgentConfig, { minItems: 1 }),
+  agentInterfaces: AgentInterfacesConfig,
   apkt: ApktConfig,
   retention: RetentionConfig,
   auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
