@@ -127,5 +127,25 @@ export const migrations: Migration[] = [
     CREATE INDEX calls_closed ON calls (closed_at, call_id) WHERE closed_at IS NOT NULL;
     CREATE INDEX calls_unfinished ON calls (call_id)
       WHERE state IN ('offered', 'connected', 'transferring') OR (state = 'transferred' AND data->>'endedAt' IS NULL);`
+  },
+  {
+    version: 13,
+    name: 'HA group: the lease and the roll call',
+    // PostgreSQL only (an HA group shares one PostgreSQL database; an SQLite store has
+    // one instance, which is never fenced). timestamptz here, against the rule above: a
+    // lease's expiry is judged by the database's clock, the one every instance shares.
+    sql: 'SELECT 1; -- PostgreSQL only: see src/store/postgres/lease.ts',
+    postgres: `CREATE TABLE ha_lease (
+      name text PRIMARY KEY,
+      holder text,
+      epoch bigint NOT NULL,
+      expires_at timestamptz NOT NULL
+    );
+    CREATE TABLE ha_instances (
+      instance_id text PRIMARY KEY,
+      role text NOT NULL CHECK (role IN ('active', 'standby')),
+      advertise_url text,
+      last_seen_at timestamptz NOT NULL
+    );`
   }
 ]

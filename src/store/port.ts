@@ -16,6 +16,7 @@ import type { ApktRecord } from '../apkt/record.ts'
 import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Call } from '../calls/types.ts'
 import type { RetentionStore } from '../retention/policy.ts'
+import type { FenceToken, LeasePort } from '../ha/lease.ts'
 
 /** One change; a batch of them commits in one transaction, in order. */
 export type Change =
@@ -113,6 +114,17 @@ export type RetentionQueries = RetentionStore
 
 export type StoreKind = 'sqlite' | 'postgres'
 
+/** What an HA group needs of a shared store (PostgreSQL only; src/ha/lease.ts). */
+export interface GroupStore {
+  lease: LeasePort
+  /**
+   * From now on every commit carries the token `fence` gives (none: the commit is
+   * refused), checked against the lease in the same transaction: a FencedError, with
+   * nothing of the batch written, once this instance no longer holds the lease.
+   */
+  fenceWith: (fence: () => FenceToken | undefined) => void
+}
+
 export interface Store {
   readonly kind: StoreKind
   /** Where it is, for /v1/status and logs: a file path, or host:port/database (never a password). */
@@ -131,6 +143,8 @@ export interface Store {
   retention: RetentionQueries
   /** Rejects while the store cannot take a write (a cheap write, for /readyz and the guard). */
   check: () => Promise<void>
+  /** Present on an engine an HA group can share (PostgreSQL). */
+  readonly group?: GroupStore
   /** Whether an error means "the store cannot take this now" (disk full, server gone, timeout) rather than a bug. */
   isUnavailable: (err: unknown) => boolean
   /** Waits for commits in flight, then closes; later calls reject. */

@@ -12,6 +12,8 @@ import type { Change } from '../port.ts'
 import { applyChanges, lockAgents } from './commit.ts'
 import { isPgUnavailable } from './errors.ts'
 import { transaction } from './pool.ts'
+import { assertFence, FencedError } from './lease.ts'
+import type { FenceToken } from '../../ha/lease.ts'
 
 interface Job { changes: readonly Change[], resolve: () => void, reject: (err: unknown) => void, failed?: unknown }
 
@@ -22,7 +24,12 @@ export class CommitQueue {
   private waiting: Job[] = []
   private running: Promise<void> | undefined
 
+  /** Set in an HA group: every transaction first checks that this instance still holds the lease. */
+  private fence: (() => FenceToken | undefined) | undefined
+
   constructor (private readonly pool: pg.Pool) {}
+
+  fenceWith (fence: () => FenceToken | undefined): void { this.fence = fence }
 
   async commit (changes: readonly Change[]): Promise<void> {
     await new Promise<void>((resolve, reject) => {
@@ -48,23 +55,35 @@ export class CommitQueue {
   }
 
   private async run (group: Job[]): Promise<void> {
+    let token: FenceToken | undefined
+    if (this.fence !== undefined) {
+      token = this.fence()
+      if (token === undefined) {
+        const err = new FencedError('this instance does not hold the lease: nothing was written')
+        for (const job of group) job.reject(err)
+        return
+      }
+    }
+    const fenced = async (client: pg.PoolClient): Promise<void> => { if (token !== undefined) await assertFence(client, token) }
     // First without savepoints (a savepoint and its release are two more round trips per
     // batch); a batch failing is rare (a bug), and then the group is redone with them.
     try {
       await transaction(this.pool, async client => {
+        await fenced(client)
         await lockAgents(client, group.flatMap(job => job.changes))
         for (const job of group) await applyChanges(client, job.changes)
       })
       for (const job of group) job.resolve()
       return
     } catch (err) {
-      if (group.length === 1 || isPgUnavailable(err)) {
+      if (group.length === 1 || isPgUnavailable(err) || err instanceof FencedError) {
         for (const job of group) job.reject(err)
         return
       }
     }
     try {
       await transaction(this.pool, async client => {
+        await fenced(client)
         await lockAgents(client, group.flatMap(job => job.changes))
         for (const job of group) {
           await client.query('SAVEPOINT batch')

@@ -9,6 +9,7 @@ import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
 import type { Change, Store } from '../port.ts'
+import type { FenceToken } from '../../ha/lease.ts'
 import { checkChanges } from './commit.ts'
 import { CommitQueue } from './commit-queue.ts'
 import { isPgUnavailable } from './errors.ts'
@@ -17,6 +18,7 @@ import { pgOutbox } from './outbox.ts'
 import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
+import { pgLease } from './lease.ts'
 import { toAcwEntry, type AcwRow } from '../rows.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
@@ -56,6 +58,7 @@ class PostgresStore implements Store {
   readonly audit
   readonly outbox
   readonly retention
+  readonly group
 
   constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
     this.queue = new CommitQueue(pool)
@@ -78,6 +81,10 @@ class PostgresStore implements Store {
     }
     this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })
     this.retention = guarded(pgRetention(pool), () => { this.assertOpen() })
+    this.group = {
+      lease: guarded(pgLease(pool), () => { this.assertOpen() }),
+      fenceWith: (fence: () => FenceToken | undefined) => { this.queue.fenceWith(fence) }
+    }
   }
 
   get open (): boolean { return !this.closed }
