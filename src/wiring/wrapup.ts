@@ -7,7 +7,7 @@ import type { AcwService } from '../acw/service.ts'
 import type { AmiWiring } from './ami.ts'
 import type { CallsWiring } from './calls.ts'
 import type { StoreWiring } from './store.ts'
-import { WrapupService } from '../wrapup/service.ts'
+import { listenForWindowEnds, WrapupService } from '../wrapup/service.ts'
 
 export function wireWrapup (config: Config, logger: Logger, { audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, acw: AcwService): WrapupService {
   const agents = new Map(config.agents.map(a => [a.id, a]))
@@ -22,9 +22,6 @@ export function wireWrapup (config: Config, logger: Logger, { audit }: StoreWiri
     member: id => { const a = agents.get(id); return a === undefined ? undefined : { name: a.memberName ?? a.interface, ...(a.queues[0] !== undefined ? { queue: a.queues[0] } : {}) } },
     queueLog: { async write (l) { await ami.action('QueueLog', { Queue: l.queue, Event: l.event, Interface: l.agent, UniqueID: l.callId, Message: l.data.join('|') }) } }
   })
-  acw.on('ended', e => { wrapups.onAcwEnded(e) })
-  tracker.on('call', c => { wrapups.onCallChanged(c) })
-  // Before ACW's own listener: it replaces a running ACW of another call (see onReleased).
-  tracker.prependListener('released', (agentId, call) => { wrapups.onReleased(agentId, call) })
+  listenForWindowEnds(wrapups, { tracker, acw })
   return wrapups
 }

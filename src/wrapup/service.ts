@@ -167,6 +167,19 @@ export class WrapupService extends EventEmitter<{ wrapup: [call: Call] }> {
   }
 }
 
+/** What closes the window, hooked up in one place (the wiring and the tests use it). */
+export interface WrapupSources {
+  tracker: { on: (e: 'call', fn: (call: Call) => void) => unknown, prependListener: (e: 'released', fn: (agentId: string, call: Call, reason: string) => void) => unknown }
+  acw: { on: (e: 'ended', fn: (entry: AcwEntry) => void) => unknown }
+}
+
+export function listenForWindowEnds (wrapups: WrapupService, { tracker, acw }: WrapupSources): void {
+  acw.on('ended', e => { wrapups.onAcwEnded(e) })
+  tracker.on('call', c => { wrapups.onCallChanged(c) })
+  // Before ACW's own listener: it replaces a running ACW of another call (see onReleased).
+  tracker.prependListener('released', (agentId, call) => { wrapups.onReleased(agentId, call) })
+}
+
 /** The call view's wrap-up (CONTRACT.md section 7). */
 export function wrapupView (w: Wrapup): { code: string, label: string, note?: string, source: Wrapup['source'], at: string, by?: string, final: boolean } {
   return {
