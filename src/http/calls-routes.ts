@@ -92,6 +92,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
           guidance: Type.Array(Type.String()),
           transferTarget: Type.Optional(Type.Integer()),
           policyVersion: Type.String(),
+          wrapupCode: Type.Optional(Type.String({ description: 'the wrap-up code the call gets if the agent chooses none (the topic\'s)' })),
           apkt: ApktSummary
         }),
         ...errors
@@ -109,6 +110,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       guidance: d.guidance,
       ...(d.transferTarget !== undefined ? { transferTarget: d.transferTarget } : {}),
       policyVersion: d.policyVersion,
+      ...(d.wrapupCode !== undefined ? { wrapupCode: d.wrapupCode } : {}),
       apkt: d.apkt
     }
   })

@@ -19,7 +19,19 @@ export interface WrapupRouteDeps {
 /** Longest note: a line or two for the next person who reads the call, not a report. */
 export const NOTE_MAX = 200
 
+const CodeSchema = Type.Object({ code: Type.String(), label: Type.String() })
+
 export const wrapupRoutes: FastifyPluginAsyncTypebox<WrapupRouteDeps> = async (app, deps) => {
+  app.get('/v1/wrapup-codes', {
+    config: { auth: { roles: ['agent', 'supervisor'] } },
+    schema: {
+      summary: 'The wrap-up codes an agent may choose (config wrapupCodes), and the default a call gets without one',
+      tags: ['calls'],
+      querystring: NoQuery,
+      response: { 200: Type.Object({ codes: Type.Array(CodeSchema), default: CodeSchema }), 401: ErrorBody, 403: ErrorBody }
+    }
+  }, async () => { const c = deps.wrapups.codes; return { codes: c.codes.map(x => ({ code: x.code, label: x.label })), default: c.default } })
+
   app.post('/v1/calls/:callId/wrapup', {
     config: { auth: { roles: ['agent', 'supervisor'] } },
     schema: {

@@ -44,6 +44,12 @@ const SYSTEM: WrapupActor = { name: 'pln123-cti', role: 'system' }
 export class WrapupService extends EventEmitter<{ wrapup: [call: Call] }> {
   constructor (private readonly deps: WrapupDeps) { super() }
 
+  /** The codes an agent may choose, and the default's code and label (for the panels' picker). */
+  get codes (): { codes: ReadonlyArray<{ code: string, label: string }>, default: { code: string, label: string } } {
+    const c = this.deps.codes
+    return { codes: c.codes, default: { code: c.defaultCode, label: labelOf(c, c.defaultCode) } }
+  }
+
   /**
    * The agent's (or a supervisor's) pick, recorded now; the caller waits for it to be
    * durable (lifecycle.saved). The call must be in memory (calls.recall brings it).

@@ -88,6 +88,15 @@ t.test('the route: codes listed on a bad one, own call only, a later choice repl
   t.match(feed[0]?.data, { callId: 'w-1', agentId: '1001' })
 })
 
+t.test('GET /v1/wrapup-codes: the codes and the default, for agents and supervisors', async t => {
+  const s = await stackWith(t)
+  const r = await s.get('/v1/wrapup-codes', TOKENS.agent1001)
+  t.equal(r.status, 200)
+  t.same(r.body, { codes: CODES.map(code => ({ code, label: ({ SELESAI: 'Selesai dijelaskan', TRANSFER_ICONNET: 'Ditransfer ke CC ICONNET', TINDAK_LANJUT: 'Perlu tindak lanjut' } as Record<string, string>)[code] })), default: { code: 'TANPA_KODE', label: 'TANPA_KODE' } })
+  t.equal((await s.get('/v1/wrapup-codes', TOKENS.supervisor)).status, 200)
+  t.equal((await s.get('/v1/wrapup-codes', TOKENS.pbx)).status, 403)
+})
+
 t.test('before the answer: 409 CALL_NOT_CONNECTED; a call never answered has no wrap-up', async t => {
   const s = await stackWith(t)
   await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'w-2', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-w-2' } })
@@ -108,6 +117,7 @@ t.test('nobody chose: the topic\'s code (transfer topics: TRANSFER_ICONNET), els
   await s.connectedCall('w-4', '1002')
   const inq = await s.post('/v1/calls/w-3/inquiry', TOKENS.agent1001, { topic: 'disruption', customer: { name: 'Budi', salutation: 'Bapak' } })
   t.equal(inq.status, 200)
+  t.equal(inq.body.wrapupCode, 'TRANSFER_ICONNET', 'the inquiry\'s answer names the topic\'s code (a panel can preselect it)')
   await s.post('/v1/calls/w-4/inquiry', TOKENS.agent1002, { topic: 'billing', customer: { name: 'Sari', salutation: 'Ibu' } })
   await endCall(s, 'w-3')
   await endCall(s, 'w-4')
