@@ -3,6 +3,7 @@
 // open, what a call gets when nobody chose, and that the rule holds across a restart.
 import t from 'tap'
 import pino from 'pino'
+import Database from 'better-sqlite3'
 import { createService } from '../../src/service.ts'
 import type { LiveMessage } from '../../src/live/feed.ts'
 import { asteriskWorks, startAppStack, type AppStack } from '../helpers/app-stack.ts'
@@ -184,4 +185,28 @@ t.test('a finished call: closed, and still only its agent\'s', async t => {
   await finalOf(s, 'w-8')
   t.equal((await s.post('/v1/calls/w-8/wrapup', TOKENS.agent1002, { code: 'SELESAI' })).status, 403, 'still another agent\'s call')
   t.equal((await s.post('/v1/calls/w-8/wrapup', TOKENS.agent1001, { code: 'SELESAI' })).body.error, 'WRAPUP_CLOSED')
+})
+
+t.test('the store cannot take the choice: 503 STORE_UNAVAILABLE, and the choice is not claimed', async t => {
+  const s = await stackWith(t)
+  await s.connectedCall('w-9', '1001')
+  const store = s.svc.store
+  const real = store.commit.bind(store)
+  let full = true
+  // Every write fails as a full disk would (as test/integration/readiness.test.ts does).
+  store.commit = async changes => {
+    if (full) throw new Database.SqliteError('database or disk is full', 'SQLITE_FULL')
+    await real(changes)
+  }
+  const first = await s.post('/v1/calls/w-9/wrapup', TOKENS.agent1001, { code: 'SELESAI' })
+  t.equal(first.status, 503, 'not answered 200 before it is durable')
+  t.equal(first.body.error, 'STORE_UNAVAILABLE')
+  const again = await s.post('/v1/calls/w-9/wrapup', TOKENS.agent1001, { code: 'TINDAK_LANJUT' })
+  t.equal(again.status, 503, 'during the outage: refused at once')
+  t.equal(again.body.error, 'STORE_UNAVAILABLE')
+  full = false
+  await eventually('the store back', async () => (await s.get('/readyz')).status === 200 ? true : undefined, 10_000)
+  const after = await s.post('/v1/calls/w-9/wrapup', TOKENS.agent1001, { code: 'TINDAK_LANJUT' })
+  t.equal(after.status, 200, 'once the store is back')
+  t.match((await store.calls.get('w-9'))?.wrapup, { code: 'TINDAK_LANJUT' }, 'and in the store')
 })
