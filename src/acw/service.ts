@@ -315,8 +315,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.dueAt.delete(agentId)
     this.stopPauseRetries(agentId)
     if (e.state !== 'ending') void this.deps.repo.save({ ...e, state: 'ending' })
-    // A listener that fails must not keep the agent paused: logged, and the end goes on.
-    if (e.endsAt !== undefined) try { this.emit('ended', e) } catch (err) { this.deps.log.error({ agentId, callId: e.callId, err }, 'a listener of the ACW end failed') }
+    if (e.endsAt !== undefined) {
+      // A listener that fails must not keep the agent paused: logged, and the end goes on.
+      try { this.emit('ended', e) } catch (err) { this.deps.log.error({ agentId, callId: e.callId, err }, 'a listener of the ACW end failed') }
+    }
     this.deps.failpoint?.('acw:ending')
     const p = this.deps.pauseOf(agentId)
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.

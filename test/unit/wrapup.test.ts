@@ -223,3 +223,18 @@ t.test('across a restart after the deadline passed while down: closed at start, 
   t.match(await callRepo.get('c1'), { wrapup: { code: 'TANPA_KODE', source: 'default', final: true } })
   t.equal(after.lines.length, 1, 'and its queue_log line')
 })
+
+t.test('ACW tells `ended` for an ACW that counted down, in the turn it turns ending; never for a hold that did not become ACW', async t => {
+  const w = await world()
+  const ended: AcwEntry[] = []
+  w.acw.on('ended', e => { ended.push(e); t.equal(w.acw.entry('1001')?.state, 'ending', 'told once the row is ending') })
+  answer(w, 'c1')
+  const go = w.acw.holdForTransfer('1001', 'c1', 'pln123')
+  go()
+  await w.acw.releaseHold('1001')
+  t.same(ended, [], 'a hold released (the transfer did not happen): no ACW ended')
+  t.equal(w.tracker.get('c1')?.wrapup, undefined, 'and the call\'s window stays open')
+  hangUp(w, 'c1')
+  await w.clock.advance(30_000)
+  t.same(ended.map(e => [e.callId, e.state]), [['c1', 'active']], 'the ACW of the call, as it was before it ended')
+})
