@@ -10,6 +10,7 @@ import { asteriskWorks, startAppStack, type AppStack } from '../helpers/app-stac
 import { FakeAmi } from '../helpers/fake-ami.ts'
 import { TOKENS, testConfig } from '../helpers/config.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
+import { ENGINES, storeEnv } from '../helpers/engines.ts'
 
 const ACW_SECONDS = 2
 const CODES = ['SELESAI', 'TRANSFER_ICONNET', 'TINDAK_LANJUT']
@@ -142,10 +143,13 @@ t.test('acw.seconds 0: the window closes at the call\'s end, with the default', 
   t.equal((await s.post('/v1/calls/w-6/wrapup', TOKENS.agent1002, { code: 'SELESAI' })).body.error, 'WRAPUP_CLOSED')
 })
 
-t.test('across a restart: open while the ACW runs, closed (with the default) at its original deadline', async t => {
+for (const engine of ENGINES) {
+t.test(`${engine}: across a restart: open while the ACW runs, closed at its original deadline`, async t => {
+  const env = await storeEnv(t, engine)
+  if (env === undefined) return
   const fake = await FakeAmi.start({ handler: asteriskWorks })
   t.teardown(async () => { await fake.stop() })
-  const config = testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 500; raw.acw = { seconds: 3, mode: 'fixed' } })
+  const config = testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 500; raw.acw = { seconds: 3, mode: 'fixed' } }, env)
   const inject = async (svc: Awaited<ReturnType<typeof createService>>, url: string, token: string, body: unknown) => {
     const r = await svc.app.inject({ method: 'POST', url, headers: { authorization: `Bearer ${token}` }, payload: body as object })
     return { status: r.statusCode, body: r.json() }
@@ -176,7 +180,11 @@ t.test('across a restart: open while the ACW runs, closed (with the default) at 
   const late = await inject(second, '/v1/calls/w-7/wrapup', TOKENS.agent1001, { code: 'SELESAI' })
   t.equal(late.status, 409)
   t.equal(late.body.error, 'WRAPUP_CLOSED')
+  // Memory answers at once; the journal writes it in the next commit.
+  const stored = await eventually('final in the store', async () => { const c = await second.store.calls.get('w-7'); return c?.wrapup?.final === true ? c : undefined }, 5000)
+  t.equal(stored.wrapup?.code, final.code, 'final in the store, the same code')
 })
+}
 
 t.test('a finished call: closed, and still only its agent\'s', async t => {
   const s = await stackWith(t, 0)
