@@ -15,6 +15,7 @@ import { hostname } from 'node:os'
 import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
 import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
 import { callRoutes, type CallRouteDeps } from './http/calls-routes.ts'
+import { wrapupRoutes, type WrapupRouteDeps } from './http/wrapup-routes.ts'
 import { pbxRoutes, type PbxRouteDeps } from './http/pbx-routes.ts'
 import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
@@ -25,7 +26,7 @@ import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
 import { protectionPlugin } from './http/protection.ts'
 import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -62,6 +63,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(apktRoutes, deps)
   await app.register(agentRoutes, deps)
   await app.register(callRoutes, deps)
+  await app.register(wrapupRoutes, deps)
   await app.register(pbxRoutes, deps)
   await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)

@@ -36,6 +36,10 @@ export const Errors = {
   PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),
   AcwFixed: createError<[string]>('ACW_FIXED', '%s', 409),
   NotInAcw: createError<[string]>('NOT_IN_ACW', '%s', 409),
+  /** details.allowed: the configured wrap-up codes */
+  UnknownWrapupCode: createError<[string]>('UNKNOWN_WRAPUP_CODE', '%s', 400),
+  /** The call's wrap-up window closed (its ACW ended, or the call ended without ACW): details.wrapup is the final one. */
+  WrapupClosed: createError<[string]>('WRAPUP_CLOSED', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

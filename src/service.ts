@@ -26,6 +26,8 @@ import { wireRepair } from './wiring/repair.ts'
 import { wireRetention } from './wiring/retention.ts'
 import { wireStore } from './wiring/store.ts'
 import { wireTransfer } from './wiring/transfer.ts'
+import { wireWrapup } from './wiring/wrapup.ts'
+import type { WrapupService } from './wrapup/service.ts'
 
 export interface Service {
   config: Config
@@ -37,6 +39,7 @@ export interface Service {
   tracker: CallTracker
   feed: LiveFeed
   acw: AcwService
+  wrapups: WrapupService
   metrics: ServiceMetrics
   retention: Retention
   /** Listens, then connects to AMI; resolves with the listening address. */
@@ -55,6 +58,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const { tracker, inquiries } = calls
   const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, opts.failpoint) // 5. ACW, hears the tracker
   const transfers = wireTransfer(config, logger, store, pbx, calls, acw, opts.failpoint) // 6. the button
+  const wrapups = wireWrapup(config, logger, store, pbx, calls, acw) // 6½. wrap-up codes, closed by ACW's end or the call's
   let stopped = false
   wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
@@ -62,17 +66,17 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   // deadline, 3. the press's audit entry. Once durable: the live feed and metrics
   // (tracker events), and the dispatcher's kick (the APKT effect waits for the commit).
   tracker.setOutcomeEffects([recordEffect, deadlineEffect, transfers.recordPressOutcome])
-  const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers }) // 8. live feed, views, metrics
+  const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers, wrapups }) // 8. live feed, views, metrics
   const { metrics } = live
   const app = await buildApp(config, { // 9. the HTTP face
     ...live, ami: pbx.ami, store: { check: store.check, kind: store.store.kind, where: store.store.where }, durability: store.durability,
-    outbox, dispatcher, tracker, inquiries, transfers, feed, acw, audit: store.audit,
+    outbox, dispatcher, tracker, inquiries, transfers, wrapups, feed, acw, audit: store.audit,
     directory: config.directory,
     agentIds: new Set(live.agentIds)
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {
-    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, metrics, retention,
+    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, wrapups, metrics, retention,
     async start () {
       await acw.recover() // deadlines from before a restart keep running
       const address = await app.listen({ host: config.http.host, port: config.http.port })

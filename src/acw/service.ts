@@ -47,7 +47,13 @@ const RETRY: BackoffOptions = { initialMs: 1000, maxMs: 60_000 }
 
 interface Waiter { paused: boolean, reason: string, resolve: (ok: boolean) => void }
 
-export class AcwService extends EventEmitter<{ change: [agentId: string], pauseFailed: [agentId: string, paused: boolean] }> {
+/**
+ * `ended`: an ACW that was counting down is over (deadline, early exit, a supervisor),
+ * told when it turns 'ending', in the same turn (so a listener's writes join that row's
+ * transaction); told again if the end is tried again (after a refused unpause, a
+ * restart): listeners are idempotent. Not told for a hold that never became ACW.
+ */
+export class AcwService extends EventEmitter<{ change: [agentId: string], pauseFailed: [agentId: string, paused: boolean], ended: [entry: AcwEntry] }> {
   /** The deadline's timer, or the next try of an unpause that did not take. */
   private readonly timers = new Map<string, unknown>()
   /** Deadlines on the monotonic clock while we run (the stored endsAt is wall-clock, for restarts). */
@@ -309,6 +315,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.dueAt.delete(agentId)
     this.stopPauseRetries(agentId)
     if (e.state !== 'ending') void this.deps.repo.save({ ...e, state: 'ending' })
+    if (e.endsAt !== undefined) {
+      // A listener that fails must not keep the agent paused: logged, and the end goes on.
+      try { this.emit('ended', e) } catch (err) { this.deps.log.error({ agentId, callId: e.callId, err }, 'a listener of the ACW end failed') }
+    }
     this.deps.failpoint?.('acw:ending')
     const p = this.deps.pauseOf(agentId)
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.

@@ -18,7 +18,7 @@
 import type { Log } from '../log.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
-import type { Call, CallState, Consent, Inquiry, Landing, LandingStatus, TransferInfo } from './types.ts'
+import type { Call, CallState, Consent, Inquiry, Landing, LandingStatus, TransferInfo, Wrapup } from './types.ts'
 
 /** A transition asked of a call in a state it does not leave that way (a bug in the caller). */
 export class IllegalTransition extends Error {
@@ -179,6 +179,18 @@ export class CallLifecycle {
 
   recordConsent (callId: string, consent: Consent): Call {
     return this.change(callId, c => { c.consent = consent })
+  }
+
+  /**
+   * The call's wrap-up (src/wrapup/ decides when it may change): a choice replaces the
+   * last one; a final one is never replaced (refused with ILLEGAL_TRANSITION).
+   */
+  recordWrapup (callId: string, wrapup: Wrapup): Call {
+    const was = this.current(callId, undefined, 'wrap-up').wrapup
+    if (was?.final === true) throw new IllegalTransition(`call ${callId}'s wrap-up is final (${was.code}): it does not change`)
+    const next = this.change(callId, c => { c.wrapup = wrapup })
+    this.options.log.info({ callId, agentId: next.agentId, wrapup: wrapup.code, source: wrapup.source, final: wrapup.final === true }, wrapup.final === true ? 'wrap-up final' : 'wrap-up chosen')
+    return next
   }
 
   // --- the one way a call is saved ------------------------------------------------------

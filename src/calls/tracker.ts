@@ -138,6 +138,20 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   /** Any call: from memory, else from the store. */
   async find (callId: string): Promise<Call | undefined> { return this.get(callId) ?? await this.repo.get(callId) }
 
+  /**
+   * Any call, brought back into memory when only the store holds it (a finished call
+   * drops out of memory), so that a change can still be made to it: a wrap-up made
+   * final when the ACW of a call finished before a restart ends.
+   */
+  async recall (callId: string): Promise<Call | undefined> {
+    const here = this.get(callId)
+    if (here !== undefined) return here
+    const stored = await this.repo.get(callId)
+    // Unfinished calls were loaded at start: only a finished one comes back (to `recent`).
+    if (stored !== undefined && this.get(callId) === undefined && isFinished(stored)) this.remember(stored)
+    return this.get(callId) ?? stored
+  }
+
   agentStatus (agentId: string): AgentStatus | undefined { return this.status.get(agentId) }
 
   currentCallOf (agentId: string): Call | undefined {

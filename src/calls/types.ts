@@ -43,6 +43,26 @@ export interface Landing {
   cause?: string
 }
 
+export type WrapupSource = 'agent' | 'topic' | 'default'
+
+/**
+ * What became of the call, in the center's codes (CONTRACT.md section 7). Chosen from
+ * the answer until the agent's ACW for the call ends (a later choice replaces it); then
+ * final: the agent's choice, else the topic's code, else the configured default.
+ */
+export interface Wrapup {
+  code: string
+  /** the code's label when it was set (a later config change does not rewrite history) */
+  label: string
+  note?: string
+  source: WrapupSource
+  at: string
+  /** who chose it (source agent: the agent or a supervisor) */
+  by?: string
+  /** the window closed: this is the call's wrap-up for good */
+  final?: true
+}
+
 export interface Call {
   callId: string
   state: CallState
@@ -63,6 +83,7 @@ export interface Call {
   consent?: Consent
   transfer?: TransferInfo
   apkt?: { recordId: string, permasalahan: string }
+  wrapup?: Wrapup
   /** where the last change came from, for the log */
   source: 'ami' | 'cti' | 'resync'
 }

@@ -80,6 +80,7 @@ function crossChecks (c: Config): string[] {
   for (const d of duplicates(c.agents, a => a.id)) out.push(`agents: id "${d}" appears more than once`)
   for (const d of duplicates(c.agents, a => a.interface)) out.push(`agents: interface "${d}" appears more than once`)
   for (const d of duplicates(c.directory, e => String(e.index))) out.push(`directory: index ${d} appears more than once`)
+  for (const d of duplicates(c.wrapupCodes, w => w.code)) out.push(`wrapupCodes: code "${d}" appears more than once`)
   for (const d of duplicates(c.auth.tokens, t => t.token)) out.push(`auth.tokens: the same token appears more than once (token values are not shown)`)
   const agentIds = new Set(c.agents.map(a => a.id))
   c.auth.tokens.forEach((t, i) => {

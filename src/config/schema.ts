@@ -106,6 +106,21 @@ export const AgentInterfacesConfig = Type.Object({
   technologies: Type.Array(Type.String({ pattern: '^[A-Za-z0-9]+$' }), { minItems: 1, default: ['PJSIP', 'SIP', 'IAX2', 'Local'], description: 'channel technologies an agent\'s interface may use' })
 }, { additionalProperties: false, default: {} })
 
+// CONTRACT.md section 7: what the agent says became of a call (src/wrapup/). A code goes
+// into queue_log and reports, so it is a word without spaces; the label is for people.
+export const WrapupCode = Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', mustBe: 'a code of letters, digits, _ or - (at most 32)' })
+
+export const WrapupCodeConfig = Type.Object({
+  code: WrapupCode,
+  label: Type.String({ minLength: 1, maxLength: 80, pattern: '^[^\\r\\n\\x00-\\x1f]*$' })
+}, { additionalProperties: false })
+
+export const DEFAULT_WRAPUP_CODES = [
+  { code: 'SELESAI', label: 'Selesai dijelaskan' },
+  { code: 'TRANSFER_ICONNET', label: 'Ditransfer ke CC ICONNET' },
+  { code: 'TINDAK_LANJUT', label: 'Perlu tindak lanjut' }
+]
+
 export const ApktDispatcherConfig = Type.Object({
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'deliveries in flight at once' }),
   maxAgeMs: Millis(86_400_000, 1000),
@@ -151,6 +166,8 @@ export const ConfigSchema = Type.Object({
   acw: AcwConfig,
   agents: Type.Array(AgentConfig, { minItems: 1 }),
   agentInterfaces: AgentInterfacesConfig,
+  wrapupCodes: Type.Array(WrapupCodeConfig, { minItems: 1, default: DEFAULT_WRAPUP_CODES, description: 'the codes an agent may choose for a call' }),
+  wrapupDefault: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'TANPA_KODE', description: 'the code of a call whose wrap-up window closed without one (and whose topic names none)' }),
   apkt: ApktConfig,
   retention: RetentionConfig,
   auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
@@ -162,3 +179,4 @@ export type DirectoryItem = Static<typeof DirectoryEntry>
 export type StoreKindName = Static<typeof StoreKind>
 export type TokenEntry = Static<typeof TokenConfig>
 export type RoleName = Static<typeof Role>
+export type WrapupCodeEntry = Static<typeof WrapupCodeConfig>

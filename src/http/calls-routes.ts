@@ -10,6 +10,7 @@ import type { Call } from '../calls/types.ts'
 import { assertStoreReady, durableWithin, type Durability } from '../calls/durable.ts'
 import { Errors } from '../errors.ts'
 import type { TransferService } from '../transfer/service.ts'
+import { wrapupView } from '../wrapup/service.ts'
 import { assertActsAs } from './auth.ts'
 import { ApktSummary, CallIdParam, CallViewSchema, ErrorBody, NoQuery, OneLine, TopicSchema, TransferErrorBody, TransferSchema } from './schemas.ts'
 
@@ -38,7 +39,8 @@ export function callView (c: Call, apktStatus?: (id: string) => string | undefin
     ...(c.callerIdNum !== undefined ? { callerIdNum: c.callerIdNum } : {}),
     ...(c.connectedAt !== undefined ? { connectedAt: c.connectedAt } : {}),
     ...(c.endedAt !== undefined ? { endedAt: c.endedAt } : {}),
-    ...(c.endReason !== undefined ? { endReason: c.endReason } : {})
+    ...(c.endReason !== undefined ? { endReason: c.endReason } : {}),
+    ...(c.wrapup !== undefined ? { wrapup: wrapupView(c.wrapup) } : {})
   }
 }
 
@@ -90,6 +92,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
           guidance: Type.Array(Type.String()),
           transferTarget: Type.Optional(Type.Integer()),
           policyVersion: Type.String(),
+          wrapupCode: Type.Optional(Type.String({ description: 'the wrap-up code the call gets if the agent chooses none (the topic\'s)' })),
           apkt: ApktSummary
         }),
         ...errors
@@ -107,6 +110,7 @@ export const callRoutes: FastifyPluginAsyncTypebox<CallRouteDeps> = async (app, 
       guidance: d.guidance,
       ...(d.transferTarget !== undefined ? { transferTarget: d.transferTarget } : {}),
       policyVersion: d.policyVersion,
+      ...(d.wrapupCode !== undefined ? { wrapupCode: d.wrapupCode } : {}),
       apkt: d.apkt
     }
   })

@@ -8,7 +8,7 @@
 // streams are capped per token and in all: 429 TOO_MANY_STREAMS past either.
 import type { ServerResponse } from 'node:http'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import type { LiveFeed, LiveMessage } from '../live/feed.ts'
+import { LIVE_TYPES, type LiveFeed, type LiveMessage } from '../live/feed.ts'
 import type { Config } from '../config/schema.ts'
 import { Errors } from '../errors.ts'
 import { presentedDigest } from './auth.ts'
@@ -42,8 +42,8 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<EventsRouteDeps & { limits:
     // A HEAD would open a stream that sends nothing and never ends.
     exposeHeadRoute: false,
     schema: {
-      summary: 'Server-Sent Events: a snapshot, then agent, call, APKT and AMI changes',
-      description: `text/event-stream. Events: snapshot, agent, call, apkt, ami. Send the bearer token in the Authorization header. At most ${maxStreamsPerToken} streams per token and ${maxStreams} in all (429 TOO_MANY_STREAMS past either); a stream whose client stops reading is closed once ${maxBufferBytes} bytes wait unsent.`,
+      summary: 'Server-Sent Events: a snapshot, then agent, call, wrap-up, APKT and AMI changes',
+      description: `text/event-stream. Events: snapshot, ${LIVE_TYPES.join(', ')}. Send the bearer token in the Authorization header. At most ${maxStreamsPerToken} streams per token and ${maxStreams} in all (429 TOO_MANY_STREAMS past either); a stream whose client stops reading is closed once ${maxBufferBytes} bytes wait unsent.`,
       tags: ['supervisor'],
       querystring: NoQuery,
       response: { 200: { type: 'string', description: 'text/event-stream' }, 401: ErrorBody, 403: ErrorBody, 429: ErrorBody }

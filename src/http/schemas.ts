@@ -73,6 +73,19 @@ export const ApktSummary = Type.Object({
   subTipeKeluhan: Type.String()
 })
 
+/** A call's wrap-up (CONTRACT.md section 7). */
+export const WrapupSchema = Type.Object({
+  code: Type.String(),
+  label: Type.String(),
+  note: Type.Optional(Type.String()),
+  source: Type.Union([Type.Literal('agent'), Type.Literal('topic'), Type.Literal('default')], {
+    description: 'agent: chosen through the API (by an agent or a supervisor, see `by`); topic: the code the inquiry\'s topic names; default: wrapupDefault'
+  }),
+  at: Type.String({ description: 'when it was chosen, or when the window closed (topic, default)' }),
+  by: Type.Optional(Type.String({ description: 'who chose it' })),
+  final: Type.Boolean({ description: 'the window closed (the agent\'s ACW for the call ended, or the call ended without ACW): it no longer changes' })
+})
+
 export const CallViewSchema = Type.Object({
   callId: Type.String(),
   agentId: Type.Optional(Type.String()),
@@ -86,5 +99,6 @@ export const CallViewSchema = Type.Object({
   connectedAt: Type.Optional(Type.String()),
   endedAt: Type.Optional(Type.String()),
   endReason: Type.Optional(Type.String()),
-  script: Type.Optional(Type.String())
+  script: Type.Optional(Type.String()),
+  wrapup: Type.Optional(WrapupSchema)
 })

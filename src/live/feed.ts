@@ -3,7 +3,9 @@
 // every message after it subscribed. No Fastify here: the route adapts it to SSE.
 import { EventEmitter } from 'node:events'
 
-export type LiveType = 'agent' | 'call' | 'apkt' | 'ami'
+/** The feed's message types, the SSE event names (the route's documentation lists these). */
+export const LIVE_TYPES = ['agent', 'call', 'apkt', 'ami', 'wrapup'] as const
+export type LiveType = typeof LIVE_TYPES[number]
 
 export interface LiveMessage {
   /** increases by one per message, for the SSE id and gap detection */

@@ -36,7 +36,8 @@ export function decideWith (version: PolicyVersion, topic: string, facts: Inquir
     guidance: policy.guidance.filter(line => applies(line, facts)).map(line => fill(line.text)),
     apkt,
     ...(policy.transferTarget !== undefined ? { transferTarget: policy.transferTarget } : {}),
-    policyVersion: version.effectiveFrom
+    policyVersion: version.effectiveFrom,
+    ...(policy.wrapupCode !== undefined ? { wrapupCode: policy.wrapupCode } : {})
   }
 }
 

@@ -5,8 +5,9 @@ import path from 'node:path'
 import { PolicyFileError } from './errors.ts'
 import { parsePolicy } from './parse.ts'
 import { createPolicySet, type PolicySet } from './set.ts'
+import type { PolicyContext } from './types.ts'
 
-export function loadPolicies (dir: string): PolicySet {
+export function loadPolicies (dir: string, context: PolicyContext = {}): PolicySet {
   let names: string[]
   try {
     names = readdirSync(dir).filter(n => n.endsWith('.yaml')).sort()
@@ -22,7 +23,7 @@ export function loadPolicies (dir: string): PolicySet {
     } catch (err) {
       throw new PolicyFileError(file, [`cannot read ${path.resolve(file)}: ${codeOf(err)}`])
     }
-    return parsePolicy(text, file)
+    return parsePolicy(text, file, context)
   })
   return createPolicySet(versions)
 }

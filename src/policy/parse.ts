@@ -7,20 +7,20 @@ import { FACT_PLACEHOLDERS, KNOWN_PLACEHOLDERS, TARGET_PLACEHOLDER } from './pla
 import { placeholdersIn } from './render.ts'
 import { compileChecker, schemaProblems } from '../schema-problems.ts'
 import { PolicyFileSchema, type PolicyFile, type TopicEntry } from './schema.ts'
-import { TOPICS, type ApktFields, type GuidanceLine, type PolicyVersion, type RequiredFact, type Topic, type TopicPolicy } from './types.ts'
+import { TOPICS, type ApktFields, type GuidanceLine, type PolicyContext, type PolicyVersion, type RequiredFact, type Topic, type TopicPolicy } from './types.ts'
 
 const validate = compileChecker(PolicyFileSchema)
 
 const APKT_KEYS = ['jenis', 'tipeKeluhan', 'subTipeKeluhan', 'permasalahan'] as const
 
-export function parsePolicy (text: string, file: string): PolicyVersion {
+export function parsePolicy (text: string, file: string, context: PolicyContext = {}): PolicyVersion {
   const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true })
   if (doc.errors.length > 0) throw new PolicyFileError(file, doc.errors.map(e => yamlProblem(e, text)))
   const raw: unknown = doc.toJS()
   if (!isRecord(raw)) throw new PolicyFileError(file, ['the file must hold a YAML mapping (key: value) at the top'])
   const problems = validate(raw) ? [] : schemaProblems(validate.errors ?? [])
   // Checked even when the schema failed elsewhere, so one pass shows every mistake.
-  problems.push(...crossChecks(raw))
+  problems.push(...crossChecks(raw, context))
   if (problems.length > 0) throw new PolicyFileError(file, problems)
   return toVersion(raw as PolicyFile, file)
 }
@@ -34,7 +34,7 @@ function yamlProblem (e: YAML.YAMLError, text: string): string {
   return `YAML: ${first}${source ? ` (${source.length > 60 ? `${source.slice(0, 57)}...` : source})` : ''}`
 }
 
-function crossChecks (raw: Record<string, unknown>): string[] {
+function crossChecks (raw: Record<string, unknown>, context: PolicyContext): string[] {
   const out: string[] = []
   const { effectiveFrom } = raw
   if (typeof effectiveFrom === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(effectiveFrom) && !isCalendarDate(effectiveFrom)) {
@@ -43,7 +43,7 @@ function crossChecks (raw: Record<string, unknown>): string[] {
   const topics = isRecord(raw.topics) ? raw.topics : {}
   for (const topic of TOPICS) {
     const entry = topics[topic]
-    if (isRecord(entry)) out.push(...topicChecks(`topics.${topic}`, entry))
+    if (isRecord(entry)) out.push(...topicChecks(`topics.${topic}`, entry), ...wrapupCheck(`topics.${topic}`, entry, context))
   }
   return out
 }
@@ -64,6 +64,14 @@ function topicChecks (at: string, entry: Record<string, unknown>): string[] {
     if (isApkt && literal !== literal.toUpperCase()) out.push(`${key}: must be upper-case (APKT text fields are upper-case)`)
   }
   return out
+}
+
+/** A topic's wrap-up code must be one the agents can see and reports know: a configured one. */
+function wrapupCheck (at: string, entry: Record<string, unknown>, context: PolicyContext): string[] {
+  const code = entry.wrapupCode
+  const known = context.wrapupCodes
+  if (typeof code !== 'string' || known === undefined || known.includes(code)) return []
+  return [`${at}.wrapupCode: "${code}" is not one of the configured wrapupCodes (${known.join(', ')}); add it to wrapupCodes or name one of those`]
 }
 
 /** Every template of a topic entry that is a string, with its key and whether it is an APKT field. */
@@ -114,6 +122,7 @@ function toTopic (entry: TopicEntry): TopicPolicy {
     script: entry.script,
     guidance,
     ...(entry.transferTarget !== undefined ? { transferTarget: entry.transferTarget } : {}),
+    ...(entry.wrapupCode !== undefined ? { wrapupCode: entry.wrapupCode } : {}),
     apkt,
     requires
   }

@@ -31,6 +31,7 @@ export const TopicSchema = Type.Object({
   script: Text('the Contoh Penyampaian'),
   guidance: Type.Array(GuidanceItem, { minItems: 1 }),
   transferTarget: Type.Optional(Type.Integer({ minimum: 0, maximum: 99, description: 'a Direct Transfer directory index' })),
+  wrapupCode: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', mustBe: 'a wrap-up code', description: 'the wrap-up code a call of this topic gets when the agent chose none (one of the config\'s wrapupCodes)' })),
   apkt: Apkt
 }, { additionalProperties: false })
 

@@ -31,6 +31,8 @@ export interface Decision {
   transferTarget?: number
   /** effectiveFrom (YYYY-MM-DD) of the version that decided */
   policyVersion: string
+  /** the wrap-up code a call of this topic gets when the agent chose none */
+  wrapupCode?: string
 }
 
 /**
@@ -51,8 +53,15 @@ export interface TopicPolicy {
   script: string
   guidance: readonly GuidanceLine[]
   transferTarget?: number
+  wrapupCode?: string
   apkt: Readonly<ApktFields>
   requires: readonly RequiredFact[]
+}
+
+/** What a policy file is checked against beyond itself (the service's config). */
+export interface PolicyContext {
+  /** the configured wrap-up codes a topic's wrapupCode must be one of (unchecked when absent) */
+  wrapupCodes?: readonly string[]
 }
 
 export interface PolicyVersion {

@@ -20,7 +20,8 @@ export interface CallsWiring {
 }
 
 export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring): Promise<CallsWiring> {
-  const policy = loadPolicies(config.policy.dir)
+  // A topic's wrap-up code is checked against the config's codes here, at start.
+  const policy = loadPolicies(config.policy.dir, { wrapupCodes: config.wrapupCodes.map(w => w.code) })
   const callsLog = logger.child({ module: 'calls' })
   const tracker = new CallTracker(config.agents, new JournaledCallRepository(journal, store.calls), callsLog)
   await tracker.load()

@@ -12,6 +12,7 @@ import { callView } from '../http/calls-routes.ts'
 import type { LiveFeed } from '../live/feed.ts'
 import { ServiceMetrics } from '../metrics/index.ts'
 import type { TransferService } from '../transfer/service.ts'
+import { wrapupView, type WrapupService } from '../wrapup/service.ts'
 
 export interface LiveWiring {
   apktStatus: (recordId: string) => string | undefined
@@ -22,15 +23,17 @@ export interface LiveWiring {
   metrics: ServiceMetrics
 }
 
-export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, ami: AmiClient, outbox: Outbox, transfers: TransferService }
+export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, ami: AmiClient, outbox: Outbox, transfers: TransferService, wrapups?: WrapupService }
 
-export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, transfers }: LiveSources): LiveWiring {
+export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, transfers, wrapups }: LiveSources): LiveWiring {
   const apktStatus = (id: string): string | undefined => outbox.knownStatus(id)
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
   tracker.on('agent', id => feed.publish('agent', view(id)))
   ami.on('state', () => feed.publish('ami', ami.status()))
   acw.on('change', id => feed.publish('agent', view(id)))
+  // Once durable: a choice, and the final wrap-up when the window closes.
+  wrapups?.on('wrapup', c => { if (c.wrapup !== undefined) feed.publish('wrapup', { callId: c.callId, ...(c.agentId !== undefined ? { agentId: c.agentId } : {}), ...wrapupView(c.wrapup) }) })
   const agentIds = config.agents.map(a => a.id)
   const agentViews = () => agentIds.map(view)
   const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds, agents: agentViews })

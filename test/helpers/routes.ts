@@ -10,6 +10,7 @@ export const VALID_BODY: Record<string, unknown> = {
   'POST /v1/calls/:callId/inquiry': { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } },
   'POST /v1/calls/:callId/consent': { accepted: true },
   'POST /v1/calls/:callId/direct-transfer': { target: 3 },
+  'POST /v1/calls/:callId/wrapup': { code: 'SELESAI' },
   'POST /v1/agents/:agentId/acw/complete': {},
   'POST /v1/agents/:agentId/acw': { extendSeconds: 10 },
   'POST /v1/cti/events': { type: 'call.offered', callId: 'sample-cti-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-1' } },

@@ -48,4 +48,9 @@ t.test('/docs and /docs/json are public; every route is documented with its meth
   const statuses = (landing?.properties?.status?.anyOf ?? []).flatMap((x: { const?: string, enum?: string[] }) => x.enum ?? (x.const !== undefined ? [x.const] : []))
   t.same(statuses, ['waiting', 'answered', 'abandoned', 'failed'], 'GET /v1/calls/:id documents transfer.landing and its statuses')
   t.same(Object.keys(landing?.properties ?? {}).sort(), ['at', 'cause', 'status', 'waitSeconds'], 'with when, how long and why')
+  const wrapup = doc.paths['/v1/calls/{callId}/wrapup']?.post
+  t.same(Object.keys(wrapup?.requestBody?.content?.['application/json']?.schema?.properties ?? {}).sort(), ['code', 'note'], 'POST /v1/calls/:id/wrapup documents { code, note? }')
+  t.ok(wrapup?.responses?.['409'] && wrapup?.responses?.['400'] && wrapup?.responses?.['503'], 'with its 400, 409 and 503')
+  const viewWrapup = doc.paths['/v1/calls/{callId}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.wrapup
+  t.same(Object.keys(viewWrapup?.properties ?? {}).sort(), ['at', 'by', 'code', 'final', 'label', 'note', 'source'], 'the call view documents its wrap-up')
 })

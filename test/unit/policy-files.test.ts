@@ -47,7 +47,7 @@ const cases: Array<{ name: string, text: () => string, problems: RegExp[] }> = [
   {
     name: 'unknown key in a topic',
     text: () => edit(SHIPPED, '    sop: Informasi Tagihan ICONNET', '    sop: Informasi Tagihan ICONNET\n    priority: high'),
-    problems: [/^topics\.billing\.priority: unknown key \(allowed here: sop, action, script, guidance, transferTarget, apkt\)$/]
+    problems: [/^topics\.billing\.priority: unknown key \(allowed here: sop, action, script, guidance, transferTarget, wrapupCode, apkt\)$/]
   },
   {
     name: 'unknown topic',

@@ -120,7 +120,8 @@ for (const topic of ['activation', 'disruption'] as const) {
       guidance: bapak.guidance,
       apkt: { ...APKT_COMMON, permasalahan: 'ICONNET : TRANSFER CALL' },
       transferTarget: 3,
-      policyVersion: '2021-08-17'
+      policyVersion: '2021-08-17',
+      wrapupCode: 'TRANSFER_ICONNET'
     })
     const ibu = policies.decide(topic, { customer: siti, area: 'ignored here' }, AT)
     t.equal(ibu.script, 'Baik Ibu Siti Rahayu, mohon maaf saat ini Ibu terhubung dengan Contact Center PLN 123 Ketenagalistrikan, untuk informasi ICONNET, Ibu akan kami sambungkan ke Contact Center ICONNET, mohon ditunggu ya Bu?')
