@@ -5,6 +5,7 @@
 // again once the server is back (src/store/postgres/pool.ts).
 import type pg from 'pg'
 import type { AcwEntry } from '../../acw/types.ts'
+import type { Agent, AgentToken } from '../../agents/types.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
@@ -17,7 +18,7 @@ import { pgOutbox } from './outbox.ts'
 import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
-import { toAcwEntry, type AcwRow } from '../rows.ts'
+import { toAcwEntry, toAgent, toAgentToken, type AcwRow, type AgentRow, type AgentTokenRow } from '../rows.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -56,6 +57,7 @@ class PostgresStore implements Store {
   readonly audit
   readonly outbox
   readonly retention
+  readonly agents
 
   constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
     this.queue = new CommitQueue(pool)
@@ -75,6 +77,12 @@ class PostgresStore implements Store {
       list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>
         (await rows<AuditDbRow>('SELECT * FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100]))
           .map(r => ({ seq: Number(r.seq), at: r.at, actor: r.actor, role: r.role, action: r.action, target: r.target, details: r.details }))
+    }
+    this.agents = {
+      all: async (): Promise<Agent[]> => (await rows<AgentRow>('SELECT agent_id, data FROM agents ORDER BY agent_id COLLATE "C"')).map(toAgent),
+      tokens: async (): Promise<AgentToken[]> => (await rows<AgentTokenRow>(`SELECT t.digest, t.agent_id, t.name, t.created_at FROM agent_tokens t
+        JOIN agents a ON a.agent_id = t.agent_id WHERE t.revoked_at IS NULL ORDER BY t.created_at, t.digest COLLATE "C"`)).map(toAgentToken),
+      version: async (): Promise<number> => Number((await rows<{ value: string }>("SELECT value FROM service_meta WHERE key = 'agents_version'"))[0]?.value ?? 0)
     }
     this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })
     this.retention = guarded(pgRetention(pool), () => { this.assertOpen() })
