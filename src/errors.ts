@@ -36,6 +36,10 @@ export const Errors = {
   PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),
   AcwFixed: createError<[string]>('ACW_FIXED', '%s', 409),
   NotInAcw: createError<[string]>('NOT_IN_ACW', '%s', 409),
+  /** CONTRACT.md section 7: an agent listed in the config file is changed or removed there, not through the API. */
+  AgentInConfig: createError<[string]>('AGENT_IN_CONFIG', '%s', 409),
+  /** CONTRACT.md section 7: an agent logged in, on a call or in ACW cannot be removed. */
+  AgentBusy: createError<[string]>('AGENT_BUSY', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

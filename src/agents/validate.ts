@@ -32,6 +32,9 @@ function textProblem (value: string, what: string): string | undefined {
   return undefined
 }
 
+/** A token's name (who holds it, for the audit trail). */
+export function tokenNameProblem (name: string): string | undefined { return textProblem(name, 'name') }
+
 /** Every problem of `input`, each naming its field (`body.unit`, `body.queues[1]`, ...); empty when it is fine. */
 export function agentInputProblems (input: AgentInput, technologies: readonly string[], prefix = 'body'): FieldProblem[] {
   const out: FieldProblem[] = []

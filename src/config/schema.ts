@@ -132,7 +132,8 @@ export const RetentionConfig = Type.Object({
   pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 20, description: 'pause between batches, ms' })
 }, { additionalProperties: false, default: {} })
 
-export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])
+// admin: manages agents and their tokens at run time (CONTRACT.md section 7).
+export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor'), Type.Literal('admin')])
 
 export const TokenConfig = Type.Object({
   token: Type.String({ minLength: 16, description: 'bearer token, at least 16 characters' }),
@@ -149,7 +150,9 @@ export const ConfigSchema = Type.Object({
   policy: PolicyConfig,
   directory: Type.Array(DirectoryEntry, { minItems: 1 }),
   acw: AcwConfig,
-  agents: Type.Array(AgentConfig, { minItems: 1 }),
+  // Optional: agents may all be managed at run time (admin API, CLI); those listed here
+  // are upserted into the store at each start and win over it (CONTRACT.md section 7).
+  agents: Type.Array(AgentConfig, { default: [], description: 'agents fixed by the config file (more may be added at run time)' }),
   agentInterfaces: AgentInterfacesConfig,
   apkt: ApktConfig,
   retention: RetentionConfig,
