@@ -27,7 +27,14 @@ export interface AgentAdminDeps {
    */
   durable?: (saved: Promise<void> | undefined, what: string) => Promise<void>
   now?: () => Date
+  /**
+   * How a field is named in a refusal: the API's `body.unit`, `params.agentId` (the
+   * default), the CLI's `--unit`. `field` is `agentId`, `name`, `unit`, `queues[1]`, ...
+   */
+  fieldName?: (field: string) => string
 }
+
+const apiField = (field: string): string => field === 'agentId' ? 'params.agentId' : `body.${field}`
 
 export interface AgentListing extends Agent { inConfig: boolean }
 
@@ -44,9 +51,8 @@ export class AgentAdmin {
   /** Creates or changes a run-time agent; `created` says which. */
   async put (agentId: string, input: AgentInput, by: Actor): Promise<{ agent: Agent, created: boolean }> {
     this.checkId(agentId)
-    const problems = agentInputProblems(input, this.deps.technologies)
-    const first = problems[0]
-    if (first !== undefined) throw withDetails(new Errors.BadRequest(`${first.field}: ${first.message}`), { field: first.field })
+    const first = agentInputProblems(input, this.deps.technologies)[0]
+    if (first !== undefined) this.refuse(first.field, first.message)
     const d = this.deps.directory
     if (d.inConfig(agentId)) throw new Errors.AgentInConfig(`agent ${agentId} is listed in the config file: change it there (and restart); the API changes only agents it created`)
     const before = d.get(agentId)
@@ -84,7 +90,7 @@ export class AgentAdmin {
   async issueToken (agentId: string, opts: { name?: string, revokeOthers?: boolean }, by: Actor): Promise<IssuedToken> {
     this.checkId(agentId)
     const bad = opts.name !== undefined ? tokenNameProblem(opts.name) : undefined
-    if (bad !== undefined) throw withDetails(new Errors.BadRequest(`body.name: ${bad}`), { field: 'body.name' })
+    if (bad !== undefined) this.refuse('name', bad)
     const d = this.deps.directory
     if (!d.has(agentId)) throw new Errors.AgentNotFound(`no agent ${agentId}`)
     const token = newToken()
@@ -106,7 +112,12 @@ export class AgentAdmin {
 
   private checkId (agentId: string): void {
     const why = agentIdProblem(agentId)
-    if (why !== undefined) throw withDetails(new Errors.BadRequest(`params.agentId: ${why}`), { field: 'params.agentId' })
+    if (why !== undefined) this.refuse('agentId', why)
+  }
+
+  private refuse (field: string, message: string): never {
+    const name = (this.deps.fieldName ?? apiField)(field)
+    throw withDetails(new Errors.BadRequest(`${name}: ${message}`), { field: name })
   }
 
   private async write (what: string, fn: (at: string) => void): Promise<void> {

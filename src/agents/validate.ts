@@ -35,10 +35,10 @@ function textProblem (value: string, what: string): string | undefined {
 /** A token's name (who holds it, for the audit trail). */
 export function tokenNameProblem (name: string): string | undefined { return textProblem(name, 'name') }
 
-/** Every problem of `input`, each naming its field (`body.unit`, `body.queues[1]`, ...); empty when it is fine. */
-export function agentInputProblems (input: AgentInput, technologies: readonly string[], prefix = 'body'): FieldProblem[] {
+/** Every problem of `input`, each naming its field (`unit`, `queues[1]`, ...); empty when it is fine. */
+export function agentInputProblems (input: AgentInput, technologies: readonly string[]): FieldProblem[] {
   const out: FieldProblem[] = []
-  const add = (field: string, message: string | undefined): void => { if (message !== undefined) out.push({ field: `${prefix}.${field}`, message }) }
+  const add = (field: string, message: string | undefined): void => { if (message !== undefined) out.push({ field, message }) }
   if (input.name !== undefined) add('name', textProblem(input.name, 'name'))
   add('unit', textProblem(input.unit, 'unit'))
   add('unitPelayanan', textProblem(input.unitPelayanan, 'unitPelayanan'))
