@@ -55,6 +55,10 @@ export class AgentAdmin {
     if (first !== undefined) this.refuse(first.field, first.message)
     const d = this.deps.directory
     if (d.inConfig(agentId)) throw new Errors.AgentInConfig(`agent ${agentId} is listed in the config file: change it there (and restart); the API changes only agents it created`)
+    // One phone, one agent: the tracker tells agents apart by their interface.
+    const iface = input.interface?.toLowerCase()
+    const holder = iface === undefined ? undefined : d.all().find(a => a.id !== agentId && a.interface?.toLowerCase() === iface)
+    if (holder !== undefined) this.refuse('interface', `interface ${input.interface as string} is agent ${holder.id}'s`)
     const before = d.get(agentId)
     const agent = cleanAgent({ id: agentId, ...input })
     if (before !== undefined && before.interface !== agent.interface) {

@@ -50,6 +50,7 @@ t.test('create, change, list, delete; config agents refused; bad input named by 
     ['2002', { name: 'Siti\u0007', queues: ['pln123'], ...unit }, 'body.name'],
     ['2002', { queues: ['pln123'], unitPelayanan: 'UP3' }, 'body.unit'],
     ['2002', { queues: ['pln123'], ...unit, role: 'admin' }, 'body.role'],
+    ['2002', { queues: ['pln123'], ...unit, interface: 'local/1001@agents/n' }, 'body.interface'],
     ['bad.id', { queues: ['pln123'], ...unit }, 'params.agentId']
   ]
   for (const [id, body, field] of bad) {
