@@ -10,13 +10,14 @@ export interface AgentRepository {
    * is one transaction. Resolves once that transaction is durable.
    */
   transaction: (fn: () => void) => Promise<void>
-  save: (agent: Agent, at: string) => void
+  /** `fromConfig`: the config file's agent, written at start (removed at a start whose file no longer lists it). */
+  save: (agent: Agent, at: string, fromConfig?: boolean) => void
   /** The agent and every token of it. */
   remove: (agentId: string, at: string) => void
   addToken: (token: Omit<AgentToken, 'createdAt'>, at: string) => void
   /** Every active token of the agent except `except`'s. */
   revokeTokens: (agentId: string, except: string | undefined, at: string) => void
-  load: () => Promise<{ agents: Agent[], tokens: AgentToken[] }>
+  load: () => Promise<{ agents: Array<Agent & { fromConfig?: true }>, tokens: AgentToken[] }>
   /** Moves with every agent or token change, whoever made it. */
   version: () => Promise<number>
 }

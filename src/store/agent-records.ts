@@ -6,7 +6,7 @@ import type { AgentRepository } from '../agents/repository.ts'
 import type { Agent, AgentToken } from '../agents/types.ts'
 import type { AuditEntry, AuditSink } from '../audit/log.ts'
 import type { Journal } from './journal.ts'
-import type { AgentQueries, Change, Store } from './port.ts'
+import type { AgentQueries, Change, Store, StoredAgent } from './port.ts'
 
 /** How writes are batched: the journal's batch(), or a collector committed at once. */
 interface Writer {
@@ -18,14 +18,14 @@ class StoreAgentRepository implements AgentRepository {
   constructor (private readonly writer: Writer, private readonly queries: AgentQueries) {}
 
   transaction (fn: () => void): Promise<void> { return this.writer.transaction(fn) }
-  save (agent: Agent, at: string): void { this.writer.add({ kind: 'agent', agent, at }) }
+  save (agent: Agent, at: string, fromConfig?: boolean): void { this.writer.add({ kind: 'agent', agent, at, ...(fromConfig === true ? { fromConfig } : {}) }) }
   remove (agentId: string, at: string): void { this.writer.add({ kind: 'agentRemoved', agentId, at }) }
   addToken (token: Omit<AgentToken, 'createdAt'>, at: string): void { this.writer.add({ kind: 'agentToken', token, at }) }
   revokeTokens (agentId: string, except: string | undefined, at: string): void {
     this.writer.add({ kind: 'agentTokensRevoked', agentId, ...(except !== undefined ? { except } : {}), at })
   }
 
-  async load (): Promise<{ agents: Agent[], tokens: AgentToken[] }> {
+  async load (): Promise<{ agents: StoredAgent[], tokens: AgentToken[] }> {
     const [agents, tokens] = await Promise.all([this.queries.all(), this.queries.tokens()])
     return { agents, tokens }
   }

@@ -35,8 +35,8 @@ export type Change =
   // Agents and agent tokens (CONTRACT.md section 7). Each of these also bumps the
   // agents version (agents.version()) in the same transaction, so every process sharing
   // the database notices a change with one cheap read.
-  /** insert or replace the agent (created_at kept on replace) */
-  | { kind: 'agent', agent: Agent, at: string }
+  /** insert or replace the agent (created_at kept on replace); `fromConfig`: written from the config file at start */
+  | { kind: 'agent', agent: Agent, at: string, fromConfig?: boolean }
   /** the agent is gone, and every token of it revoked */
   | { kind: 'agentRemoved', agentId: string, at: string }
   /** a new agent token (its digest; the token itself is never stored) */
@@ -123,9 +123,12 @@ export interface OutboxQueries {
   stats: (now: Date) => Promise<OutboxStats>
 }
 
+/** An agent as stored: `fromConfig` when the config file wrote it (absent otherwise). */
+export type StoredAgent = Agent & { fromConfig?: true }
+
 export interface AgentQueries {
   /** Every agent in the store, by id. */
-  all: () => Promise<Agent[]>
+  all: () => Promise<StoredAgent[]>
   /** The active tokens (not revoked) of agents that exist, oldest first. */
   tokens: () => Promise<AgentToken[]>
   /** Bumped by every agent or token change (0 before the first): read it to notice another process's change. */

@@ -52,10 +52,13 @@ export const toAcwEntry = (r: AcwRow): AcwEntry => ({
   ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
 })
 
-export interface AgentRow { agent_id: string, data: string | Agent }
+export interface AgentRow { agent_id: string, data: string | Agent, from_config: number | boolean }
 export interface AgentTokenRow { digest: string, agent_id: string, name: string, created_at: string }
 
 /** SQLite gives the data as text, PostgreSQL's jsonb as an object; the key is the row's. */
-export const toAgent = (r: AgentRow): Agent => cleanAgent({ ...(typeof r.data === 'string' ? JSON.parse(r.data) as Agent : r.data), id: r.agent_id })
+export const toAgent = (r: AgentRow): Agent & { fromConfig?: true } => ({
+  ...cleanAgent({ ...(typeof r.data === 'string' ? JSON.parse(r.data) as Agent : r.data), id: r.agent_id }),
+  ...(r.from_config === 1 || r.from_config === true ? { fromConfig: true as const } : {})
+})
 
 export const toAgentToken = (r: AgentTokenRow): AgentToken => ({ digest: r.digest, agentId: r.agent_id, name: r.name, createdAt: r.created_at })

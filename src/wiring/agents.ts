@@ -35,13 +35,21 @@ export async function wireAgents (config: Config, logger: Logger, { store, journ
   const repo = journaledAgents(journal, store.agents)
   const directory = new AgentDirectory(config.agents)
   // The config's agents into the store, so other instances and the CLI see them too;
-  // only what differs is written (a restart with the same file changes nothing).
-  const stored = new Map((await store.agents.all()).map(a => [a.id, a]))
-  const differs = directory.configAgents().filter(a => { const s = stored.get(a.id); return s === undefined || !sameAgent(s, a) })
-  if (differs.length > 0) {
+  // only what differs is written (a restart with the same file changes nothing). An
+  // agent the file listed before and no longer does is removed, with its tokens: the
+  // file decides for its agents, whatever the store held (an agent created by the API
+  // and later put in the file becomes the file's).
+  const storedAll = await store.agents.all()
+  const stored = new Map(storedAll.map(a => [a.id, a]))
+  const differs = directory.configAgents().filter(a => { const s = stored.get(a.id); return s === undefined || s.fromConfig !== true || !sameAgent(s, a) })
+  const dropped = storedAll.filter(a => a.fromConfig === true && !directory.inConfig(a.id)).map(a => a.id)
+  if (differs.length > 0 || dropped.length > 0) {
     const at = new Date().toISOString()
-    await repo.transaction(() => { for (const a of differs) repo.save(a, at) })
-    log.info({ agents: differs.map(a => a.id) }, 'agents from the config written to the store')
+    await repo.transaction(() => {
+      for (const a of differs) repo.save(a, at, true)
+      for (const id of dropped) repo.remove(id, at)
+    })
+    log.info({ written: differs.map(a => a.id), removed: dropped }, 'agents of the config file written to the store')
   }
   let seen = await repo.version()
   const first = await repo.load()

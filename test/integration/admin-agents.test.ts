@@ -181,3 +181,23 @@ t.test('a change made by another process on the store is seen within about a sec
   t.equal((await s.get('/v1/agents/3001', TOKENS.supervisor)).status, 404)
   t.strictSame((await list(s)).map(a => a.id), ['1001', '1002'], 'the config agents stay')
 })
+
+t.test('restarts: the config\'s agents are written to the store; one taken out of the file is removed, a run-time one stays', async t => {
+  const first = await startAppStack(t, { handler: asteriskWorks })
+  t.equal((await put(first, '2001', { queues: ['pln123'], ...unit, interface: 'PJSIP/2001' })).status, 201)
+  t.strictSame((await first.svc.store.agents.all()).map(a => [a.id, a.fromConfig === true]), [['1001', true], ['1002', true], ['2001', false]])
+  const file = first.svc.config.store.path
+  await first.svc.stop()
+
+  const second = await startAppStack(t, {
+    handler: asteriskWorks,
+    edit: raw => {
+      raw.store.path = file
+      raw.agents = raw.agents.filter((a: { id: string }) => a.id !== '1002')
+      raw.auth.tokens = raw.auth.tokens.filter((k: { agent?: string }) => k.agent !== '1002')
+    }
+  })
+  t.strictSame((await list(second)).map(a => [a.id, a.inConfig]), [['1001', true], ['2001', false]], 'the agent left the file: gone; the API\'s agent kept')
+  t.strictSame((await second.svc.store.agents.all()).map(a => a.id), ['1001', '2001'])
+  t.equal((await second.get('/v1/agents/1002', TOKENS.supervisor)).status, 404)
+})

@@ -531,6 +531,11 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     delete a2.name
     await store.commit([{ kind: 'agent', agent: a2, at: iso(plus(NOW, 1000)) }])
     t.strictSame(await store.agents.all(), [b, a2], 'replaced whole')
+    const c: Agent = { id: '2002', interface: 'Local/2002@agents/n', queues: ['pln123'], unit: 'X', unitPelayanan: 'Y' }
+    await store.commit([{ kind: 'agent', agent: c, at: iso(NOW), fromConfig: true }])
+    t.strictSame((await store.agents.all())[2], { ...c, fromConfig: true }, 'the config file\'s agent is marked so')
+    await store.commit([{ kind: 'agent', agent: c, at: iso(NOW) }, { kind: 'agentRemoved', agentId: '2002', at: iso(NOW) }])
+    t.strictSame(await store.agents.all(), [b, a2], 'the mark follows the last write')
 
     const tok = (digest: string, agentId: string, name: string, at: Date): Change => ({ kind: 'agentToken', token: { digest, agentId, name }, at: iso(at) })
     await store.commit([tok('d-a1', '2001', 'first', plus(NOW, 1)), tok('d-a2', '2001', 'second', plus(NOW, 2)), tok('d-b1', '2000', 'b', plus(NOW, 3)), tok('d-a3', '2001', 'third', plus(NOW, 4))])
@@ -542,7 +547,7 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     ], 'active tokens, oldest first')
     await t.rejects(store.commit([tok('d-a1', '2000', 'again', NOW)]), 'a digest is issued once')
     const before = await store.agents.version()
-    t.equal(before, 7)
+    t.equal(before, 10)
 
     await store.commit([{ kind: 'agentTokensRevoked', agentId: '2001', except: 'd-a3', at: iso(plus(NOW, 5)) }])
     t.strictSame((await store.agents.tokens()).map(x => x.digest), ['d-b1', 'd-a3'], 'the agent\'s others revoked; other agents\' kept')

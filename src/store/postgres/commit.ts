@@ -46,8 +46,8 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
         [c.record.id, c.outcomeKey, c.record.agentId, c.record.callId, c.at, JSON.stringify(c.record)])
         break
       case 'agent':
-        await client.query(`INSERT INTO agents (agent_id, data, created_at, updated_at) VALUES ($1, $2, $3, $3)
-          ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, updated_at = excluded.updated_at`, [c.agent.id, JSON.stringify(c.agent), c.at])
+        await client.query(`INSERT INTO agents (agent_id, data, from_config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+          ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, from_config = excluded.from_config, updated_at = excluded.updated_at`, [c.agent.id, JSON.stringify(c.agent), c.fromConfig === true, c.at])
         await bumpAgentsVersion(client, c.at)
         break
       case 'agentRemoved':

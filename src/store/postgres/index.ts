@@ -5,11 +5,11 @@
 // again once the server is back (src/store/postgres/pool.ts).
 import type pg from 'pg'
 import type { AcwEntry } from '../../acw/types.ts'
-import type { Agent, AgentToken } from '../../agents/types.ts'
+import type { AgentToken } from '../../agents/types.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
-import type { Change, Store } from '../port.ts'
+import type { Change, Store, StoredAgent } from '../port.ts'
 import { checkChanges } from './commit.ts'
 import { CommitQueue } from './commit-queue.ts'
 import { isPgUnavailable } from './errors.ts'
@@ -79,7 +79,7 @@ class PostgresStore implements Store {
           .map(r => ({ seq: Number(r.seq), at: r.at, actor: r.actor, role: r.role, action: r.action, target: r.target, details: r.details }))
     }
     this.agents = {
-      all: async (): Promise<Agent[]> => (await rows<AgentRow>('SELECT agent_id, data FROM agents ORDER BY agent_id COLLATE "C"')).map(toAgent),
+      all: async (): Promise<StoredAgent[]> => (await rows<AgentRow>('SELECT agent_id, data, from_config FROM agents ORDER BY agent_id COLLATE "C"')).map(toAgent),
       tokens: async (): Promise<AgentToken[]> => (await rows<AgentTokenRow>(`SELECT t.digest, t.agent_id, t.name, t.created_at FROM agent_tokens t
         JOIN agents a ON a.agent_id = t.agent_id WHERE t.revoked_at IS NULL ORDER BY t.created_at, t.digest COLLATE "C"`)).map(toAgentToken),
       version: async (): Promise<number> => Number((await rows<{ value: string }>("SELECT value FROM service_meta WHERE key = 'agents_version'"))[0]?.value ?? 0)
