@@ -19,6 +19,8 @@ import { wrapupRoutes, type WrapupRouteDeps } from './http/wrapup-routes.ts'
 import { pbxRoutes, type PbxRouteDeps } from './http/pbx-routes.ts'
 import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
+import { adminRoutes, type AdminRouteDeps } from './http/admin-routes.ts'
+import type { RunTimeTokens } from './http/auth.ts'
 import { auditRoutes, type AuditRouteDeps } from './http/audit-routes.ts'
 import { uiRoutes } from './http/ui-routes.ts'
 import { routeTablePlugin } from './http/route-table.ts'
@@ -26,7 +28,10 @@ import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
 import { protectionPlugin } from './http/protection.ts'
 import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & {
+  /** Agent tokens issued at run time (the agent directory's), beside config.auth.tokens. */
+  runTimeTokens?: RunTimeTokens
+}
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -48,8 +53,9 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(routeTablePlugin)
   await app.register(openApiPlugin)
   // Shed load and rate-limit before authenticating: refusing must stay cheap.
-  await app.register(protectionPlugin, { rateLimit: config.http.rateLimit, underPressure: config.http.underPressure, tokens: config.auth.tokens })
-  await app.register(authPlugin, { tokens: config.auth.tokens })
+  const runTimeTokens = deps.runTimeTokens !== undefined ? { runTimeTokens: deps.runTimeTokens } : {}
+  await app.register(protectionPlugin, { rateLimit: config.http.rateLimit, underPressure: config.http.underPressure, tokens: config.auth.tokens, ...runTimeTokens })
+  await app.register(authPlugin, { tokens: config.auth.tokens, ...runTimeTokens })
   await app.register(docsUiRoutes)
   // One Readiness for /readyz and /v1/status: the store's durable check runs at most once a second.
   const readiness = new Readiness(deps)
@@ -68,6 +74,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)
   await app.register(auditRoutes, deps)
+  await app.register(adminRoutes, deps)
   await app.register(metricsRoutes, deps)
   await app.register(uiRoutes)
   return app

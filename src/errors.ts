@@ -40,6 +40,10 @@ export const Errors = {
   UnknownWrapupCode: createError<[string]>('UNKNOWN_WRAPUP_CODE', '%s', 400),
   /** The call's wrap-up window closed (its ACW ended, or the call ended without ACW): details.wrapup is the final one. */
   WrapupClosed: createError<[string]>('WRAPUP_CLOSED', '%s', 409),
+  /** CONTRACT.md section 7: an agent listed in the config file is changed or removed there, not through the API. */
+  AgentInConfig: createError<[string]>('AGENT_IN_CONFIG', '%s', 409),
+  /** CONTRACT.md section 7: an agent logged in, on a call or in ACW cannot be removed. */
+  AgentBusy: createError<[string]>('AGENT_BUSY', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

@@ -18,6 +18,7 @@ import type { ServiceMetrics } from './metrics/index.ts'
 import type { Retention } from './retention/purger.ts'
 import type { Store } from './store/port.ts'
 import { wireAcw } from './wiring/acw.ts'
+import { wireAgentAdmin, wireAgents, type AgentsWiring } from './wiring/agents.ts'
 import { wireAmi } from './wiring/ami.ts'
 import { wireApkt } from './wiring/apkt.ts'
 import { wireCalls } from './wiring/calls.ts'
@@ -42,6 +43,8 @@ export interface Service {
   wrapups: WrapupService
   metrics: ServiceMetrics
   retention: Retention
+  /** The agent directory (config + store), its reload from the store, the run-time tokens. */
+  agents: AgentsWiring
   /** Listens, then connects to AMI; resolves with the listening address. */
   start: () => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
@@ -51,14 +54,16 @@ export interface Service {
 export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint } = {}): Promise<Service> {
   const instanceId = hostname() // stable across restarts: a restart drops the claims its last run left
   const store = await wireStore(config, logger) // 1. the database, migrated; the journal; the audit log
+  const agents = await wireAgents(config, logger, store) // 1½. the agent directory: the config's agents and the store's
+  const { directory } = agents
   const feed = new LiveFeed()
-  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId) // 2. outbox and dispatcher
+  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId, directory) // 2. outbox and dispatcher
   const pbx = wireAmi(config, logger) // 3. the AMI client and Asterisk's live picture
-  const calls = await wireCalls(config, logger, store, pbx) // 4. the tracker, loaded, fed AMI events
+  const calls = await wireCalls(config, logger, store, pbx, directory) // 4. the tracker, loaded, fed AMI events
   const { tracker, inquiries } = calls
-  const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, opts.failpoint) // 5. ACW, hears the tracker
+  const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, directory, opts.failpoint) // 5. ACW, hears the tracker
   const transfers = wireTransfer(config, logger, store, pbx, calls, acw, opts.failpoint) // 6. the button
-  const wrapups = wireWrapup(config, logger, store, pbx, calls, acw) // 6½. wrap-up codes, closed by ACW's end or the call's
+  const wrapups = wireWrapup(config, logger, store, pbx, calls, acw, directory) // 6½. wrap-up codes, closed by ACW's end or the call's
   let stopped = false
   wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
@@ -68,17 +73,24 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   tracker.setOutcomeEffects([recordEffect, deadlineEffect, transfers.recordPressOutcome])
   const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers, wrapups }) // 8. live feed, views, metrics
   const { metrics } = live
+  // Logged in, for the admin's AGENT_BUSY: the queue member's presence today (the sessions feature replaces it).
+  const loggedIn = (id: string): boolean => tracker.agentStatus(id)?.presence === 'online'
+  const agentAdmin = wireAgentAdmin(config, agents, store, { tracker, acw, loggedIn }) // 8½. the admin API's service
   const app = await buildApp(config, { // 9. the HTTP face
     ...live, ami: pbx.ami, store: { check: store.check, kind: store.store.kind, where: store.store.where }, durability: store.durability,
     outbox, dispatcher, tracker, inquiries, transfers, wrapups, feed, acw, audit: store.audit,
     directory: config.directory,
-    agentIds: new Set(live.agentIds)
+    agentIds: directory,
+    agentAdmin,
+    loggedIn,
+    runTimeTokens: agents.runTimeTokens
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {
-    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, wrapups, metrics, retention,
+    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, wrapups, metrics, retention, agents,
     async start () {
       await acw.recover() // deadlines from before a restart keep running
+      agents.start() // another instance's or the CLI's agent changes, seen within a second
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       pbx.ami.start()
       dispatcher.start() // sends what a previous run left pending
@@ -91,6 +103,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       stopped = true
       await app.close()
       transfers.close()
+      agents.stop()
       await retention.stop()
       acw.stop()
       metrics.close()

@@ -15,7 +15,10 @@ import type { Log } from '../log.ts'
 import { acwSeconds, type AcwEntry, type AcwRepository, type AcwSettings, type Clock, type PausePort, type QueueLogEntry, type QueueLogPort } from './types.ts'
 
 /** `memberName`: the agent column of queue_log (default the interface); `queues`: the first is queue_log's queue when the call's is not known. */
-export interface AcwAgent { id: string, interface: string, memberName?: string, queues?: readonly string[] }
+export interface AcwAgent { id: string, interface?: string, memberName?: string, queues?: readonly string[] }
+
+/** The agents as they are now (the agent directory): ACW looks each one up when it acts. */
+export interface AcwAgentLookup { get: (agentId: string) => AcwAgent | undefined }
 
 export interface AcwDeps {
   repo: AcwRepository
@@ -23,7 +26,8 @@ export interface AcwDeps {
   clock: Clock
   log: Log
   audit: AuditSink
-  agents: readonly AcwAgent[]
+  /** A fixed list, or a lookup that follows agents added and removed at run time. */
+  agents: readonly AcwAgent[] | AcwAgentLookup
   settings: AcwSettings
   /** The member's pause as last reported by Asterisk. */
   pauseOf: (agentId: string) => { paused: boolean, reason: string } | undefined
@@ -62,7 +66,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** pauses that did not take while AMI was up, tried again while their ACW lasts */
   private readonly pauseRetries = new Map<string, { backoff: Backoff, timer?: unknown }>()
   private readonly waiters = new Map<string, Waiter[]>()
-  private readonly byId: Map<string, AcwAgent>
+  private readonly byId: { get: (agentId: string) => AcwAgent | undefined, has: (agentId: string) => boolean }
   /** Agents with a pause change of ours under way (how many). */
   private readonly applying = new Map<string, number>()
   /** The last QueueMemberPause (paused or not) seen while our change was under way. */
@@ -76,7 +80,13 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   constructor (private readonly deps: AcwDeps) {
     super()
-    this.byId = new Map(deps.agents.map(a => [a.id, a]))
+    const agents = deps.agents
+    if (Array.isArray(agents)) {
+      this.byId = new Map((agents as readonly AcwAgent[]).map(a => [a.id, a]))
+    } else {
+      const lookup = agents as AcwAgentLookup
+      this.byId = { get: id => lookup.get(id), has: id => lookup.get(id) !== undefined }
+    }
   }
 
   endsAt (agentId: string): string | undefined {

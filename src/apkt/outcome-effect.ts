@@ -6,9 +6,13 @@ import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import { recordForOutcome, type AgentUnits } from './from-call.ts'
 import type { Outbox } from './outbox.ts'
 
-export function apktRecordEffect (outbox: Outbox, agents: readonly AgentUnits[], afterCommit: () => void): OutcomeEffect {
+/** `agents`: a fixed list, or a lookup of the agent as it is now (the agent directory: unit and unit pelayanan follow a change). */
+export function apktRecordEffect (outbox: Outbox, agents: readonly AgentUnits[] | ((agentId: string) => AgentUnits | undefined), afterCommit: () => void): OutcomeEffect {
   return (call, outcome) => {
-    const made = recordForOutcome(call, outcome, agents, new Date())
+    const now = typeof agents === 'function'
+      ? (call.agentId === undefined ? [] : [agents(call.agentId)].filter((a): a is AgentUnits => a !== undefined))
+      : agents
+    const made = recordForOutcome(call, outcome, now, new Date())
     if (made === undefined) return
     outbox.add(made.record, made.outcomeKey).then(afterCommit, () => {}) // a failure is the journal's to log and retry
     call.apkt = { recordId: made.record.id, permasalahan: made.record.permasalahan }

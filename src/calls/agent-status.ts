@@ -26,6 +26,20 @@ export class AgentStatuses {
     for (const id of agentIds) this.byAgent.set(id, { presence: 'offline', paused: false, pausedReason: '' })
   }
 
+  /**
+   * Tracks exactly `agentIds` from now on: a new one starts offline, one no longer listed
+   * is dropped (each announced). The others keep what is known of them.
+   */
+  sync (agentIds: readonly string[]): void {
+    const keep = new Set(agentIds)
+    for (const id of [...this.byAgent.keys()]) {
+      if (!keep.has(id)) { this.byAgent.delete(id); this.changed(id) }
+    }
+    for (const id of agentIds) {
+      if (!this.byAgent.has(id)) { this.byAgent.set(id, { presence: 'offline', paused: false, pausedReason: '' }); this.changed(id) }
+    }
+  }
+
   /** undefined for an agent that is not configured. */
   get (agentId: string): AgentStatus | undefined { return this.byAgent.get(agentId) }
 

@@ -14,7 +14,8 @@ import type { CallRepository } from './repository.ts'
 import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
 import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type Landing, type LandingStatus, type MemberSnapshot } from './types.ts'
 
-export interface TrackedAgent { id: string, interface: string, queues: string[] }
+/** `interface` absent: an agent created without a phone; no channel is matched to it until it has one. */
+export interface TrackedAgent { id: string, interface?: string, queues: readonly string[] }
 
 export type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 export type { TransferTarget } from './transfer-verdict.ts'
@@ -70,8 +71,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   readonly lifecycle: CallLifecycle
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
-  private readonly agentByInterface = new Map<string, string>()
-  private readonly agentOfChannel: (channel: string) => string | undefined
+  private agents: readonly TrackedAgent[] = []
+  private agentByInterface = new Map<string, string>()
+  private agentOfChannel: (channel: string) => string | undefined = () => undefined
   private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
@@ -103,15 +105,14 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   }
 
   constructor (
-    private readonly agents: readonly TrackedAgent[],
+    agents: readonly TrackedAgent[],
     private readonly repo: CallRepository,
     private readonly log: Log,
     private readonly now: () => Date = () => new Date()
   ) {
     super()
-    this.agentOfChannel = channelMatcher(agents)
-    for (const a of agents) this.agentByInterface.set(a.interface.toLowerCase(), a.id)
-    this.status = new AgentStatuses(agents.map(a => a.id), agentId => { this.emit('agent', agentId) })
+    this.status = new AgentStatuses([], agentId => { this.emit('agent', agentId) })
+    this.setAgents(agents)
     this.lifecycle = new CallLifecycle({
       repo,
       log,
@@ -120,6 +121,21 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
       remember: call => { this.remember(call) },
       announce: (call, outcome) => { this.announce(call, outcome) }
     })
+  }
+
+  /**
+   * The agents to track from now on (the agent directory's, after each change): channels
+   * and queue members are matched to these. An agent added starts offline (the next
+   * QueueMemberStatus or resync tells); one removed is forgotten (the admin refuses to
+   * remove an agent on a call or in ACW, so no call loses its agent here).
+   */
+  setAgents (agents: readonly TrackedAgent[]): void {
+    this.agents = agents.map(a => ({ ...a, queues: [...a.queues] }))
+    this.agentOfChannel = channelMatcher(this.agents.flatMap(a => a.interface !== undefined ? [{ id: a.id, interface: a.interface }] : []))
+    const byInterface = new Map<string, string>()
+    for (const a of this.agents) if (a.interface !== undefined) byInterface.set(a.interface.toLowerCase(), a.id)
+    this.agentByInterface = byInterface
+    this.status.sync(this.agents.map(a => a.id))
   }
 
   /** Calls that were live when the service stopped; resync() settles what became of them. */

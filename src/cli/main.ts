@@ -2,12 +2,13 @@
 // service (CTI_CONFIG and CTI_* overrides), so it finds the same store file.
 // Exit codes: 0 done, 1 failed (message on stderr), 2 wrong arguments.
 import { configPath, loadConfig } from '../config/load.ts'
+import { agentsCommand, agentsUsage } from './agents.ts'
 import { apktCommand, apktUsage } from './apkt.ts'
 import { UsageError, type Io } from './io.ts'
 import { purgeCommand, purgeUsage } from './purge.ts'
 import { storeConfigOf } from '../store/open.ts'
 
-const usage = `pln123-cti: CTI service tools\n${apktUsage}\n${purgeUsage}\n`
+const usage = `pln123-cti: CTI service tools\n${apktUsage}\n${purgeUsage}\n${agentsUsage}\n`
 
 export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Promise<number> {
   const [command, ...rest] = argv
@@ -16,9 +17,10 @@ export async function main (argv: string[], env: NodeJS.ProcessEnv, io: Io): Pro
       await io.out(usage)
       return command === undefined ? 2 : 0
     }
-    if (command !== 'apkt' && command !== 'purge') throw new UsageError(`unknown command "${command}"`)
+    if (command !== 'apkt' && command !== 'purge' && command !== 'agents') throw new UsageError(`unknown command "${command}"`)
     const config = loadConfig(configPath(env), env)
     if (command === 'purge') return await purgeCommand(rest, config, io)
+    if (command === 'agents') return await agentsCommand(rest, config, io, env)
     return await apktCommand(rest, storeConfigOf(config.store), io)
   } catch (err) {
     const code = (err as { code?: unknown }).code

@@ -88,9 +88,13 @@ function crossChecks (c: Config): string[] {
     if (t.role === 'agent' && t.agent !== undefined && !agentIds.has(t.agent)) out.push(`auth.tokens[${i}].agent: "${t.agent}" is not an id in agents`)
     if (t.role !== 'agent' && t.agent !== undefined) out.push(`auth.tokens[${i}].agent: only agent tokens are bound to an agent`)
   })
-  for (const id of Object.keys(c.acw.perAgent)) if (!agentIds.has(id)) out.push(`acw.perAgent.${id}: "${id}" is not an id in agents`)
-  const queues = new Set(c.agents.flatMap(a => a.queues))
-  for (const q of Object.keys(c.acw.perQueue)) if (!queues.has(q)) out.push(`acw.perQueue.${q}: no agent is in queue "${q}"`)
+  // With no agents in the file, every agent is managed at run time: what ACW settings
+  // name cannot be checked against them here.
+  if (c.agents.length > 0) {
+    for (const id of Object.keys(c.acw.perAgent)) if (!agentIds.has(id)) out.push(`acw.perAgent.${id}: "${id}" is not an id in agents`)
+    const queues = new Set(c.agents.flatMap(a => a.queues))
+    for (const q of Object.keys(c.acw.perQueue)) if (!queues.has(q)) out.push(`acw.perQueue.${q}: no agent is in queue "${q}"`)
+  }
   if (c.ami.reconnect.initialMs > c.ami.reconnect.maxMs) out.push('ami.reconnect.initialMs: must not exceed ami.reconnect.maxMs')
   // No message here shows the URL: it holds a password.
   if (c.store.kind === 'postgres' && c.store.url === undefined) out.push('store.url: is required when store.kind is postgres (set CTI_STORE_URL)')

@@ -147,7 +147,8 @@ export const RetentionConfig = Type.Object({
   pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 20, description: 'pause between batches, ms' })
 }, { additionalProperties: false, default: {} })
 
-export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor')])
+// admin: manages agents and their tokens at run time (CONTRACT.md section 7).
+export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor'), Type.Literal('admin')])
 
 export const TokenConfig = Type.Object({
   token: Type.String({ minLength: 16, description: 'bearer token, at least 16 characters' }),
@@ -164,7 +165,9 @@ export const ConfigSchema = Type.Object({
   policy: PolicyConfig,
   directory: Type.Array(DirectoryEntry, { minItems: 1 }),
   acw: AcwConfig,
-  agents: Type.Array(AgentConfig, { minItems: 1 }),
+  // Optional: agents may all be managed at run time (admin API, CLI); those listed here
+  // are upserted into the store at each start and win over it (CONTRACT.md section 7).
+  agents: Type.Array(AgentConfig, { default: [], description: 'agents fixed by the config file (more may be added at run time)' }),
   agentInterfaces: AgentInterfacesConfig,
   wrapupCodes: Type.Array(WrapupCodeConfig, { minItems: 1, default: DEFAULT_WRAPUP_CODES, description: 'the codes an agent may choose for a call' }),
   wrapupDefault: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'TANPA_KODE', description: 'the code of a call whose wrap-up window closed without one (and whose topic names none)' }),

@@ -2,10 +2,10 @@
 // a route must declare `config: { auth: { roles: [...] } }` or `config: { auth: 'public' }`.
 // A route that declares neither answers 401/403 to everyone, so a route added
 // later without thinking about auth cannot leak.
-import { hash } from 'node:crypto'
 import fp from 'fastify-plugin'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { RoleName, TokenEntry } from '../config/schema.ts'
+import { tokenDigest } from '../agents/tokens.ts'
 import { Errors } from '../errors.ts'
 
 export interface Principal {
@@ -23,7 +23,7 @@ declare module 'fastify' {
   interface FastifyRequest { principal?: Principal }
 }
 
-const digest = (token: string): string => hash('sha256', token, 'base64')
+const digest = tokenDigest
 
 // The presented token's digest, kept on the request: the rate limit (which runs
 // first, to refuse cheaply) and authentication both need it, and hashing it once
@@ -85,8 +85,17 @@ export function markRoutesPublic (app: FastifyInstance): void {
   app.addHook('onRoute', route => { route.config = { ...(route.config ?? {}), auth: 'public' } })
 }
 
-export const authPlugin = fp<{ tokens: TokenEntry[] }>(async (app, opts) => {
-  const lookup = makeTokenLookup(opts.tokens)
+/** A lookup by digest of tokens issued at run time (the agent directory's), beside the configured ones. */
+export type RunTimeTokens = (presentedDigest: string) => Principal | undefined
+
+/** The configured tokens first, then the run-time ones: one Map lookup each. */
+export function combinedLookup (tokens: TokenEntry[], runTime?: RunTimeTokens): (presentedDigest: string) => Principal | undefined {
+  const configured = makeTokenLookup(tokens)
+  return runTime === undefined ? configured : presented => configured(presented) ?? runTime(presented)
+}
+
+export const authPlugin = fp<{ tokens: TokenEntry[], runTimeTokens?: RunTimeTokens }>(async (app, opts) => {
+  const lookup = combinedLookup(opts.tokens, opts.runTimeTokens)
   app.decorateRequest('principal', undefined)
   decoratePresented(app)
   app.addHook('onRequest', async (req) => {

@@ -13,7 +13,8 @@ export interface PbxRouteDeps {
   durability?: Durability
   tracker: CallTracker
   directory: readonly DirectoryEntry[]
-  agentIds: ReadonlySet<string>
+  /** Whether an agent exists (now: agents come and go at run time). */
+  agentIds: { has: (agentId: string) => boolean }
 }
 
 const errors = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody }

@@ -11,12 +11,14 @@ import rateLimit from '@fastify/rate-limit'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Config, TokenEntry } from '../config/schema.ts'
 import { Errors } from '../errors.ts'
-import { decoratePresented, makeTokenLookup, presentedDigest } from './auth.ts'
+import { combinedLookup, decoratePresented, presentedDigest, type RunTimeTokens } from './auth.ts'
 
 export interface ProtectionOptions {
   rateLimit: Config['http']['rateLimit']
   underPressure: Config['http']['underPressure']
   tokens: TokenEntry[]
+  /** Tokens issued at run time count per token too. */
+  runTimeTokens?: RunTimeTokens
 }
 
 const PROBES = new Set(['/healthz', '/readyz'])
@@ -41,7 +43,7 @@ export const protectionPlugin = fp<ProtectionOptions>(async (app, opts) => {
     }
   })
 
-  const lookup = makeTokenLookup(opts.tokens)
+  const lookup = combinedLookup(opts.tokens, opts.runTimeTokens)
   decoratePresented(app)
   // global: false, then one hook here: Fastify runs instance hooks before route-level
   // ones, and the plugin's own per-route hooks would run after authentication.

@@ -129,6 +129,45 @@ export const migrations: Migration[] = [
       WHERE state IN ('offered', 'connected', 'transferring') OR (state = 'transferred' AND data->>'endedAt' IS NULL);`
   },
   {
+    version: 11,
+    name: 'agents and agent tokens at run time',
+    // CONTRACT.md section 7. An agent's fields are one JSON document (they follow the
+    // Agent type; nothing queries inside them); from_config marks the config file's
+    // agents, so one taken out of the file is removed at the next start. A token is kept as its SHA-256 digest
+    // only. service_meta's agents_version is bumped with every change to either table,
+    // in the same transaction, so another process notices with one cheap read.
+    sql: `CREATE TABLE agents (
+      agent_id TEXT PRIMARY KEY,
+      data TEXT NOT NULL,
+      from_config INTEGER NOT NULL DEFAULT 0 CHECK (from_config IN (0, 1)),
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE TABLE agent_tokens (
+      digest TEXT PRIMARY KEY,
+      agent_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      revoked_at TEXT
+    ) STRICT;
+    CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id) WHERE revoked_at IS NULL;`,
+    postgres: `CREATE TABLE agents (
+      agent_id text PRIMARY KEY,
+      data jsonb NOT NULL,
+      from_config boolean NOT NULL DEFAULT false,
+      created_at text COLLATE "C" NOT NULL,
+      updated_at text COLLATE "C" NOT NULL
+    );
+    CREATE TABLE agent_tokens (
+      digest text PRIMARY KEY,
+      agent_id text NOT NULL,
+      name text NOT NULL,
+      created_at text COLLATE "C" NOT NULL,
+      revoked_at text COLLATE "C"
+    );
+    CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id) WHERE revoked_at IS NULL;`
+  },
+  {
     version: 13,
     name: 'HA group: the lease and the roll call',
     // PostgreSQL only (an HA group shares one PostgreSQL database; an SQLite store has

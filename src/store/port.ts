@@ -12,6 +12,7 @@
 // No driver types cross this file: errors an engine considers "the database cannot take
 // this now" are recognised by its isUnavailable().
 import type { AcwEntry } from '../acw/types.ts'
+import type { Agent, AgentToken } from '../agents/types.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Call } from '../calls/types.ts'
@@ -32,6 +33,20 @@ export type Change =
    * nothing is written (one outcome never yields two records, whoever writes it twice)
    */
   | { kind: 'apktRecord', record: ApktRecord, outcomeKey: string, at: string }
+  // Agents and agent tokens (CONTRACT.md section 7). Each of these also bumps the
+  // agents version (agents.version()) in the same transaction, so every process sharing
+  // the database notices a change with one cheap read.
+  /** insert or replace the agent (created_at kept on replace); `fromConfig`: written from the config file at start */
+  | { kind: 'agent', agent: Agent, at: string, fromConfig?: boolean }
+  /** the agent is gone, and every token of it revoked */
+  | { kind: 'agentRemoved', agentId: string, at: string }
+  /** a new agent token (its digest; the token itself is never stored) */
+  | { kind: 'agentToken', token: Omit<AgentToken, 'createdAt'>, at: string }
+  /** revokes every active token of the agent, except the one with digest `except` */
+  | { kind: 'agentTokensRevoked', agentId: string, except?: string, at: string }
+
+/** The Change kinds that bump the agents version. */
+export const AGENT_CHANGES: ReadonlySet<Change['kind']> = new Set(['agent', 'agentRemoved', 'agentToken', 'agentTokensRevoked'])
 
 export type OutboxStatus = 'pending' | 'delivered' | 'dead'
 export const outboxStatuses: readonly OutboxStatus[] = ['pending', 'delivered', 'dead']
@@ -109,6 +124,18 @@ export interface OutboxQueries {
   stats: (now: Date) => Promise<OutboxStats>
 }
 
+/** An agent as stored: `fromConfig` when the config file wrote it (absent otherwise). */
+export type StoredAgent = Agent & { fromConfig?: true }
+
+export interface AgentQueries {
+  /** Every agent in the store, by id. */
+  all: () => Promise<StoredAgent[]>
+  /** The active tokens (not revoked) of agents that exist, oldest first. */
+  tokens: () => Promise<AgentToken[]>
+  /** Bumped by every agent or token change (0 before the first): read it to notice another process's change. */
+  version: () => Promise<number>
+}
+
 /** Retention's storage side: src/retention/policy.ts says what may go. */
 export type RetentionQueries = RetentionStore
 
@@ -141,6 +168,7 @@ export interface Store {
   audit: AuditQueries
   outbox: OutboxQueries
   retention: RetentionQueries
+  agents: AgentQueries
   /** Rejects while the store cannot take a write (a cheap write, for /readyz and the guard). */
   check: () => Promise<void>
   /** Present on an engine an HA group can share (PostgreSQL). */

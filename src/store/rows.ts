@@ -1,6 +1,7 @@
 // Rows as both engines read them back (the same columns, the same ISO times), turned into
 // the port's shapes in one place, and the limits both apply when writing.
 import type { AcwEntry } from '../acw/types.ts'
+import { cleanAgent, type Agent, type AgentToken } from '../agents/types.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { OutboxEntry, OutboxStatus } from './port.ts'
 
@@ -50,3 +51,14 @@ export const toAcwEntry = (r: AcwRow): AcwEntry => ({
   ...(r.interface !== null ? { interface: r.interface } : {}),
   ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
 })
+
+export interface AgentRow { agent_id: string, data: string | Agent, from_config: number | boolean }
+export interface AgentTokenRow { digest: string, agent_id: string, name: string, created_at: string }
+
+/** SQLite gives the data as text, PostgreSQL's jsonb as an object; the key is the row's. */
+export const toAgent = (r: AgentRow): Agent & { fromConfig?: true } => ({
+  ...cleanAgent({ ...(typeof r.data === 'string' ? JSON.parse(r.data) as Agent : r.data), id: r.agent_id }),
+  ...(r.from_config === 1 || r.from_config === true ? { fromConfig: true as const } : {})
+})
+
+export const toAgentToken = (r: AgentTokenRow): AgentToken => ({ digest: r.digest, agentId: r.agent_id, name: r.name, createdAt: r.created_at })

@@ -108,7 +108,9 @@ function onEvent (type, data) {
       refreshOutboxSoon()
       break
     case 'agent':
-      if (data?.id !== undefined) st.agents.set(data.id, data)
+      // An agent removed at run time (admin API, CLI) comes as { id, removed: true }.
+      if (data?.id !== undefined && data.removed === true) st.agents.delete(data.id)
+      else if (data?.id !== undefined) st.agents.set(data.id, data)
       break
     case 'call':
       if (data?.callId !== undefined) {

@@ -3,6 +3,7 @@
 // the deadline of an agent whose transfer landed.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
+import type { AgentDirectory } from '../agents/directory.ts'
 import type { Failpoint } from '../failpoints.ts'
 import type { AmiWiring } from './ami.ts'
 import type { CallsWiring } from './calls.ts'
@@ -14,14 +15,14 @@ import { JournaledAcwRepository } from '../store/acw-records.ts'
 
 export interface AcwWiring { acw: AcwService, deadlineEffect: OutcomeEffect }
 
-export function wireAcw (config: Config, logger: Logger, { store, journal, audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, failpoint?: Failpoint): AcwWiring {
+export function wireAcw (config: Config, logger: Logger, { store, journal, audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, directory: AgentDirectory, failpoint?: Failpoint): AcwWiring {
   const acw = new AcwService({
     repo: new JournaledAcwRepository(journal, store.acw),
     pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
     clock: systemClock,
     log: logger.child({ module: 'acw' }),
     audit,
-    agents: config.agents,
+    agents: directory, // as they are now: agents added and changed at run time too
     settings: config.acw,
     pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,

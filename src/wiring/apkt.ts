@@ -2,6 +2,7 @@
 // dispatcher that posts them, and the outcome effect that makes a call's record.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
+import type { AgentDirectory } from '../agents/directory.ts'
 import { Outbox } from '../apkt/outbox.ts'
 import { Dispatcher } from '../apkt/dispatcher.ts'
 import { apktRecordEffect } from '../apkt/outcome-effect.ts'
@@ -17,7 +18,7 @@ export interface ApktWiring { outbox: Outbox, dispatcher: Dispatcher, recordEffe
  */
 const claimLeaseMs = (timeoutMs: number): number => Math.max(30_000, 3 * timeoutMs)
 
-export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string): ApktWiring {
+export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string, directory: AgentDirectory): ApktWiring {
   const log = logger.child({ module: 'apkt' })
   const outbox = new Outbox({ queries: store.outbox, write: change => journal.add(change), owner: instanceId, leaseMs: claimLeaseMs(config.apkt.timeoutMs) })
   // The live feed's APKT counts after each outcome and each delivery: one read at a time,
@@ -41,6 +42,6 @@ export function wireApkt (config: Config, logger: Logger, { store, journal }: St
     ...config.apkt.dispatcher,
     log
   })
-  const recordEffect = apktRecordEffect(outbox, config.agents, () => { dispatcher.kick(); publishStats() })
+  const recordEffect = apktRecordEffect(outbox, id => directory.get(id), () => { dispatcher.kick(); publishStats() })
   return { outbox, dispatcher, recordEffect }
 }

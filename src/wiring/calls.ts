@@ -4,6 +4,7 @@
 // domain (src/calls/lifecycle.ts, the outcome effects); it does not come back here.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
+import type { AgentDirectory } from '../agents/directory.ts'
 import type { AmiWiring } from './ami.ts'
 import type { StoreWiring } from './store.ts'
 import { CallTracker } from '../calls/tracker.ts'
@@ -19,11 +20,16 @@ export interface CallsWiring {
   resync: () => Promise<boolean>
 }
 
-export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring): Promise<CallsWiring> {
+export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring, directory: AgentDirectory): Promise<CallsWiring> {
   // A topic's wrap-up code is checked against the config's codes here, at start.
   const policy = loadPolicies(config.policy.dir, { wrapupCodes: config.wrapupCodes.map(w => w.code) })
   const callsLog = logger.child({ module: 'calls' })
-  const tracker = new CallTracker(config.agents, new JournaledCallRepository(journal, store.calls), callsLog)
+  const tracker = new CallTracker(directory.all(), new JournaledCallRepository(journal, store.calls), callsLog)
+  // Agents added, changed or removed at run time (admin API, CLI, another instance).
+  const follow = (): void => { tracker.setAgents(directory.all()) }
+  directory.on('added', follow)
+  directory.on('changed', follow)
+  directory.on('removed', follow)
   await tracker.load()
   const transferTarget = (index: number) => config.directory.find(d => d.index === index)
   ami.on('event', ev => {

@@ -17,7 +17,6 @@ import { wrapupView, type WrapupService } from '../wrapup/service.ts'
 export interface LiveWiring {
   apktStatus: (recordId: string) => string | undefined
   view: (agentId: string) => AgentView | undefined
-  agentIds: string[]
   /** Everything at once, for a client that just subscribed. */
   snapshot: () => Promise<unknown>
   metrics: ServiceMetrics
@@ -29,19 +28,20 @@ export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, tra
   const apktStatus = (id: string): string | undefined => outbox.knownStatus(id)
   const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
-  tracker.on('agent', id => feed.publish('agent', view(id)))
+  // An agent removed at run time has no view any more: watchers hear that it is gone.
+  tracker.on('agent', id => feed.publish('agent', view(id) ?? { id, removed: true }))
   ami.on('state', () => feed.publish('ami', ami.status()))
   acw.on('change', id => feed.publish('agent', view(id)))
   // Once durable: a choice, and the final wrap-up when the window closes.
   wrapups?.on('wrapup', c => { if (c.wrapup !== undefined) feed.publish('wrapup', { callId: c.callId, ...(c.agentId !== undefined ? { agentId: c.agentId } : {}), ...wrapupView(c.wrapup) }) })
-  const agentIds = config.agents.map(a => a.id)
-  const agentViews = () => agentIds.map(view)
-  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds, agents: agentViews })
+  // The tracker's agents as they are now (the agent directory's, after each change).
+  const agentViews = () => tracker.agentIds().map(view)
+  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds: tracker.agentIds(), agents: agentViews })
   const snapshot = async () => ({
     agents: agentViews(),
     calls: tracker.liveCalls().map(c => callView(c, apktStatus)),
     ami: ami.status(),
     apkt: await outbox.stats()
   })
-  return { apktStatus, view, agentIds, snapshot, metrics }
+  return { apktStatus, view, snapshot, metrics }
 }

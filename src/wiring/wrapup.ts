@@ -8,9 +8,9 @@ import type { AmiWiring } from './ami.ts'
 import type { CallsWiring } from './calls.ts'
 import type { StoreWiring } from './store.ts'
 import { listenForWindowEnds, WrapupService } from '../wrapup/service.ts'
+import type { AgentDirectory } from '../agents/directory.ts'
 
-export function wireWrapup (config: Config, logger: Logger, { audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, acw: AcwService): WrapupService {
-  const agents = new Map(config.agents.map(a => [a.id, a]))
+export function wireWrapup (config: Config, logger: Logger, { audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, acw: AcwService, agents: AgentDirectory): WrapupService {
   const wrapups = new WrapupService({
     calls: { get: id => tracker.get(id), recall: async id => await tracker.recall(id) },
     lifecycle: tracker.lifecycle,
@@ -19,7 +19,8 @@ export function wireWrapup (config: Config, logger: Logger, { audit }: StoreWiri
     audit,
     log: logger.child({ module: 'wrapup' }),
     now: () => new Date(),
-    member: id => { const a = agents.get(id); return a === undefined ? undefined : { name: a.memberName ?? a.interface, ...(a.queues[0] !== undefined ? { queue: a.queues[0] } : {}) } },
+    // The agent as the directory knows it now (agents come and go at run time).
+    member: id => { const a = agents.get(id); return a === undefined ? undefined : { name: a.memberName ?? a.interface ?? a.id, ...(a.queues[0] !== undefined ? { queue: a.queues[0] } : {}) } },
     queueLog: { async write (l) { await ami.action('QueueLog', { Queue: l.queue, Event: l.event, Interface: l.agent, UniqueID: l.callId, Message: l.data.join('|') }) } }
   })
   listenForWindowEnds(wrapups, { tracker, acw })

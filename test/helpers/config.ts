@@ -9,7 +9,8 @@ export const TOKENS = {
   pbx: 'test-pbx-token-0123456789',
   supervisor: 'test-supervisor-token-0123456789',
   agent1001: 'test-agent-1001-token-0123456789',
-  agent1002: 'test-agent-1002-token-0123456789'
+  agent1002: 'test-agent-1002-token-0123456789',
+  admin: 'test-admin-token-0123456789'
 } as const
 
 export function baseRawConfig (amiPort = 5038): Record<string, any> {
@@ -32,7 +33,8 @@ export function baseRawConfig (amiPort = 5038): Record<string, any> {
         { token: TOKENS.pbx, role: 'pbx', name: 'pbx' },
         { token: TOKENS.supervisor, role: 'supervisor', name: 'supervisor' },
         { token: TOKENS.agent1001, role: 'agent', agent: '1001', name: 'agent-1001' },
-        { token: TOKENS.agent1002, role: 'agent', agent: '1002', name: 'agent-1002' }
+        { token: TOKENS.agent1002, role: 'agent', agent: '1002', name: 'agent-1002' },
+        { token: TOKENS.admin, role: 'admin', name: 'admin' }
       ]
     }
   }

@@ -14,7 +14,9 @@ export const VALID_BODY: Record<string, unknown> = {
   'POST /v1/agents/:agentId/acw/complete': {},
   'POST /v1/agents/:agentId/acw': { extendSeconds: 10 },
   'POST /v1/cti/events': { type: 'call.offered', callId: 'sample-cti-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-1' } },
-  'POST /v1/apkt/records/:id/retry': {}
+  'POST /v1/apkt/records/:id/retry': {},
+  'PUT /v1/admin/agents/:agentId': { name: 'Siti', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK', interface: 'PJSIP/2001' },
+  'POST /v1/admin/agents/:agentId/tokens': { revokeOthers: false, name: 'fuzz' }
 }
 
 const uiFile = readdirSync('src/ui').find(f => f.endsWith('.css') || f.endsWith('.js')) ?? 'app.css'
@@ -30,4 +32,4 @@ export function concreteUrl (pattern: string, v: { callId: string, agentId?: str
 }
 
 /** A token for each role; the agent one belongs to agent 1001. */
-export const ROLE_TOKEN: Record<RoleName, string> = { pbx: TOKENS.pbx, supervisor: TOKENS.supervisor, agent: TOKENS.agent1001 }
+export const ROLE_TOKEN: Record<RoleName, string> = { pbx: TOKENS.pbx, supervisor: TOKENS.supervisor, agent: TOKENS.agent1001, admin: TOKENS.admin }

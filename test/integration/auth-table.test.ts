@@ -12,7 +12,7 @@ import { TOKENS, testConfig } from '../helpers/config.ts'
 import { asteriskTransfers, startAppStack } from '../helpers/app-stack.ts'
 import { ROLE_TOKEN, VALID_BODY, concreteUrl } from '../helpers/routes.ts'
 
-const ALL_ROLES: RoleName[] = ['pbx', 'supervisor', 'agent']
+const ALL_ROLES: RoleName[] = ['pbx', 'supervisor', 'agent', 'admin']
 
 // The only routes that may answer without a token: probes, the UI pages and their
 // assets, and the API documentation. Anything else marked public fails the test.

@@ -13,6 +13,7 @@ import type { Test } from 'tap'
 import { OutboxError } from '../../src/apkt/errors.ts'
 import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
 import type { AcwEntry } from '../../src/acw/types.ts'
+import type { Agent } from '../../src/agents/types.ts'
 import type { Call } from '../../src/calls/types.ts'
 import type { Change, OutboxEntry, Store } from '../../src/store/port.ts'
 
@@ -514,6 +515,61 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.equal(left.length, 4, 'live calls and calls with an open record stay')
     t.equal((await pass('apktDelivered', future)).deleted, 1)
     t.match(await store.outbox.stats(NOW), { pending: 1, delivered: 0, dead: 1 }, 'pending and dead records stay')
+  })
+
+  t.test(`${engine}: agents and tokens: upserted, removed with their tokens, revoked but one; the version counts every change`, async t => {
+    const store = await fresh(t)
+    t.equal(await store.agents.version(), 0, 'no change yet: version 0')
+    t.strictSame(await store.agents.all(), [])
+    t.strictSame(await store.agents.tokens(), [])
+    const a: Agent = { id: '2001', name: 'Siti', interface: 'PJSIP/2001', queues: ['pln123', 'vip'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' }
+    const b: Agent = { id: '2000', queues: ['pln123'], unit: 'DISTRIBUSI JAWA BARAT', unitPelayanan: 'UP3 BANDUNG', memberName: 'Agent 2000' }
+    await store.commit([{ kind: 'agent', agent: a, at: iso(NOW) }, { kind: 'agent', agent: b, at: iso(NOW) }])
+    t.strictSame(await store.agents.all(), [b, a], 'by id; absent fields stay absent')
+    t.equal(await store.agents.version(), 2, 'one bump per change')
+    const a2: Agent = { ...a, interface: 'PJSIP/2101', queues: ['pln123'] }
+    delete a2.name
+    await store.commit([{ kind: 'agent', agent: a2, at: iso(plus(NOW, 1000)) }])
+    t.strictSame(await store.agents.all(), [b, a2], 'replaced whole')
+    const c: Agent = { id: '2002', interface: 'Local/2002@agents/n', queues: ['pln123'], unit: 'X', unitPelayanan: 'Y' }
+    await store.commit([{ kind: 'agent', agent: c, at: iso(NOW), fromConfig: true }])
+    t.strictSame((await store.agents.all())[2], { ...c, fromConfig: true }, 'the config file\'s agent is marked so')
+    await store.commit([{ kind: 'agent', agent: c, at: iso(NOW) }, { kind: 'agentRemoved', agentId: '2002', at: iso(NOW) }])
+    t.strictSame(await store.agents.all(), [b, a2], 'the mark follows the last write')
+
+    const tok = (digest: string, agentId: string, name: string, at: Date): Change => ({ kind: 'agentToken', token: { digest, agentId, name }, at: iso(at) })
+    await store.commit([tok('d-a1', '2001', 'first', plus(NOW, 1)), tok('d-a2', '2001', 'second', plus(NOW, 2)), tok('d-b1', '2000', 'b', plus(NOW, 3)), tok('d-a3', '2001', 'third', plus(NOW, 4))])
+    t.strictSame(await store.agents.tokens(), [
+      { digest: 'd-a1', agentId: '2001', name: 'first', createdAt: iso(plus(NOW, 1)) },
+      { digest: 'd-a2', agentId: '2001', name: 'second', createdAt: iso(plus(NOW, 2)) },
+      { digest: 'd-b1', agentId: '2000', name: 'b', createdAt: iso(plus(NOW, 3)) },
+      { digest: 'd-a3', agentId: '2001', name: 'third', createdAt: iso(plus(NOW, 4)) }
+    ], 'active tokens, oldest first')
+    await t.rejects(store.commit([tok('d-a1', '2000', 'again', NOW)]), 'a digest is issued once')
+    const before = await store.agents.version()
+    t.equal(before, 10)
+
+    await store.commit([{ kind: 'agentTokensRevoked', agentId: '2001', except: 'd-a3', at: iso(plus(NOW, 5)) }])
+    t.strictSame((await store.agents.tokens()).map(x => x.digest), ['d-b1', 'd-a3'], 'the agent\'s others revoked; other agents\' kept')
+    await store.commit([{ kind: 'agentTokensRevoked', agentId: '2000', at: iso(plus(NOW, 6)) }])
+    t.strictSame((await store.agents.tokens()).map(x => x.digest), ['d-a3'], 'without except: all of the agent\'s')
+
+    await store.commit([{ kind: 'agentRemoved', agentId: '2001', at: iso(plus(NOW, 7)) }, { kind: 'agentRemoved', agentId: 'never-there', at: iso(plus(NOW, 7)) }])
+    t.strictSame(await store.agents.all(), [b], 'removed; removing an unknown agent is no error')
+    t.strictSame(await store.agents.tokens(), [], 'its tokens revoked with it')
+    await store.commit([{ kind: 'agent', agent: a, at: iso(plus(NOW, 8)) }])
+    t.strictSame(await store.agents.tokens(), [], 'a revoked token stays revoked when the id comes back')
+    t.equal(await store.agents.version(), before + 5)
+
+    // A batch the store refuses bumps nothing: the version moves only with a change.
+    const v = await store.agents.version()
+    await t.rejects(store.commit([{ kind: 'agent', agent: { ...b, unit: 'X' }, at: iso(NOW) }, tok('d-a3', '2001', 'dup', NOW)]))
+    t.equal(await store.agents.version(), v, 'a refused batch leaves the version')
+    t.strictSame(await store.agents.all(), [b, a], 'and the agents')
+
+    const other = await another(t, store)
+    t.equal(await other.agents.version(), v, 'another store on the database sees the same version')
+    t.strictSame(await other.agents.all(), [b, a])
   })
 
   t.test(`${engine}: close waits for commits in flight, then refuses`, async t => {

@@ -84,7 +84,8 @@ const mistakes: Array<{ kind: string, edit: (raw: any) => void, names: RegExp }>
   { kind: 'agent token bound to an unknown agent', edit: r => { r.auth.tokens[2].agent = '9999' }, names: /^auth\.tokens\[2\]\.agent: "9999" is not an id in agents/ },
   { kind: 'duplicate agent id', edit: r => { r.agents[1].id = '1001' }, names: /^agents: id "1001" appears more than once/ },
   { kind: 'token too short', edit: r => { r.auth.tokens[0].token = 'abc' }, names: /^auth\.tokens\[0\]\.token: must NOT have fewer than 16 characters/ },
-  { kind: 'empty list', edit: r => { r.agents = [] }, names: /^agents: must not be empty/ },
+  { kind: 'empty list', edit: r => { r.directory = [] }, names: /^directory: must not be empty/ },
+  { kind: 'agent token with no agents in the file', edit: r => { r.agents = [] }, names: /^auth\.tokens\[2\]\.agent: "1001" is not an id in agents/ },
   { kind: 'unknown store kind', edit: r => { r.store.kind = 'mysql' }, names: /^store\.kind: must be one of: sqlite, postgres/ },
   { kind: 'pool too small', edit: r => { r.store.poolSize = 0 }, names: /^store\.poolSize: must be >= 1/ },
   { kind: 'pool too large', edit: r => { r.store.poolSize = 101 }, names: /^store\.poolSize: must be <= 100/ },
@@ -143,6 +144,21 @@ t.test('environment overrides: scalars coerced, lists as JSON, secrets from env 
   t.match(problemsOf(() => parseConfig(baseRawConfig(), { CTI_AMI_PORT: 'x' })).join(), /CTI_AMI_PORT \(ami\.port\): "x" is not a number/)
   t.match(problemsOf(() => parseConfig(baseRawConfig(), { CTI_AGENTS: '[{' })).join(), /CTI_AGENTS \(agents\): not valid JSON/)
   t.match(problemsOf(() => parseConfig(baseRawConfig(), { CTI_ACW_SECONDS: '-5' })).join(), /acw\.seconds: must be >= 0/)
+})
+
+t.test('agents may be left out (all managed at run time): an empty list, and ACW settings by queue or agent are not checked against it', async t => {
+  const raw = baseRawConfig()
+  delete raw.agents
+  raw.auth.tokens = raw.auth.tokens.filter((x: { role: string }) => x.role !== 'agent')
+  raw.acw.perQueue = { vip: 60 }
+  raw.acw.perAgent = { 2001: 10 }
+  const c = parseConfig(raw, {})
+  t.strictSame(c.agents, [])
+  t.same(c.acw.perQueue, { vip: 60 })
+  // With agents in the file the cross references are checked as before.
+  const listed = baseRawConfig()
+  listed.acw.perQueue = { vip: 60 }
+  t.match(problemsOf(() => parseConfig(listed, {})).join('|'), /acw\.perQueue\.vip: no agent is in queue "vip"/)
 })
 
 t.test('every config key has an environment variable, and the README lists them all', async t => {

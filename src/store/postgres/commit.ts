@@ -45,12 +45,39 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
           VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6) ON CONFLICT (outcome_key) DO NOTHING`,
         [c.record.id, c.outcomeKey, c.record.agentId, c.record.callId, c.at, JSON.stringify(c.record)])
         break
+      case 'agent':
+        await client.query(`INSERT INTO agents (agent_id, data, from_config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+          ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, from_config = excluded.from_config, updated_at = excluded.updated_at`, [c.agent.id, JSON.stringify(c.agent), c.fromConfig === true, c.at])
+        await bumpAgentsVersion(client, c.at)
+        break
+      case 'agentRemoved':
+        await client.query('DELETE FROM agents WHERE agent_id = $1', [c.agentId])
+        await client.query('UPDATE agent_tokens SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL', [c.at, c.agentId])
+        await bumpAgentsVersion(client, c.at)
+        break
+      case 'agentToken':
+        await client.query('INSERT INTO agent_tokens (digest, agent_id, name, created_at) VALUES ($1, $2, $3, $4)', [c.token.digest, c.token.agentId, c.token.name, c.at])
+        await bumpAgentsVersion(client, c.at)
+        break
+      case 'agentTokensRevoked':
+        await client.query('UPDATE agent_tokens SET revoked_at = $1 WHERE agent_id = $2 AND revoked_at IS NULL AND digest IS DISTINCT FROM $3', [c.at, c.agentId, c.except ?? null])
+        await bumpAgentsVersion(client, c.at)
+        break
       default: {
         const never: never = c
         throw new TypeError(`unknown change ${JSON.stringify(never)}`)
       }
     }
   }
+}
+
+/**
+ * The agents version another instance polls (agents.version()). The row is locked until
+ * the transaction ends, so two instances changing agents at once bump it one after the other.
+ */
+async function bumpAgentsVersion (client: PgClient, at: string): Promise<void> {
+  await client.query(`INSERT INTO service_meta (key, value, updated_at) VALUES ('agents_version', '1', $1)
+    ON CONFLICT (key) DO UPDATE SET value = (service_meta.value::bigint + 1)::text, updated_at = excluded.updated_at`, [at])
 }
 
 async function saveCall (client: PgClient, call: Call): Promise<void> {

@@ -5,10 +5,11 @@
 // again once the server is back (src/store/postgres/pool.ts).
 import type pg from 'pg'
 import type { AcwEntry } from '../../acw/types.ts'
+import type { AgentToken } from '../../agents/types.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
-import type { Change, Store } from '../port.ts'
+import type { Change, Store, StoredAgent } from '../port.ts'
 import type { FenceToken } from '../../ha/lease.ts'
 import { checkChanges } from './commit.ts'
 import { CommitQueue } from './commit-queue.ts'
@@ -19,7 +20,7 @@ import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
 import { pgLease } from './lease.ts'
-import { toAcwEntry, type AcwRow } from '../rows.ts'
+import { toAcwEntry, toAgent, toAgentToken, type AcwRow, type AgentRow, type AgentTokenRow } from '../rows.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -59,6 +60,7 @@ class PostgresStore implements Store {
   readonly outbox
   readonly retention
   readonly group
+  readonly agents
 
   constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
     this.queue = new CommitQueue(pool)
@@ -78,6 +80,12 @@ class PostgresStore implements Store {
       list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>
         (await rows<AuditDbRow>('SELECT * FROM audit WHERE seq < $1 ORDER BY seq DESC LIMIT $2', [opts.before ?? Number.MAX_SAFE_INTEGER, opts.limit ?? 100]))
           .map(r => ({ seq: Number(r.seq), at: r.at, actor: r.actor, role: r.role, action: r.action, target: r.target, details: r.details }))
+    }
+    this.agents = {
+      all: async (): Promise<StoredAgent[]> => (await rows<AgentRow>('SELECT agent_id, data, from_config FROM agents ORDER BY agent_id COLLATE "C"')).map(toAgent),
+      tokens: async (): Promise<AgentToken[]> => (await rows<AgentTokenRow>(`SELECT t.digest, t.agent_id, t.name, t.created_at FROM agent_tokens t
+        JOIN agents a ON a.agent_id = t.agent_id WHERE t.revoked_at IS NULL ORDER BY t.created_at, t.digest COLLATE "C"`)).map(toAgentToken),
+      version: async (): Promise<number> => Number((await rows<{ value: string }>("SELECT value FROM service_meta WHERE key = 'agents_version'"))[0]?.value ?? 0)
     }
     this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })
     this.retention = guarded(pgRetention(pool), () => { this.assertOpen() })

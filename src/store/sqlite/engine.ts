@@ -14,6 +14,7 @@
 import { OutboxError } from '../../apkt/errors.ts'
 import { SqliteOutboxStatements } from './outbox-statements.ts'
 import { SqliteAcwRepository } from '../acw-repository.ts'
+import { SqliteAgentsRepository } from '../agents-repository.ts'
 import { SqliteAuditLog } from '../audit-repository.ts'
 import { SqliteCallRepository } from '../calls-repository.ts'
 import { SqliteRetentionStore } from '../retention-repository.ts'
@@ -31,6 +32,7 @@ export class SqliteEngine {
   private readonly audit
   private readonly outbox
   private readonly retention
+  private readonly agents
   private readonly stmt
 
   constructor (private readonly file: SqliteFile) {
@@ -40,6 +42,7 @@ export class SqliteEngine {
     this.audit = new SqliteAuditLog(db)
     this.outbox = new SqliteOutboxStatements(db) // add, get, list, stats: today's SQL; claims are below
     this.retention = new SqliteRetentionStore(db)
+    this.agents = new SqliteAgentsRepository(db)
     this.stmt = {
       audit: db.prepare('INSERT INTO audit (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)'),
       // Today's due query (src/apkt/outbox.ts, INDEXED BY for the same reason), with the
@@ -158,6 +161,9 @@ export class SqliteEngine {
       }
       case 'outboxStats': return this.outbox.stats(new Date(job.now))
       case 'countOld': return this.retention.countOld(job.table, job.cutoff)
+      case 'agentsAll': return this.agents.all()
+      case 'agentTokens': return this.agents.tokens()
+      case 'agentsVersion': return this.agents.version()
       case 'deleteBatch': return this.retention.deleteBatch(job.table, job.cutoff, job.limit, job.after)
     }
   }
@@ -169,6 +175,7 @@ export class SqliteEngine {
       case 'acwEnded': this.acw.delete(c.agentId); return
       case 'audit': this.stmt.audit.run(c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})); return
       case 'apktRecord': this.outbox.add(c.record, c.outcomeKey, new Date(c.at)); return
+      case 'agent': case 'agentRemoved': case 'agentToken': case 'agentTokensRevoked': this.agents.apply(c); return
     }
   }
 }

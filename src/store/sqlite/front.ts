@@ -5,10 +5,11 @@
 // turn of the event loop) go together into the next run: the engine commits the
 // writes among them in one transaction (group commit).
 import type { AcwEntry } from '../../acw/types.ts'
+import type { AgentToken } from '../../agents/types.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import { isStoreUnavailable } from '../errors.ts'
-import type { Change, OutboxEntry, OutboxStats, OutboxStatus, Store } from '../port.ts'
+import type { Change, OutboxEntry, OutboxStats, OutboxStatus, Store, StoredAgent } from '../port.ts'
 import type { Job, Outcome } from './jobs.ts'
 
 /** Where the jobs run. run() is called again only after its previous answer. */
@@ -114,6 +115,11 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
     retention: {
       deleteBatch: async (table, cutoff, limit, after) => await submit<{ deleted: number, after?: string }>({ op: 'deleteBatch', table, cutoff, limit, ...(after !== undefined ? { after } : {}) }),
       countOld: async (table, cutoff) => await submit<number>({ op: 'countOld', table, cutoff })
+    },
+    agents: {
+      all: async () => await submit<StoredAgent[]>({ op: 'agentsAll' }),
+      tokens: async () => await submit<AgentToken[]>({ op: 'agentTokens' }),
+      version: async () => await submit<number>({ op: 'agentsVersion' })
     },
     check: async () => { await submit<void>({ op: 'check' }) },
     isUnavailable: (err: unknown) => isStoreUnavailable(err) || extraUnavailable(err),

@@ -28,6 +28,9 @@ export type Job =
   | { op: 'outboxPage', status?: OutboxStatus, afterSeq: number, limit: number }
   | { op: 'outboxStats', now: string }
   | { op: 'countOld', table: RetentionTable, cutoff: string }
+  | { op: 'agentsAll' }
+  | { op: 'agentTokens' }
+  | { op: 'agentsVersion' }
   // alone: retention's batch is its own short transaction (and sets its own sync level)
   | { op: 'deleteBatch', table: RetentionTable, cutoff: string, limit: number, after?: string }
 
