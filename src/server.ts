@@ -75,18 +75,22 @@ async function run (config: Config): Promise<void> {
   service = created
   if (abort.signal.aborted) { await created.stop(); return }
   let freedAt: number | undefined
+  let boundAt: number | undefined
+  created.app.server.once('listening', () => { boundAt = performance.now() })
+  let released: { closed: Promise<void> } | undefined
   const address = await created.start({
-    // The starting app lets its last answers finish and frees the port; the full app binds it next.
+    // The starting app frees the port (its last answers finish meanwhile); the full app binds it next.
     beforeListen: async () => {
       const waiting = starting
       starting = undefined
       if (waiting === undefined) return
       freedAt = performance.now()
-      await waiting.app.close()
+      released = await waiting.release()
     }
   })
   // How long the port was closed between the two apps (a connection then is refused).
-  const handOverMs = freedAt !== undefined ? { handOverMs: Math.round((performance.now() - freedAt) * 10) / 10 } : {}
+  const handOverMs = freedAt !== undefined && boundAt !== undefined ? { handOverMs: Math.round((boundAt - freedAt) * 10) / 10 } : {}
+  await released?.closed
   logger.info({ address, ami: `${config.ami.host}:${config.ami.port}`, store: created.store.where, ...handOverMs }, 'pln123-cti listening')
 }
 

@@ -7,9 +7,10 @@
 // route of the full app is built on the store (the tracker loads from it, ACW recovers
 // from it), so it cannot exist before the store does, and a half-built full app would
 // have to guard each route. This one holds nothing but the wait, answers from memory,
-// and is closed the moment the full app is ready to take the port (server.ts); the two
-// share the port, not a socket (Node 20 has no SO_REUSEPORT), so a connection made in
-// the few milliseconds between the close and the full app's listen is refused.
+// and is closed the moment the full app is ready to take the port (server.ts). The two
+// share the port, not a socket (Node 20 has no SO_REUSEPORT): the port is closed for
+// the time the full app takes to bind it (a few milliseconds); release() accepts what
+// is queued, then stops accepting without dropping what was accepted (see there).
 //
 //  - GET /healthz: 200, the process lives;
 //  - GET /readyz (public): 503 { status: "starting", role, checks } with the reason in
@@ -21,6 +22,8 @@
 //    (401 without one); the role of each route is the full app's to check, since here
 //    none of them does anything. The pages (/, /agent, /ui/, /docs) are public there,
 //    so they are here.
+import { Server as NetServer } from 'node:net'
+import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import type { Config } from '../config/schema.ts'
 import type { StoreKind } from '../store/port.ts'
@@ -28,7 +31,6 @@ import { whyStoreUnavailable } from '../store/why.ts'
 import { AccessLog } from './access-log.ts'
 import { authPlugin } from './auth.ts'
 import { installErrorHandler } from './errors.ts'
-import { closeConnectionsWhenClosing } from './shutdown.ts'
 
 export interface StartingTarget {
   ami: { host: string, port: number, user: string }
@@ -41,7 +43,15 @@ export interface StartingApp {
   onRetry: (err: unknown, attempt: number, retryInMs: number) => void
   /** The reason the store is not open, in words (what /readyz and the 503s say). */
   reason: () => string
+  /**
+   * Closes the app for the full one: resolves as soon as the port is free, without
+   * waiting for its last answers to be sent (`closed` settles once they are), so that
+   * the port stays closed for no longer than the full app takes to bind it.
+   */
+  release: () => Promise<{ closed: Promise<void> }>
 }
+
+const openConnections = async (server: NetServer): Promise<number> => await new Promise(resolve => { server.getConnections((err, n) => { resolve(err !== null ? 0 : n) }) })
 
 interface Wait { since: Date, attempts: number, lastError?: unknown, failedAt?: Date, nextTryAt?: Date }
 
@@ -58,7 +68,10 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
     logController: new AccessLog()
   })
   installErrorHandler(app)
-  closeConnectionsWhenClosing(app)
+  // No keep-alive: a client's idle socket to this app would be closed under it at the
+  // hand-over, and its next request reset (ECONNRESET, seen in the test) instead of
+  // finding the full app. Each answer here is cheap, so a connection each costs little.
+  app.addHook('onSend', async (_req, reply) => { void reply.header('connection', 'close') })
   await app.register(authPlugin, { tokens: config.auth.tokens })
 
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' as const }))
@@ -121,6 +134,25 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
       wait.failedAt = now
       wait.nextTryAt = new Date(now.getTime() + retryInMs)
     },
-    reason
+    reason,
+    async release () {
+      // First a full turn of the event loop (its poll phase accepts what is queued): the
+      // full service's boot kept the loop busy, a probe that came meanwhile waits in the
+      // kernel's accept queue, and closing the listening socket would reset it (the test
+      // saw one such reset per hand-over before this).
+      await immediate()
+      await immediate()
+      // Then stop accepting (the port is free at once) and nothing more: Node's http
+      // close() would also drop the connections accepted whose request has not arrived
+      // yet, a reset for their clients. Those are answered here (503, connection: close),
+      // and the app is closed once they are done, or after a second at most.
+      NetServer.prototype.close.call(app.server)
+      const closed = (async () => {
+        const deadline = Date.now() + 1000
+        while (await openConnections(app.server) > 0 && Date.now() < deadline) await delay(10)
+        await app.close()
+      })()
+      return { closed }
+    }
   }
 }
