@@ -54,6 +54,35 @@ t.test('postgres frozen at start: the starting app answers why; once thawed the 
   t.pass('built once the server answered, and it takes writes')
 })
 
+// In process, the server refusing this database's connections (CONNECTION LIMIT 0, as a
+// DBA may set while working on it): each try is refused at once, the starting app says
+// so in its own words, and once the limit is lifted the service is built.
+t.test('postgres refusing connections at start: the starting app says the database refuses them; once lifted the service is built', async t => {
+  const env = await storeEnv(t, 'postgres')
+  if (env === undefined) return
+  const cluster = await needPostgres(t)
+  if (cluster === undefined) return
+  const database = new URL(String(env.CTI_STORE_URL)).pathname.slice(1)
+  const fake = await FakeAmi.start()
+  t.teardown(async () => { await fake.stop() })
+  const config = testConfig(fake.port, () => {}, env)
+  const starting = await buildStartingApp(config, { ami: { host: '127.0.0.1', port: fake.port, user: 'cti' }, store: { kind: 'postgres', where: 'the-test' } }, 'the-test')
+  t.teardown(async () => { await starting.app.close() })
+  await cluster.connectionLimit(database, 0)
+  t.teardown(async () => { await cluster.connectionLimit(database, -1).catch(() => {}) })
+  const creating = createService(config, pino({ level: 'silent' }), { storeWait: { onRetry: starting.onRetry } })
+  await waitFor('a try refused', () => starting.reason() !== 'it is being opened' ? true : undefined, 20_000)
+  const ready = await starting.app.inject({ url: '/readyz' })
+  t.match({ status: ready.statusCode, body: ready.json() }, { status: 503, body: { status: 'starting', checks: { store: { ok: false, reason: 'the database refuses new connections' } } } }, `the reason in words: ${ready.body}`)
+  const status = await starting.app.inject({ url: '/v1/status', headers: { authorization: `Bearer ${TOKENS.supervisor}` } })
+  t.match(status.json(), { status: 'starting', store: { ok: false, detail: /^waiting to open: the database refuses new connections \(53300: / } }, 'supervisors get the driver\'s code and words')
+  await cluster.connectionLimit(database, -1)
+  const svc = await creating
+  t.teardown(async () => { await svc.stop() })
+  await svc.store.check()
+  t.pass('built once the limit was lifted, and it takes writes')
+})
+
 // The real process (src/server.ts) with its database down: the port answers from the
 // start (a load balancer sees a live process that is not ready, not a dead port), every
 // answer says why in words, none names the URL or its password, and once the database
