@@ -84,8 +84,8 @@ async function run (config: Config): Promise<void> {
       const waiting = starting
       starting = undefined
       if (waiting === undefined) return
-      freedAt = performance.now()
       released = await waiting.release()
+      freedAt = performance.now()
     }
   })
   // How long the port was closed between the two apps (a connection then is refused).
