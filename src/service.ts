@@ -16,6 +16,7 @@ import type { Failpoint } from './failpoints.ts'
 import { LiveFeed } from './live/feed.ts'
 import type { ServiceMetrics } from './metrics/index.ts'
 import type { Retention } from './retention/purger.ts'
+import type { StoreWait } from './store/open.ts'
 import type { Store } from './store/port.ts'
 import { wireAcw } from './wiring/acw.ts'
 import { wireAgentAdmin, wireAgents, type AgentsWiring } from './wiring/agents.ts'
@@ -45,15 +46,15 @@ export interface Service {
   retention: Retention
   /** The agent directory (config + store), its reload from the store, the run-time tokens. */
   agents: AgentsWiring
-  /** Listens, then connects to AMI; resolves with the listening address. */
-  start: () => Promise<string>
+  /** Listens, then connects to AMI; resolves with the listening address. `beforeListen`: frees the port (server.ts's starting app) at the last moment. */
+  start: (hooks?: { beforeListen?: () => Promise<void> }) => Promise<string>
   /** Stops taking requests, lets in-flight ones finish, then closes AMI and the store. */
   stop: () => Promise<void>
 }
 
-export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint } = {}): Promise<Service> {
+export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint, storeWait?: StoreWait } = {}): Promise<Service> {
   const instanceId = hostname() // stable across restarts: a restart drops the claims its last run left
-  const store = await wireStore(config, logger) // 1. the database, migrated; the journal; the audit log
+  const store = await wireStore(config, logger, opts.storeWait) // 1. the database, migrated; the journal; the audit log
   const agents = await wireAgents(config, logger, store) // 1½. the agent directory: the config's agents and the store's
   const { directory } = agents
   const feed = new LiveFeed()
@@ -88,9 +89,11 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {
     config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, wrapups, metrics, retention, agents,
-    async start () {
+    async start (hooks = {}) {
       await acw.recover() // deadlines from before a restart keep running
       agents.start() // another instance's or the CLI's agent changes, seen within a second
+      await app.ready() // booted before the port is freed for it: the hand-over is only the bind
+      await hooks.beforeListen?.()
       const address = await app.listen({ host: config.http.host, port: config.http.port })
       pbx.ami.start()
       dispatcher.start() // sends what a previous run left pending

@@ -31,7 +31,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: Readiness }> =
     config: { auth: 'public' },
     schema: {
       summary: 'Readiness: 200 when logged in to AMI and the store is usable, else 503 naming what is down (ami, store)',
-      description: 'Checked at most once a second however often it is asked. Details (AMI session, store) are in GET /v1/status.',
+      description: 'Checked at most once a second however often it is asked. Details (AMI session, store) are in GET /v1/status. While a PostgreSQL store cannot be opened at start, the service already answers: 503 with `status: starting`, `role` and `checks.store.reason` (why, in words), every other route 503 STORE_UNAVAILABLE (src/http/starting.ts).',
       querystring: NoQuery,
       response: {
         200: Type.Object({ status: Type.Literal('ready'), role: Role, checks: Checks }),

@@ -11,7 +11,7 @@ import { JournaledAuditLog } from '../store/audit-records.ts'
 import { Journal } from '../store/journal.ts'
 import { migrations } from '../store/migrations.ts'
 import type { Store } from '../store/port.ts'
-import { openEngine, storeConfigOf } from '../store/open.ts'
+import { openEngine, storeConfigOf, type StoreWait } from '../store/open.ts'
 import { whyStoreUnavailable } from '../store/why.ts'
 
 export interface StoreWiring {
@@ -32,9 +32,10 @@ export interface StoreWiring {
  */
 const COMMIT_TIMEOUT_MS = 3000
 
-export async function wireStore (config: Config, logger: Logger): Promise<StoreWiring> {
+/** `wait`: who hears of each failed try while a database unreachable at start is waited for, and the signal that ends the wait. */
+export async function wireStore (config: Config, logger: Logger, wait: StoreWait = {}): Promise<StoreWiring> {
   const log = logger.child({ module: 'store' })
-  const store = await openEngine(storeConfigOf(config.store), [...migrations, ...apktMigrations], log, { waitForDatabase: true })
+  const store = await openEngine(storeConfigOf(config.store), [...migrations, ...apktMigrations], log, { ...wait, waitForDatabase: true })
   const journal = new Journal({ store, log })
   let heal: () => Promise<void> = async () => {}
   // After an outage the changes kept aside are written (the journal); Asterisk may have
