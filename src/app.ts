@@ -18,6 +18,7 @@ import { callRoutes, type CallRouteDeps } from './http/calls-routes.ts'
 import { pbxRoutes, type PbxRouteDeps } from './http/pbx-routes.ts'
 import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
+import { shiftRoutes, type ShiftRouteDeps } from './http/shift-routes.ts'
 import { auditRoutes, type AuditRouteDeps } from './http/audit-routes.ts'
 import { uiRoutes } from './http/ui-routes.ts'
 import { routeTablePlugin } from './http/route-table.ts'
@@ -25,7 +26,7 @@ import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
 import { protectionPlugin } from './http/protection.ts'
 import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & ShiftRouteDeps & AuditRouteDeps & MetricsRouteDeps
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
   const app = Fastify({
@@ -65,6 +66,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(pbxRoutes, deps)
   await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)
+  await app.register(shiftRoutes, deps)
   await app.register(auditRoutes, deps)
   await app.register(metricsRoutes, deps)
   await app.register(uiRoutes)

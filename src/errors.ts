@@ -36,6 +36,10 @@ export const Errors = {
   PolicyNotInForce: createError<[string]>('POLICY_NOT_IN_FORCE', '%s', 409),
   AcwFixed: createError<[string]>('ACW_FIXED', '%s', 409),
   NotInAcw: createError<[string]>('NOT_IN_ACW', '%s', 409),
+  InterfaceInUse: createError<[string]>('INTERFACE_IN_USE', '%s', 409),
+  AlreadyLoggedIn: createError<[string]>('ALREADY_LOGGED_IN', '%s', 409),
+  OnCall: createError<[string]>('ON_CALL', '%s', 409),
+  AcwRunning: createError<[string]>('ACW_RUNNING', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

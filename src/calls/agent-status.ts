@@ -26,6 +26,11 @@ export class AgentStatuses {
     for (const id of agentIds) this.byAgent.set(id, { presence: 'offline', paused: false, pausedReason: '' })
   }
 
+  /** Follows an agent added while running (a directory change); quiet: nothing changed for anyone yet. */
+  ensure (agentId: string): void {
+    if (!this.byAgent.has(agentId)) this.byAgent.set(agentId, { presence: 'offline', paused: false, pausedReason: '' })
+  }
+
   /** undefined for an agent that is not configured. */
   get (agentId: string): AgentStatus | undefined { return this.byAgent.get(agentId) }
 

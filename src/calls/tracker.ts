@@ -14,7 +14,17 @@ import type { CallRepository } from './repository.ts'
 import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
 import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type Landing, type LandingStatus, type MemberSnapshot } from './types.ts'
 
-export interface TrackedAgent { id: string, interface: string, queues: string[] }
+export interface TrackedAgent { id: string, interface: string, queues: readonly string[] }
+
+/**
+ * Where the tracker reads the agents from: their ids and each one's interface of today
+ * (the login's, else the configured one). Asked again on refreshAgents(), after a
+ * login or logout moved an agent to another phone.
+ */
+export interface AgentLookup { ids: () => readonly string[], get: (agentId: string) => TrackedAgent | undefined }
+
+/** A fixed list as a lookup (tests, the bench). */
+export const agentList = (agents: readonly TrackedAgent[]): AgentLookup => ({ ids: () => agents.map(a => a.id), get: id => agents.find(a => a.id === id) })
 
 export type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 export type { TransferTarget } from './transfer-verdict.ts'
@@ -70,8 +80,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   readonly lifecycle: CallLifecycle
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
-  private readonly agentByInterface = new Map<string, string>()
-  private readonly agentOfChannel: (channel: string) => string | undefined
+  private agentByInterface = new Map<string, string>()
+  private agentOfChannel: (channel: string) => string | undefined = () => undefined
+  private readonly agents: AgentLookup
   private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
@@ -103,15 +114,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   }
 
   constructor (
-    private readonly agents: readonly TrackedAgent[],
+    agents: readonly TrackedAgent[] | AgentLookup,
     private readonly repo: CallRepository,
     private readonly log: Log,
     private readonly now: () => Date = () => new Date()
   ) {
     super()
-    this.agentOfChannel = channelMatcher(agents)
-    for (const a of agents) this.agentByInterface.set(a.interface.toLowerCase(), a.id)
-    this.status = new AgentStatuses(agents.map(a => a.id), agentId => { this.emit('agent', agentId) })
+    this.agents = Array.isArray(agents) ? agentList(agents as readonly TrackedAgent[]) : agents as AgentLookup
+    this.status = new AgentStatuses([], agentId => { this.emit('agent', agentId) })
+    this.refreshAgents()
     this.lifecycle = new CallLifecycle({
       repo,
       log,
@@ -147,7 +158,21 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   liveCalls (): Call[] { return [...this.calls.values()].filter(c => ACTIVE_STATES.has(c.state)) }
 
-  agentIds (): string[] { return this.agents.map(a => a.id) }
+  agentIds (): string[] { return [...this.agents.ids()] }
+
+  /**
+   * Reads the agents' interfaces again (a login at another phone, a logout): the maps
+   * AMI events are matched with are worked out here once, not on every event.
+   */
+  refreshAgents (): void {
+    const agents = this.agents.ids().map(id => this.agents.get(id)).filter((a): a is TrackedAgent => a !== undefined)
+    this.agentOfChannel = channelMatcher(agents)
+    this.agentByInterface = new Map(agents.map(a => [a.interface.toLowerCase(), a.id]))
+    for (const a of agents) this.status.ensure(a.id)
+  }
+
+  /** The agent left every queue (a logout): no QueueMemberRemoved may name it once its interface is no longer its own. */
+  memberGone (agentId: string): void { this.status.set(agentId, { presence: 'offline', paused: false, pausedReason: '' }) }
 
   /** Whether `channel` is a leg of `agentId`'s device (the matching the AMI events use). */
   isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }

@@ -3,7 +3,8 @@
 // every message after it subscribed. No Fastify here: the route adapts it to SSE.
 import { EventEmitter } from 'node:events'
 
-export type LiveType = 'agent' | 'call' | 'apkt' | 'ami'
+/** 'pause': a pause past its reason's maxMinutes ({ agentId, reason, since, overMax: true }). */
+export type LiveType = 'agent' | 'call' | 'apkt' | 'ami' | 'pause'
 
 export interface LiveMessage {
   /** increases by one per message, for the SSE id and gap detection */

@@ -1,6 +1,7 @@
 // Rows as both engines read them back (the same columns, the same ISO times), turned into
 // the port's shapes in one place, and the limits both apply when writing.
 import type { AcwEntry } from '../acw/types.ts'
+import type { AgentSession, NextStatus } from '../agents/session.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { OutboxEntry, OutboxStatus } from './port.ts'
 
@@ -50,3 +51,19 @@ export const toAcwEntry = (r: AcwRow): AcwEntry => ({
   ...(r.interface !== null ? { interface: r.interface } : {}),
   ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {})
 })
+
+export interface SessionRow { agent_id: string, interface: string, queues: string, since: string, pause_reason: string | null, paused_since: string | null, next: string | null }
+
+export const toAgentSession = (r: SessionRow): AgentSession => ({
+  agentId: r.agent_id,
+  interface: r.interface,
+  queues: JSON.parse(r.queues) as string[],
+  since: r.since,
+  ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {}),
+  ...(r.paused_since !== null ? { pausedSince: r.paused_since } : {}),
+  ...(r.next !== null ? { next: JSON.parse(r.next) as NextStatus } : {})
+})
+
+/** The row's values in column order: agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at. */
+export const sessionValues = (s: AgentSession, now: string): Array<string | null> =>
+  [s.agentId, s.interface, JSON.stringify(s.queues), s.since, s.pauseReason ?? null, s.pausedSince ?? null, s.next !== undefined ? JSON.stringify(s.next) : null, now]

@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
 import type { AmiWiring } from './ami.ts'
 import type { StoreWiring } from './store.ts'
-import { CallTracker } from '../calls/tracker.ts'
+import { CallTracker, type AgentLookup } from '../calls/tracker.ts'
 import { InquiryService } from '../calls/inquiry.ts'
 import { resyncFromPbx } from '../calls/resync.ts'
 import { loadPolicies } from '../policy/index.ts'
@@ -19,10 +19,11 @@ export interface CallsWiring {
   resync: () => Promise<boolean>
 }
 
-export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring): Promise<CallsWiring> {
+/** `agents`: the agents and each one's interface of today (src/wiring/shift.ts); config.agents when left out. */
+export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring, agents?: AgentLookup): Promise<CallsWiring> {
   const policy = loadPolicies(config.policy.dir)
   const callsLog = logger.child({ module: 'calls' })
-  const tracker = new CallTracker(config.agents, new JournaledCallRepository(journal, store.calls), callsLog)
+  const tracker = new CallTracker(agents ?? config.agents, new JournaledCallRepository(journal, store.calls), callsLog)
   await tracker.load()
   const transferTarget = (index: number) => config.directory.find(d => d.index === index)
   ami.on('event', ev => {

@@ -12,6 +12,10 @@ export const VALID_BODY: Record<string, unknown> = {
   'POST /v1/calls/:callId/direct-transfer': { target: 3 },
   'POST /v1/agents/:agentId/acw/complete': {},
   'POST /v1/agents/:agentId/acw': { extendSeconds: 10 },
+  'POST /v1/agents/:agentId/login': {},
+  'POST /v1/agents/:agentId/logout': {},
+  'POST /v1/agents/:agentId/pause': { reason: 'ISTIRAHAT' },
+  'POST /v1/agents/:agentId/ready': {},
   'POST /v1/cti/events': { type: 'call.offered', callId: 'sample-cti-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-1' } },
   'POST /v1/apkt/records/:id/retry': {}
 }

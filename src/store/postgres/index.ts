@@ -17,7 +17,8 @@ import { pgOutbox } from './outbox.ts'
 import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
-import { toAcwEntry, type AcwRow } from '../rows.ts'
+import { toAcwEntry, toAgentSession, type AcwRow, type SessionRow } from '../rows.ts'
+import type { AgentSession } from '../../agents/session.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -53,6 +54,7 @@ class PostgresStore implements Store {
 
   readonly calls
   readonly acw
+  readonly sessions
   readonly audit
   readonly outbox
   readonly retention
@@ -70,6 +72,9 @@ class PostgresStore implements Store {
     }
     this.acw = {
       all: async (): Promise<AcwEntry[]> => (await rows<AcwRow>('SELECT * FROM acw ORDER BY started_at')).map(toAcwEntry)
+    }
+    this.sessions = {
+      all: async (): Promise<AgentSession[]> => (await rows<SessionRow>('SELECT * FROM agent_sessions ORDER BY since, agent_id')).map(toAgentSession)
     }
     this.audit = {
       list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>

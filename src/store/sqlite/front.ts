@@ -5,6 +5,7 @@
 // turn of the event loop) go together into the next run: the engine commits the
 // writes among them in one transaction (group commit).
 import type { AcwEntry } from '../../acw/types.ts'
+import type { AgentSession } from '../../agents/session.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import { isStoreUnavailable } from '../errors.ts'
@@ -87,6 +88,7 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
       unfinished: async () => await submit<Call[]>({ op: 'callsUnfinished' })
     },
     acw: { all: async () => await submit<AcwEntry[]>({ op: 'acwAll' }) },
+    sessions: { all: async () => await submit<AgentSession[]>({ op: 'sessionsAll' }) },
     audit: { list: async (opts = {}) => await submit<AuditRow[]>({ op: 'auditList', ...opts }) },
     outbox: {
       claimDue: async ({ now, limit, owner, leaseMs }) => await submit<OutboxEntry[]>({ op: 'claimDue', now: now.toISOString(), limit, owner, leaseMs }),
