@@ -50,7 +50,8 @@ export interface ShiftDeps {
   view: ShiftView
   audit: AuditSink
   log: Log
-  now?: () => number
+  /** Wall-clock time and timers (the over-max alarm); Date.now and Node's timers when absent. */
+  clock?: { now: () => number, setTimeout: (fn: () => void, ms: number) => unknown, clearTimeout: (handle: unknown) => void }
   /** Awaits a change's durability for a request (src/calls/durable.ts); the plain promise when absent. */
   durable?: (saved: Promise<void>, what: string) => Promise<void>
   /** The interfaces changed (a login at another phone, a logout): the tracker re-reads them. */
@@ -69,12 +70,19 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
   /** Pauses and next statuses of agents not logged in through the API (static members): memory only. */
   private readonly pauses = new Map<string, Pause>()
   private readonly nexts = new Map<string, NextStatus>()
-  private readonly overMaxTimers = new Map<string, NodeJS.Timeout>()
+  private readonly overMaxTimers = new Map<string, unknown>()
   private readonly now: () => number
+  private readonly clock: NonNullable<ShiftDeps['clock']>
 
   constructor (private readonly deps: ShiftDeps) {
     super()
-    this.now = deps.now ?? Date.now
+    this.clock = deps.clock ?? {
+      now: Date.now,
+      // unref'd: a long break's alarm does not keep a stopping process alive
+      setTimeout: (fn, ms) => setTimeout(fn, ms).unref(),
+      clearTimeout: h => { clearTimeout(h as NodeJS.Timeout) }
+    }
+    this.now = this.clock.now
   }
 
   session (agentId: string): AgentSession | undefined { return this.deps.repo.get(agentId) }
@@ -263,7 +271,7 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
   }
 
   stop (): void {
-    for (const t of this.overMaxTimers.values()) clearTimeout(t)
+    for (const t of this.overMaxTimers.values()) this.clock.clearTimeout(t)
     this.overMaxTimers.clear()
   }
 
@@ -358,20 +366,19 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
     const r = p === undefined ? undefined : this.deps.reasons.find(x => x.code === p.reason)
     if (p === undefined || r === undefined) return
     const ms = Date.parse(p.since) + r.maxMinutes * 60_000 - this.now()
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       this.overMaxTimers.delete(agentId)
       if (!this.overMax(agentId)) return
       this.deps.log.warn({ agentId, reason: p.reason, since: p.since, maxMinutes: r.maxMinutes }, 'pause longer than its maxMinutes')
       this.emit('overMax', agentId, p.reason, p.since)
       this.emit('change', agentId)
     }, Math.max(0, ms) + 1)
-    timer.unref()
     this.overMaxTimers.set(agentId, timer)
   }
 
   private disarmOverMax (agentId: string): void {
     const t = this.overMaxTimers.get(agentId)
-    if (t !== undefined) clearTimeout(t)
+    if (t !== undefined) this.clock.clearTimeout(t)
     this.overMaxTimers.delete(agentId)
   }
 

@@ -7,7 +7,9 @@ import { AcwService } from '../../src/acw/service.ts'
 import { MemorySessionRepository } from '../../src/agents/session.ts'
 import { ShiftService, type QueueMemberPort } from '../../src/agents/shift.ts'
 import type { AuditEntry } from '../../src/audit/log.ts'
+import { agentView } from '../../src/calls/agents.ts'
 import { DEFAULT_PAUSE_REASONS } from '../../src/config/schema.ts'
+import { ServiceMetrics } from '../../src/metrics/index.ts'
 import { RecordingLog } from '../helpers/ami.ts'
 import { FakeClock, MemRepo, settle } from '../helpers/acw-fakes.ts'
 
@@ -94,7 +96,7 @@ function harness (opts: { mode?: 'fixed' | 'early-exit' } = {}) {
     view: { status: statusOf, inAcw: id => acw.entry(id) !== undefined },
     audit: { record: e => audit.push(e) },
     log,
-    now: () => clock.now()
+    clock
   })
   /** A call to the agent ends: ACW begins (as the tracker's 'released' does). */
   const callEnds = async (id: string): Promise<void> => {
@@ -269,4 +271,39 @@ t.test('after an Asterisk restart: logged-in agents added back, paused as they w
   h.actions.length = 0
   await h.shift.reapply()
   t.same(h.actions.map(a => a.name), ['QueueAdd'], 'already there: nothing else')
+})
+
+t.test('a pause past its maxMinutes: an overMax event at that moment, the agent view and the metric flag it', async t => {
+  const h = harness()
+  await h.shift.login('1001', {}, agent)
+  const alarms: Array<[string, string]> = []
+  h.shift.on('overMax', (id, reason) => { alarms.push([id, reason]) })
+  await h.shift.pause('1001', 'TOILET', agent)
+  await h.clock.advance(5 * 60_000)
+  t.same(alarms, [], 'not at 5 minutes')
+  await h.clock.advance(1000)
+  t.same(alarms, [['1001', 'TOILET']], 'past TOILET\'s 5 minutes, once')
+
+  const st = { presence: 'online' as const, paused: true, pausedReason: 'TOILET' }
+  const lookup = { loggedIn: (id: string) => h.shift.session(id) !== undefined, interfaceOf: (id: string) => h.shift.interfaceOf(id), pauseOf: (id: string) => h.shift.pauseOf(id), overMax: (id: string) => h.shift.overMax(id), nextOf: (id: string) => h.shift.nextOf(id) }
+  t.match(agentView('1001', st, undefined, lookup), { state: 'paused', paused: true, pauseReason: 'TOILET', pausedSince: '2026-11-24T03:00:00.000Z', pauseOverMax: true, loggedOut: false, interface: 'PJSIP/1001' })
+  t.notOk('pauseOverMax' in agentView('1002', { presence: 'offline', paused: false, pausedReason: '' }, undefined, lookup), 'not for an agent that is not paused')
+  t.match(agentView('1002', { presence: 'offline', paused: false, pausedReason: '' }, undefined, lookup), { state: 'offline', loggedOut: true, paused: false })
+
+  const metrics = new ServiceMetrics({
+    tracker: { on: () => undefined },
+    transfers: { on: () => undefined },
+    acw: { on: () => undefined, entry: () => undefined },
+    ami: { on: () => undefined, status: () => ({ state: 'connected' }) as never },
+    outbox: { stats: async () => ({ pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null }) },
+    agentIds: ['1001', '1002'],
+    agents: () => [],
+    pauses: { overMax: id => h.shift.overMax(id) }
+  })
+  t.teardown(() => { metrics.close() })
+  const text = await metrics.text()
+  t.match(text, /pln123_agent_pause_over_max\{agent="1001"\} 1/)
+  t.match(text, /pln123_agent_pause_over_max\{agent="1002"\} 0/)
+  await h.shift.ready('1001', agent)
+  t.match(await metrics.text(), /pln123_agent_pause_over_max\{agent="1001"\} 0/, 'cleared by ready')
 })
