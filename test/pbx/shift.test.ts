@@ -116,4 +116,13 @@ t.test('login, a queue call, a pause asked during the call started at ACW\'s end
   const actions = audit.body.entries.filter((e: { target: string }) => e.target === '1003').map((e: { action: string }) => e.action).reverse()
   t.same(actions.filter((a: string) => a.startsWith('agent.')), ['agent.login', 'agent.next', 'agent.pause', 'agent.ready', 'agent.logout'], 'every step audited')
   await admin.action('Hangup', { Channel: s.svc.tracker.get(taken.callId)?.customerChannel ?? '' })
+
+  // A static member (queues.conf): its login answers "Already there", a success; a
+  // logout cannot remove it at run time, and it keeps working as before.
+  const statik = await s.http('POST', '/v1/agents/1001/login', TOKENS.supervisor, {})
+  t.equal(statik.status, 200, `a static member's login is a success (${JSON.stringify(statik.body)})`)
+  const statikOut = await s.http('POST', '/v1/agents/1001/logout', TOKENS.supervisor)
+  t.equal(statikOut.status, 200, JSON.stringify(statikOut.body))
+  t.ok(await member(admin, 'Local/1001@agents/n'), 'still a member of pln123 (static)')
+  t.equal(statikOut.body.loggedOut, false, 'and not shown as logged out')
 })
