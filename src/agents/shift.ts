@@ -52,6 +52,8 @@ export interface ShiftDeps {
   log: Log
   /** Wall-clock time and timers (the over-max alarm); Date.now and Node's timers when absent. */
   clock?: { now: () => number, setTimeout: (fn: () => void, ms: number) => unknown, clearTimeout: (handle: unknown) => void }
+  /** Throws (503 STORE_UNAVAILABLE) while the store cannot take writes: nothing is sent to Asterisk then. */
+  assertStoreReady?: (what: string) => void
   /** Awaits a change's durability for a request (src/calls/durable.ts); the plain promise when absent. */
   durable?: (saved: Promise<void>, what: string) => Promise<void>
   /** The interfaces changed (a login at another phone, a logout): the tracker re-reads them. */
@@ -115,6 +117,7 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
 
   async login (agentId: string, ask: { interface?: string, queues?: string[] }, by: Actor): Promise<AgentSession> {
     const a = this.agent(agentId)
+    this.deps.assertStoreReady?.(`agent ${agentId}'s login was not made`)
     const iface = ask.interface ?? a.interface
     const problem = interfaceProblem(iface, this.deps.technologies)
     if (problem !== undefined) throw withDetails(new Errors.BadRequest(`interface: ${problem}`), { field: 'interface' })
@@ -162,6 +165,7 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
 
   async logout (agentId: string, by: Actor): Promise<ShiftResult> {
     this.agent(agentId)
+    this.deps.assertStoreReady?.(`agent ${agentId}'s logout was not made`)
     const st = this.deps.view.status(agentId)
     if (st?.onCall === true) throw new Errors.OnCall(`agent ${agentId} is on a call: log out once it is over`)
     if (this.deps.view.inAcw(agentId)) {
@@ -179,6 +183,7 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
       const codes = this.deps.reasons.map(r => r.code)
       throw withDetails(new Errors.BadRequest(`reason: "${reason}" is not a pause reason (allowed: ${codes.join(', ')})`), { field: 'reason', allowed: codes })
     }
+    this.deps.assertStoreReady?.(`agent ${agentId}'s pause was not made`)
     const st = this.deps.view.status(agentId)
     if (st?.onCall === true || this.deps.view.inAcw(agentId)) {
       const next: NextStatus = { paused: true, reason }

@@ -9,7 +9,7 @@ import type { AmiClient } from '../ami/index.ts'
 import type { AcwService } from '../acw/service.ts'
 import { ShiftService, type ShiftAgent } from '../agents/shift.ts'
 import type { SessionRepository } from '../agents/session.ts'
-import { durableWithin } from '../calls/durable.ts'
+import { assertStoreReady, durableWithin } from '../calls/durable.ts'
 import type { CallTracker } from '../calls/tracker.ts'
 import type { Config } from '../config/schema.ts'
 import { JournaledSessionRepository } from '../store/session-records.ts'
@@ -81,6 +81,7 @@ export function wireShift (config: Config, logger: Logger, store: StoreWiring, a
     },
     audit: store.audit,
     log: logger.child({ module: 'shift' }),
+    assertStoreReady: what => { assertStoreReady(store.durability, what) },
     durable: async (saved, what) => { await durableWithin(saved, store.durability, what) },
     interfacesChanged: () => { tracker.refreshAgents() },
     memberGone: id => { tracker.memberGone(id) }

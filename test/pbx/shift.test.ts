@@ -76,6 +76,11 @@ t.test('login, a queue call, a pause asked during the call started at ACW\'s end
   t.ok(Date.parse(after.body.pausedSince) >= Date.parse(endsAt) - 1000, 'paused since ACW ended')
   t.notOk('next' in after.body, 'the next status is spent')
 
+  // A service restart (a deploy): the login and the break are loaded from the store.
+  await s.restartService()
+  const reloaded = await eventually('the view after a service restart', async () => { const v = await s.http('GET', '/v1/agents/1003', TOKEN_1003); return v.body.state === 'paused' ? v : undefined })
+  t.match(reloaded.body, { loggedOut: false, interface: PHONE, pauseReason: 'SHOLAT', pausedSince: after.body.pausedSince }, 'logged in and on the same break since the same time')
+
   // An Asterisk restart drops dynamic members: 1003 is added back, still on its break.
   const connects = s.svc.ami.status().connects
   await s.sb.restart()
