@@ -145,10 +145,11 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
     const added: string[] = []
     try {
       // Paused from the first moment when ACW runs (a static member logging in again).
-      const paused = this.deps.view.inAcw(agentId) || session.pauseReason !== undefined
+      const reason = this.pausedFor(agentId, session)
       for (const q of queues) {
-        if (await this.deps.pbx.add(q, iface, a.memberName ?? iface, paused) === 'added') added.push(q)
+        if (await this.deps.pbx.add(q, iface, a.memberName ?? iface, reason !== undefined) === 'added') added.push(q)
       }
+      if (reason !== undefined && added.length > 0) await this.deps.pbx.pause(iface, true, reason)
     } catch (err) {
       // Nothing half done: the queues it joined are left, the session is not kept.
       for (const q of added) await this.deps.pbx.remove(q, iface).catch(() => 'absent')
@@ -258,11 +259,13 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
     for (const s of this.deps.repo.all()) {
       const a = this.deps.agentOf(s.agentId)
       if (a === undefined) continue
-      const paused = this.deps.view.inAcw(s.agentId) || s.pauseReason !== undefined
+      const reason = this.pausedFor(s.agentId, s)
       try {
         let added = 0
-        for (const q of s.queues) if (await this.deps.pbx.add(q, s.interface, a.memberName ?? s.interface, paused) === 'added') added++
-        if (s.pauseReason !== undefined && added > 0) await this.deps.pbx.pause(s.interface, true, s.pauseReason)
+        for (const q of s.queues) if (await this.deps.pbx.add(q, s.interface, a.memberName ?? s.interface, reason !== undefined) === 'added') added++
+        // QueueAdd's pause has no reason: ACW's own must be set, or ACW would take the
+        // pause for somebody else's at its end and leave the agent paused.
+        if (reason !== undefined && added > 0) await this.deps.pbx.pause(s.interface, true, reason)
         if (added > 0) this.deps.log.info({ agentId: s.agentId, interface: s.interface, queues: s.queues }, 'logged-in agent added back to its queues')
       } catch (err) {
         this.deps.log.error({ agentId: s.agentId, err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'logged-in agent could not be added back')
@@ -278,6 +281,11 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
   stop (): void {
     for (const t of this.overMaxTimers.values()) this.clock.clearTimeout(t)
     this.overMaxTimers.clear()
+  }
+
+  /** The reason a member added now must be paused for: ACW's while it runs, else the break's; undefined: unpaused. */
+  private pausedFor (agentId: string, s: AgentSession): string | undefined {
+    return this.deps.view.inAcw(agentId) ? this.deps.acw.pauseReason : s.pauseReason
   }
 
   private agent (agentId: string): ShiftAgent {

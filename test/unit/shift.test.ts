@@ -307,3 +307,23 @@ t.test('a pause past its maxMinutes: an overMax event at that moment, the agent 
   await h.shift.ready('1001', agent)
   t.match(await metrics.text(), /pln123_agent_pause_over_max\{agent="1001"\} 0/, 'cleared by ready')
 })
+
+t.test('an Asterisk restart during ACW: added back paused for ACW, so ACW still ends with the unpause', async t => {
+  const h = harness()
+  await h.shift.login('1002', { interface: 'PJSIP/2002' }, agent)
+  h.onCall.add('1002')
+  await h.callEnds('1002')
+  h.members.clear()
+  h.actions.length = 0
+  await h.shift.reapply()
+  await h.acw.reapply()
+  await settle()
+  t.same(h.actions.map(a => [a.name, a.fields]), [
+    ['QueueAdd', { queue: 'pln123', iface: 'PJSIP/2002', memberName: 'PJSIP/2002', paused: true }],
+    ['QueuePause', { iface: 'PJSIP/2002', paused: true, reason: 'ACW' }]
+  ], 'paused with ACW\'s reason, not a reasonless pause')
+  await h.clock.advance(30_000)
+  await settle()
+  t.same(h.actions.at(-1), { name: 'QueuePause', fields: { iface: 'PJSIP/2002', paused: false, reason: 'ACW' } }, 'unpaused when ACW ends')
+  t.equal(h.members.get('PJSIP/2002')?.paused, false, 'free for the next call')
+})
