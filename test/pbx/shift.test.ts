@@ -1,6 +1,6 @@
 // The agent's shift on the real sandbox (issue 15): agent 1003 is in no queue of
 // queues.conf; it logs in through the API at its phone and queue calls reach it; a pause
-// asked during the call starts when ACW ends, not before, and shows in QueueStatus and
+// asked during ACW starts when it ends, not before, and shows in QueueStatus and
 // in queue_log; an Asterisk restart does not lose the login; after the logout a caller
 // waits in the queue until another member takes it. The static members 1001 and 1002
 // are paused by the test driver meanwhile, so only 1003 can take calls.
@@ -33,7 +33,7 @@ async function member (admin: AmiClient, iface: string): Promise<{ paused: boole
   return m === undefined ? undefined : { paused: m.fields.paused === '1', reason: m.fields.pausedreason ?? '', name: m.fields.name ?? '' }
 }
 
-t.test('login, a queue call, a pause asked during the call started at ACW\'s end, an Asterisk restart, logout', async t => {
+t.test('login, a queue call, a pause asked during ACW started at its end, an Asterisk restart, logout', async t => {
   const s = await startStack(t, raw => {
     raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' }
     raw.agents.push({ id: '1003', interface: PHONE, memberName: 'Agent 1003', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' })
@@ -57,14 +57,15 @@ t.test('login, a queue call, a pause asked during the call started at ACW\'s end
   t.equal(call.agentId, '1003', 'the call is connected to 1003')
   t.match(s.svc.tracker.get(call.callId)?.agentChannel, /^Local\/1003@agents-/, 'at its interface')
   t.equal((await s.http('POST', '/v1/agents/1003/logout', TOKEN_1003)).body.error, 'ON_CALL', 'no logout during a call')
-  const asked = await s.http('POST', '/v1/agents/1003/pause', TOKEN_1003, { reason: 'SHOLAT' })
-  t.equal(asked.status, 202)
-  t.same(asked.body.next, { paused: true, reason: 'SHOLAT' }, 'the pause is the next status')
 
-  // The call ends: ACW first, SHOLAT when it ends, never before.
+  // The call ends: ACW. A pause asked now is the next status: SHOLAT when ACW ends, never before.
   await s.admin.action('Hangup', { Channel: s.svc.tracker.get(call.callId)?.customerChannel ?? '' })
   const endsAt = await waitFor('ACW', () => s.svc.acw.endsAt('1003'))
   await eventually('paused for ACW', async () => (await member(s.admin, PHONE))?.reason === 'ACW')
+  const asked = await s.http('POST', '/v1/agents/1003/pause', TOKEN_1003, { reason: 'SHOLAT' })
+  t.equal(asked.status, 202)
+  t.same(asked.body.next, { paused: true, reason: 'SHOLAT' }, 'the pause asked during ACW is the next status')
+  t.equal((await member(s.admin, PHONE))?.reason, 'ACW', 'still paused for ACW')
   const during = await eventually('the view in ACW', async () => { const v = await s.http('GET', '/v1/agents/1003', TOKEN_1003); return v.body.pauseReason === 'ACW' ? v : undefined })
   t.match(during.body, { state: 'acw', pauseReason: 'ACW', next: { paused: true, reason: 'SHOLAT' } }, 'the next status shows during ACW')
   t.equal((await s.http('POST', '/v1/agents/1003/ready', TOKEN_1003)).body.error, 'ACW_RUNNING', 'no ready during fixed ACW')
