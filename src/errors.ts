@@ -38,6 +38,7 @@ export const Errors = {
   NotInAcw: createError<[string]>('NOT_IN_ACW', '%s', 409),
   InterfaceInUse: createError<[string]>('INTERFACE_IN_USE', '%s', 409),
   AlreadyLoggedIn: createError<[string]>('ALREADY_LOGGED_IN', '%s', 409),
+  NotLoggedIn: createError<[string]>('NOT_LOGGED_IN', '%s', 409),
   OnCall: createError<[string]>('ON_CALL', '%s', 409),
   AcwRunning: createError<[string]>('ACW_RUNNING', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),

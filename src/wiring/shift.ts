@@ -12,6 +12,7 @@ import type { SessionRepository } from '../agents/session.ts'
 import { assertStoreReady, durableWithin } from '../calls/durable.ts'
 import type { CallTracker } from '../calls/tracker.ts'
 import type { Config } from '../config/schema.ts'
+import { Errors } from '../errors.ts'
 import { JournaledSessionRepository } from '../store/session-records.ts'
 import type { StoreWiring } from './store.ts'
 
@@ -64,7 +65,13 @@ export function wireShift (config: Config, logger: Logger, store: StoreWiring, a
         }
       },
       async pause (iface, paused, reason) {
-        await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(reason !== undefined ? { Reason: reason } : {}) })
+        try {
+          await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(reason !== undefined ? { Reason: reason } : {}) })
+        } catch (err) {
+          // app_queue knows no member there: the agent is in no queue to pause in.
+          if (said(err, /interface not found/i)) throw new Errors.NotLoggedIn(`${iface} is a member of no queue: log in first`)
+          throw err
+        }
       }
     },
     agentOf: agents.agentOf,

@@ -5,11 +5,17 @@ import t from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { asteriskPauses, startAppStack } from '../helpers/app-stack.ts'
 import type { Handler } from '../helpers/fake-ami.ts'
+import { eventually, waitFor } from '../helpers/ami.ts'
+import type { AppStack } from '../helpers/app-stack.ts'
 
-/** QueueAdd/QueueRemove as app_queue answers them; agent 1002's phone is a static member. */
+/** QueueAdd/QueueRemove as app_queue answers them; agent 1002's phone is a static member; PJSIP/9 is no member. */
 const members: Handler = (a, sock, f) => {
   const id = a.headers.actionid ?? ''
   const name = a.headers.action
+  if (name === 'QueuePause' && a.headers.interface === 'PJSIP/9') {
+    sock.write(`Response: Error\r\nActionID: ${id}\r\nMessage: Interface not found\r\n\r\n`)
+    return true
+  }
   if (name === 'QueueAdd' || name === 'QueueRemove') {
     const statik = a.headers.interface === 'Local/1002@agents/n'
     const error = name === 'QueueAdd' ? (statik ? 'Unable to add interface: Already there' : undefined) : (statik ? 'Unable to remove interface from queue: Member is not dynamic' : undefined)
@@ -70,7 +76,25 @@ t.test('login, pause, next status and logout through the API', async t => {
   t.equal(pending.status, 202)
   t.equal(pending.body.pending, 'logout', 'during ACW: done when it ends')
 
+  const nobody = await s.post('/v1/agents/1002/pause', TOKENS.supervisor, { reason: 'TOILET' })
+  t.equal(nobody.status, 200, 'a static member pauses at its own phone')
+  const gone = await startAppStack(t, { handler: members, edit: raw => { raw.agents[0].interface = 'PJSIP/9' } })
+  const notIn = await gone.post('/v1/agents/1001/pause', TOKENS.agent1001, { reason: 'TOILET' })
+  t.equal(notIn.status, 409)
+  t.equal(notIn.body.error, 'NOT_LOGGED_IN', 'a member of no queue: log in first')
+
+  // ACW (1 s in tests) ends: the pending logout is done instead of the unpause.
+  await waitFor('ACW over', () => s.svc.acw.entry('1001') === undefined ? true : undefined)
+  const out = await eventuallyView(s, v => v.loggedOut === true)
+  t.match(out, { state: 'offline', loggedOut: true })
+  t.match(s.fake.actionsNamed('QueueRemove').map(a => a.headers), [{ queue: 'pln123', interface: 'Local/2001@agents/n' }], 'removed from its queue')
+  t.notOk(s.fake.actionsNamed('QueuePause').some(a => a.headers.interface === 'Local/2001@agents/n' && a.headers.paused === 'false'), 'never unpaused on the way out')
+  t.same(await s.svc.store.sessions.all().then(all => all.map(x => x.agentId)), ['1002'], 'its session is gone from the store')
   const audit = await s.get('/v1/audit', TOKENS.supervisor)
-  const mine = audit.body.entries.filter((e: { target: string }) => e.target === '1001').map((e: { action: string }) => e.action).reverse()
-  t.same(mine, ['agent.login', 'agent.next', 'agent.next'], 'audited: the login and what was asked for next')
+  const mine = audit.body.entries.filter((e: { target: string }) => e.target === '1001').map((e: { action: string, role: string }) => `${e.action}/${e.role}`).reverse()
+  t.same(mine, ['agent.login/agent', 'agent.next/agent', 'agent.next/agent', 'agent.logout/system'], 'audited: the login, what was asked for next, the logout done at ACW\'s end')
 })
+
+async function eventuallyView (s: AppStack, ok: (v: any) => boolean): Promise<any> {
+  return await eventually('the agent view', async () => { const v = (await s.get('/v1/agents/1001', TOKENS.supervisor)).body; return ok(v) ? v : undefined })
+}
