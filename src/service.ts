@@ -56,7 +56,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const pbx = wireAmi(config, logger) // 3. the AMI client and Asterisk's live picture
   // 4. logged-in agents, loaded: the tracker and ACW ask for each agent's interface of today
   const agents = await loadAgentsToday(config, store)
-  const calls = await wireCalls(config, logger, store, pbx, { ids: agents.agentIds, get: agents.today }) // 5. the tracker, loaded, fed AMI events
+  const calls = await wireCalls(config, logger, store, pbx, { ids: agents.agentIds, get: agents.today, loggedIn: id => agents.sessions.get(id) !== undefined }) // 5. the tracker, loaded, fed AMI events
   const { tracker, inquiries } = calls
   let shiftRef: ShiftService | undefined
   const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, { today: agents.today, afterAcw: id => shiftRef?.afterAcw(id) }, opts.failpoint) // 6. ACW, hears the tracker

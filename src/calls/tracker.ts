@@ -21,7 +21,12 @@ export interface TrackedAgent { id: string, interface: string, queues: readonly 
  * (the login's, else the configured one). Asked again on refreshAgents(), after a
  * login or logout moved an agent to another phone.
  */
-export interface AgentLookup { ids: () => readonly string[], get: (agentId: string) => TrackedAgent | undefined }
+export interface AgentLookup {
+  ids: () => readonly string[]
+  get: (agentId: string) => TrackedAgent | undefined
+  /** Logged in at that interface through the API: wins over another agent configured there (offline, else the login was refused). */
+  loggedIn?: (agentId: string) => boolean
+}
 
 /** A fixed list as a lookup (tests, the bench). */
 export const agentList = (agents: readonly TrackedAgent[]): AgentLookup => ({ ids: () => agents.map(a => a.id), get: id => agents.find(a => a.id === id) })
@@ -165,10 +170,17 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * AMI events are matched with are worked out here once, not on every event.
    */
   refreshAgents (): void {
-    const agents = this.agents.ids().map(id => this.agents.get(id)).filter((a): a is TrackedAgent => a !== undefined)
+    const all = this.agents.ids().map(id => this.agents.get(id)).filter((a): a is TrackedAgent => a !== undefined)
+    // One agent per interface, the logged-in one first, so every event of a phone names one agent.
+    const loggedIn = this.agents.loggedIn ?? (() => false)
+    const byIface = new Map<string, TrackedAgent>()
+    for (const a of [...all.filter(x => loggedIn(x.id)), ...all.filter(x => !loggedIn(x.id))]) {
+      if (!byIface.has(a.interface.toLowerCase())) byIface.set(a.interface.toLowerCase(), a)
+    }
+    const agents = [...byIface.values()]
+    for (const a of all) this.status.ensure(a.id)
     this.agentOfChannel = channelMatcher(agents)
     this.agentByInterface = new Map(agents.map(a => [a.interface.toLowerCase(), a.id]))
-    for (const a of agents) this.status.ensure(a.id)
   }
 
   /** The agent left every queue (a logout): no QueueMemberRemoved may name it once its interface is no longer its own. */
