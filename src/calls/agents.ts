@@ -38,7 +38,8 @@ export function agentView (id: string, st: AgentStatus, acw?: AcwLookup, shift?:
     ...(st.paused && st.pausedReason !== '' ? { pauseReason: st.pausedReason } : {}),
     ...(since !== undefined ? { pausedSince: since } : {}),
     ...(since !== undefined && shift?.overMax(id) === true ? { pauseOverMax: true as const } : {}),
-    loggedOut: shift?.loggedIn(id) !== true && st.presence === 'offline',
+    // offline and not logged in through the API (an agent on a call is with a customer, whatever its membership)
+    loggedOut: shift?.loggedIn(id) !== true && state === 'offline',
     ...(iface !== undefined ? { interface: iface } : {}),
     ...(next !== undefined ? { next } : {})
   }
