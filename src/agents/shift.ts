@@ -223,7 +223,9 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
    */
   afterAcw (agentId: string): Promise<boolean> | undefined {
     const next = this.nextOf(agentId)
-    if (next === undefined) return undefined
+    // A hold ahead of a transfer that did not happen ends with the agent still on the
+    // call: that is no ACW's end, the next status waits for the real one.
+    if (next === undefined || this.deps.view.status(agentId)?.onCall === true) return undefined
     return (async () => {
       try {
         if ('logout' in next) {
