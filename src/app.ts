@@ -21,6 +21,7 @@ import { eventsRoutes, type EventsRouteDeps } from './http/events-routes.ts'
 import { acwRoutes, type AcwRouteDeps } from './http/acw-routes.ts'
 import { adminRoutes, type AdminRouteDeps } from './http/admin-routes.ts'
 import type { RunTimeTokens } from './http/auth.ts'
+import { shiftRoutes, type ShiftRouteDeps } from './http/shift-routes.ts'
 import { auditRoutes, type AuditRouteDeps } from './http/audit-routes.ts'
 import { uiRoutes } from './http/ui-routes.ts'
 import { routeTablePlugin } from './http/route-table.ts'
@@ -28,7 +29,7 @@ import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
 import { protectionPlugin } from './http/protection.ts'
 import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & {
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & ShiftRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & {
   /** Agent tokens issued at run time (the agent directory's), beside config.auth.tokens. */
   runTimeTokens?: RunTimeTokens
 }
@@ -73,6 +74,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(pbxRoutes, deps)
   await app.register(eventsRoutes, { ...deps, limits: config.http.events })
   await app.register(acwRoutes, deps)
+  await app.register(shiftRoutes, deps)
   await app.register(auditRoutes, deps)
   await app.register(adminRoutes, deps)
   await app.register(metricsRoutes, deps)

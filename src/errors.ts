@@ -44,6 +44,11 @@ export const Errors = {
   AgentInConfig: createError<[string]>('AGENT_IN_CONFIG', '%s', 409),
   /** CONTRACT.md section 7: an agent logged in, on a call or in ACW cannot be removed. */
   AgentBusy: createError<[string]>('AGENT_BUSY', '%s', 409),
+  InterfaceInUse: createError<[string]>('INTERFACE_IN_USE', '%s', 409),
+  AlreadyLoggedIn: createError<[string]>('ALREADY_LOGGED_IN', '%s', 409),
+  NotLoggedIn: createError<[string]>('NOT_LOGGED_IN', '%s', 409),
+  OnCall: createError<[string]>('ON_CALL', '%s', 409),
+  AcwRunning: createError<[string]>('ACW_RUNNING', '%s', 409),
   ApktRecordNotFound: createError<[string]>('APKT_RECORD_NOT_FOUND', '%s', 404),
   ApktNotDead: createError<[string]>('APKT_NOT_DEAD', '%s', 409)
 } as const

@@ -26,6 +26,8 @@ import { wireCalls } from './wiring/calls.ts'
 import { wireLive } from './wiring/live.ts'
 import { wireRepair } from './wiring/repair.ts'
 import { wireRetention } from './wiring/retention.ts'
+import { loadAgentsToday, wireShift } from './wiring/shift.ts'
+import type { ShiftService } from './agents/shift.ts'
 import { wireStore } from './wiring/store.ts'
 import { wireTransfer } from './wiring/transfer.ts'
 import { wireWrapup } from './wiring/wrapup.ts'
@@ -42,6 +44,7 @@ export interface Service {
   feed: LiveFeed
   acw: AcwService
   wrapups: WrapupService
+  shift: ShiftService
   metrics: ServiceMetrics
   retention: Retention
   /** The agent directory (config + store), its reload from the store, the run-time tokens. */
@@ -60,26 +63,29 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const feed = new LiveFeed()
   const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId, directory) // 2. outbox and dispatcher
   const pbx = wireAmi(config, logger) // 3. the AMI client and Asterisk's live picture
-  const calls = await wireCalls(config, logger, store, pbx, directory) // 4. the tracker, loaded, fed AMI events
+  const today = await loadAgentsToday(directory, store) // 3½. logged-in agents: the tracker and ACW ask for each agent's interface of today
+  const calls = await wireCalls(config, logger, store, pbx, { ids: today.agentIds, get: today.today, loggedIn: id => today.sessions.get(id) !== undefined }, directory) // 4. the tracker, loaded, fed AMI events
   const { tracker, inquiries } = calls
-  const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, directory, opts.failpoint) // 5. ACW, hears the tracker
+  let shiftRef: ShiftService | undefined
+  const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, { today: today.today, afterAcw: id => shiftRef?.afterAcw(id) }, opts.failpoint) // 5. ACW, hears the tracker
+  const shift = shiftRef = wireShift(config, logger, store, pbx.ami, tracker, acw, today) // 5½. login, logout, pauses; the status asked for next, at ACW's end
   const transfers = wireTransfer(config, logger, store, pbx, calls, acw, opts.failpoint) // 6. the button
   const wrapups = wireWrapup(config, logger, store, pbx, calls, acw, directory) // 6½. wrap-up codes, closed by ACW's end or the call's
   let stopped = false
-  wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped) // 7. resync after an AMI login or a store outage
+  wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped, shift) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
   // (src/calls/outcome-effects.ts): 1. the APKT record, 2. a landed transfer's ACW
   // deadline, 3. the press's audit entry. Once durable: the live feed and metrics
   // (tracker events), and the dispatcher's kick (the APKT effect waits for the commit).
   tracker.setOutcomeEffects([recordEffect, deadlineEffect, transfers.recordPressOutcome])
-  const live = wireLive(config, { feed, tracker, acw, ami: pbx.ami, outbox, transfers, wrapups }) // 8. live feed, views, metrics
+  const live = wireLive(config, { feed, tracker, acw, shift, ami: pbx.ami, outbox, transfers, wrapups }) // 8. live feed, views, metrics
   const { metrics } = live
-  // Logged in, for the admin's AGENT_BUSY: the queue member's presence today (the sessions feature replaces it).
-  const loggedIn = (id: string): boolean => tracker.agentStatus(id)?.presence === 'online'
+  // Logged in, for the admin's AGENT_BUSY: a session (login through the API), or a static member online.
+  const loggedIn = (id: string): boolean => today.sessions.get(id) !== undefined || tracker.agentStatus(id)?.presence === 'online'
   const agentAdmin = wireAgentAdmin(config, agents, store, { tracker, acw, loggedIn }) // 8½. the admin API's service
   const app = await buildApp(config, { // 9. the HTTP face
     ...live, ami: pbx.ami, store: { check: store.check, kind: store.store.kind, where: store.store.where }, durability: store.durability,
-    outbox, dispatcher, tracker, inquiries, transfers, wrapups, feed, acw, audit: store.audit,
+    outbox, dispatcher, tracker, inquiries, transfers, wrapups, feed, acw, shift, audit: store.audit,
     directory: config.directory,
     agentIds: directory,
     agentAdmin,
@@ -88,9 +94,10 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {
-    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, wrapups, metrics, retention, agents,
+    config, app, ami: pbx.ami, store: store.store, outbox, dispatcher, tracker, feed, acw, shift, wrapups, metrics, retention, agents,
     async start (hooks = {}) {
       await acw.recover() // deadlines from before a restart keep running
+      shift.recover() // and pauses their over-max timers
       agents.start() // another instance's or the CLI's agent changes, seen within a second
       await app.ready() // booted before the port is freed for it: the hand-over is only the bind
       await hooks.beforeListen?.()
@@ -109,6 +116,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
       agents.stop()
       await retention.stop()
       acw.stop()
+      shift.stop()
       metrics.close()
       await pbx.ami.close()
       await dispatcher.stop(config.http.shutdownTimeoutMs / 2) // before the store closes under it

@@ -26,8 +26,8 @@ export interface AcwDeps {
   clock: Clock
   log: Log
   audit: AuditSink
-  /** A fixed list, or a lookup that follows agents added and removed at run time. */
-  agents: readonly AcwAgent[] | AcwAgentLookup
+  /** A fixed list, a lookup that follows agents added and removed at run time, or a function: each agent with its interface of today (the login's, else the configured one). */
+  agents: readonly AcwAgent[] | AcwAgentLookup | ((agentId: string) => AcwAgent | undefined)
   settings: AcwSettings
   /** The member's pause as last reported by Asterisk. */
   pauseOf: (agentId: string) => { paused: boolean, reason: string } | undefined
@@ -40,6 +40,12 @@ export interface AcwDeps {
   onError?: (err: unknown) => void
   /** Pace of the later tries of an unpause that did not take (default 1 s doubling to 60 s). */
   retry?: BackoffOptions
+  /**
+   * What the agent asked for while on the call or in ACW (a pause for a reason, a
+   * logout), done at ACW's end instead of the unpause: a promise of whether it took,
+   * or undefined when nothing was asked (src/agents/shift.ts).
+   */
+  afterAcw?: (agentId: string) => Promise<boolean> | undefined
   /** Writes ACWSTART/ACWEND to Asterisk's queue_log (reporting only: never awaited, failures logged). */
   queueLog?: QueueLogPort
 }
@@ -66,7 +72,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   /** pauses that did not take while AMI was up, tried again while their ACW lasts */
   private readonly pauseRetries = new Map<string, { backoff: Backoff, timer?: unknown }>()
   private readonly waiters = new Map<string, Waiter[]>()
-  private readonly byId: { get: (agentId: string) => AcwAgent | undefined, has: (agentId: string) => boolean }
+  private readonly agentOf: (agentId: string) => AcwAgent | undefined
   /** Agents with a pause change of ours under way (how many). */
   private readonly applying = new Map<string, number>()
   /** The last QueueMemberPause (paused or not) seen while our change was under way. */
@@ -81,12 +87,9 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   constructor (private readonly deps: AcwDeps) {
     super()
     const agents = deps.agents
-    if (Array.isArray(agents)) {
-      this.byId = new Map((agents as readonly AcwAgent[]).map(a => [a.id, a]))
-    } else {
-      const lookup = agents as AcwAgentLookup
-      this.byId = { get: id => lookup.get(id), has: id => lookup.get(id) !== undefined }
-    }
+    if (typeof agents === 'function') this.agentOf = agents
+    else if (Array.isArray(agents)) { const byId = new Map((agents as readonly AcwAgent[]).map(a => [a.id, a])); this.agentOf = id => byId.get(id) }
+    else { const lookup = agents as AcwAgentLookup; this.agentOf = id => lookup.get(id) }
   }
 
   endsAt (agentId: string): string | undefined {
@@ -114,7 +117,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     for (const e of this.deps.repo.all()) {
       if (e.state === 'ending' || this.due(e)) {
         await this.finish(e.agentId, 'ACW time over', SYSTEM)
-      } else if (!this.byId.has(e.agentId)) {
+      } else if (this.agentOf(e.agentId) === undefined) {
         // Left the config: not ours to enforce any more, only to end at its deadline (recover's timer).
       } else if (this.deps.pauseOf(e.agentId)?.paused !== true) {
         // Paused already (for ACW, or by a supervisor for a break): leave it as it is.
@@ -161,7 +164,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   /** The agent's part in a call is over (hangup on either side, transfer, a call outside the queue). */
   onReleased (agentId: string, callId: string, queue: string | undefined, reason: string): void {
-    if (!this.byId.has(agentId)) return
+    if (this.agentOf(agentId) === undefined) return
     const entry = this.deps.repo.get(agentId)
     const seconds = entry?.seconds ?? acwSeconds(this.deps.settings, agentId, queue)
     if (entry?.state === 'active' && entry.callId === callId && entry.endsAt !== undefined) {
@@ -245,7 +248,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   }
 
   private activeEntry (agentId: string): AcwEntry {
-    if (!this.byId.has(agentId)) throw new Errors.AgentNotFound(`no agent ${agentId}`)
+    if (this.agentOf(agentId) === undefined) throw new Errors.AgentNotFound(`no agent ${agentId}`)
     const e = this.deps.repo.get(agentId)
     if (e === undefined || e.state === 'holding') throw new Errors.NotInAcw(`agent ${agentId} is not in ACW`)
     return e
@@ -259,7 +262,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   /** The interface and reason the pause is made with, kept with the row so it can be undone whatever the config says later. */
   private stamp (agentId: string, prev?: AcwEntry): Pick<AcwEntry, 'interface' | 'pauseReason'> {
-    const iface = prev?.interface ?? this.byId.get(agentId)?.interface
+    const iface = prev?.interface ?? this.agentOf(agentId)?.interface
     return { ...(iface !== undefined ? { interface: iface } : {}), pauseReason: prev?.pauseReason ?? this.deps.settings.pauseReason }
   }
 
@@ -278,7 +281,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       const now = this.deps.repo.get(agentId)
       if (now?.startedAt !== e.startedAt || now.state !== 'active') return
       this.deps.failpoint?.('acw:saved')
-      if (pause && this.byId.has(agentId)) {
+      if (pause && this.agentOf(agentId) !== undefined) {
         await this.apply(agentId, true)
         if (!this.stopped) this.deps.failpoint?.('acw:paused')
       }
@@ -331,12 +334,14 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     }
     this.deps.failpoint?.('acw:ending')
     const p = this.deps.pauseOf(agentId)
+    // A pause or logout the agent asked for meanwhile starts now, instead of the unpause.
+    const after = this.deps.afterAcw?.(agentId)
     // Ours is the reason this ACW paused with, even if acw.pauseReason changed since.
-    if (p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.deps.settings.pauseReason)) {
+    if (after === undefined && p !== undefined && p.paused && p.reason !== (e.pauseReason ?? this.deps.settings.pauseReason)) {
       this.deps.log.info({ agentId, callId: e.callId, pausedReason: p.reason }, 'ACW over; agent stays paused: paused by someone else for another reason')
       this.logEnd(e, by)
     } else {
-      const ok = await this.apply(agentId, false)
+      const ok = await (after ?? this.apply(agentId, false))
       if (this.stopped) return
       // Kept as 'ending' and tried again later, AMI up or not: giving up would leave
       // the agent paused for good. An AMI login (reapply) or the next start tries too.
@@ -360,7 +365,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   private logStart (e: AcwEntry, queue: string | undefined): void {
     if (e.endsAt === undefined || this.startLogged.get(e.agentId) === e.startedAt) return
     this.startLogged.set(e.agentId, e.startedAt)
-    const q = queue ?? this.byId.get(e.agentId)?.queues?.[0]
+    const q = queue ?? this.agentOf(e.agentId)?.queues?.[0]
     if (q !== undefined) this.acwQueue.set(e.agentId, q); else this.acwQueue.delete(e.agentId)
     this.queueLog(e, 'ACWSTART', [String(e.seconds), e.pauseReason ?? this.deps.settings.pauseReason])
   }
@@ -375,7 +380,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
 
   private queueLog (e: AcwEntry, event: QueueLogEntry['event'], data: string[]): void {
     const port = this.deps.queueLog
-    const agent = this.byId.get(e.agentId)
+    const agent = this.agentOf(e.agentId)
     const queue = this.acwQueue.get(e.agentId) ?? agent?.queues?.[0]
     const iface = agent?.interface ?? e.interface
     if (port === undefined || queue === undefined || iface === undefined) return
@@ -450,10 +455,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
    */
   private async apply (agentId: string, paused: boolean): Promise<boolean> {
     const e = this.deps.repo.get(agentId)
-    const iface = this.byId.get(agentId)?.interface ?? e?.interface
+    const iface = this.agentOf(agentId)?.interface ?? e?.interface
     if (iface === undefined || this.stopped) return false
     const reason = e?.pauseReason ?? this.deps.settings.pauseReason
-    if (!this.byId.has(agentId)) return paused ? false : await this.unpauseGone(agentId, iface, reason)
+    if (this.agentOf(agentId) === undefined) return paused ? false : await this.unpauseGone(agentId, iface, reason)
     this.applying.set(agentId, (this.applying.get(agentId) ?? 0) + 1)
     try {
       for (let attempt = 0; attempt <= this.deps.settings.pauseRetries; attempt++) {

@@ -17,6 +17,24 @@ import { ACTIVE_STATES, isFinished, type Call, type ChannelSnapshot, type Landin
 /** `interface` absent: an agent created without a phone; no channel is matched to it until it has one. */
 export interface TrackedAgent { id: string, interface?: string, queues: readonly string[] }
 
+/**
+ * Where the tracker reads the agents from: their ids (the agent directory's) and each
+ * one's interface of today (the login's, else the configured one). Asked again on
+ * refreshAgents(), after a directory change or a login or logout moved an agent.
+ */
+export interface AgentLookup {
+  ids: () => readonly string[]
+  get: (agentId: string) => TrackedAgent | undefined
+  /** Logged in at that interface through the API: wins over another agent configured there (offline, else the login was refused). */
+  loggedIn?: (agentId: string) => boolean
+}
+
+/** A fixed list as a lookup (tests, the bench). */
+export const agentList = (agents: readonly TrackedAgent[]): AgentLookup => {
+  const copy = agents.map(a => ({ ...a, queues: [...a.queues] }))
+  return { ids: () => copy.map(a => a.id), get: id => copy.find(a => a.id === id) }
+}
+
 export type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 export type { TransferTarget } from './transfer-verdict.ts'
 
@@ -71,9 +89,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   readonly lifecycle: CallLifecycle
   private readonly calls = new Map<string, Call>()
   private readonly byChannel = new Map<string, string>()
-  private agents: readonly TrackedAgent[] = []
   private agentByInterface = new Map<string, string>()
   private agentOfChannel: (channel: string) => string | undefined = () => undefined
+  private agents: AgentLookup
   private readonly status: AgentStatuses
   /** why the agent left a call that is still up, to name why the call ended */
   private readonly releasedBecause = new Map<string, string>()
@@ -105,14 +123,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   }
 
   constructor (
-    agents: readonly TrackedAgent[],
+    agents: readonly TrackedAgent[] | AgentLookup,
     private readonly repo: CallRepository,
     private readonly log: Log,
     private readonly now: () => Date = () => new Date()
   ) {
     super()
+    this.agents = Array.isArray(agents) ? agentList(agents as readonly TrackedAgent[]) : agents as AgentLookup
     this.status = new AgentStatuses([], agentId => { this.emit('agent', agentId) })
-    this.setAgents(agents)
+    this.refreshAgents()
     this.lifecycle = new CallLifecycle({
       repo,
       log,
@@ -130,13 +149,10 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * remove an agent on a call or in ACW, so no call loses its agent here).
    */
   setAgents (agents: readonly TrackedAgent[]): void {
-    this.agents = agents.map(a => ({ ...a, queues: [...a.queues] }))
-    this.agentOfChannel = channelMatcher(this.agents.flatMap(a => a.interface !== undefined ? [{ id: a.id, interface: a.interface }] : []))
-    const byInterface = new Map<string, string>()
-    for (const a of this.agents) if (a.interface !== undefined) byInterface.set(a.interface.toLowerCase(), a.id)
-    this.agentByInterface = byInterface
-    this.status.sync(this.agents.map(a => a.id))
+    this.agents = agentList(agents)
+    this.refreshAgents()
   }
+
 
   /** Calls that were live when the service stopped; resync() settles what became of them. */
   async load (): Promise<number> {
@@ -177,7 +193,30 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   liveCalls (): Call[] { return [...this.calls.values()].filter(c => ACTIVE_STATES.has(c.state)) }
 
-  agentIds (): string[] { return this.agents.map(a => a.id) }
+  agentIds (): string[] { return [...this.agents.ids()] }
+
+  /**
+   * Reads the agents' interfaces again (a login at another phone, a logout): the maps
+   * AMI events are matched with are worked out here once, not on every event.
+   */
+  refreshAgents (): void {
+    const all = this.agents.ids().map(id => this.agents.get(id)).filter((a): a is TrackedAgent => a !== undefined)
+    // One agent per interface, the logged-in one first, so every event of a phone names one agent.
+    const loggedIn = this.agents.loggedIn ?? (() => false)
+    const byIface = new Map<string, { id: string, interface: string }>()
+    for (const a of [...all.filter(x => loggedIn(x.id)), ...all.filter(x => !loggedIn(x.id))]) {
+      if (a.interface !== undefined && !byIface.has(a.interface.toLowerCase())) byIface.set(a.interface.toLowerCase(), { id: a.id, interface: a.interface })
+    }
+    const phones = [...byIface.values()]
+    this.agentOfChannel = channelMatcher(phones)
+    this.agentByInterface = new Map(phones.map(a => [a.interface.toLowerCase(), a.id]))
+    // New agents start offline, removed ones are forgotten (each announced).
+    this.status.sync(all.map(a => a.id))
+  }
+
+
+  /** The agent left every queue (a logout): no QueueMemberRemoved may name it once its interface is no longer its own. */
+  memberGone (agentId: string): void { this.status.set(agentId, { presence: 'offline', paused: false, pausedReason: '' }) }
 
   /** Whether `channel` is a leg of `agentId`'s device (the matching the AMI events use). */
   isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }

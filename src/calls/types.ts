@@ -97,7 +97,20 @@ export interface AgentView {
   state: AgentStateName
   callId?: string
   acwEndsAt?: string
+  /** the reason while in state paused (kept for older clients; pauseReason is the same whenever paused) */
   pausedReason?: string
+  /** paused in the queue (for ACW too), whatever the state shows first */
+  paused: boolean
+  pauseReason?: string
+  pausedSince?: string
+  /** a pause of a configured reason longer than its maxMinutes */
+  pauseOverMax?: true
+  /** neither logged in through the API nor a member of any queue */
+  loggedOut: boolean
+  /** the phone the agent sits at today (the login's, else the configured one) */
+  interface?: string
+  /** what the agent asked for during the call or ACW, applied when ACW ends */
+  next?: { paused: true, reason: string } | { logout: true }
 }
 
 export const ACTIVE_STATES: ReadonlySet<CallState> = new Set(['offered', 'connected', 'transferring'])

@@ -95,6 +95,9 @@ function crossChecks (c: Config): string[] {
     const queues = new Set(c.agents.flatMap(a => a.queues))
     for (const q of Object.keys(c.acw.perQueue)) if (!queues.has(q)) out.push(`acw.perQueue.${q}: no agent is in queue "${q}"`)
   }
+  for (const d of duplicates(c.pauseReasons, r => r.code)) out.push(`pauseReasons: code "${d}" appears more than once`)
+  // ACW's own pause must stay recognisable: a break with its reason would be taken for ACW.
+  if (c.pauseReasons.some(r => r.code === c.acw.pauseReason)) out.push(`pauseReasons: code "${c.acw.pauseReason}" is acw.pauseReason, ACW's own`)
   if (c.ami.reconnect.initialMs > c.ami.reconnect.maxMs) out.push('ami.reconnect.initialMs: must not exceed ami.reconnect.maxMs')
   // No message here shows the URL: it holds a password.
   if (c.store.kind === 'postgres' && c.store.url === undefined) out.push('store.url: is required when store.kind is postgres (set CTI_STORE_URL)')

@@ -121,6 +121,21 @@ export const DEFAULT_WRAPUP_CODES = [
   { code: 'TINDAK_LANJUT', label: 'Perlu tindak lanjut' }
 ]
 
+// CONTRACT.md section 7: the agent's reasons to be away. The code is the QueuePause
+// Reason (an AMI header and queue_log's data), so it is one word of safe characters.
+export const PauseReasonEntry = Type.Object({
+  code: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'the QueuePause reason' }),
+  label: OneLine(),
+  maxMinutes: Type.Integer({ minimum: 1, maximum: 1440, description: 'past this the pause is flagged (dashboard, metric, live feed)' })
+}, { additionalProperties: false })
+
+export const DEFAULT_PAUSE_REASONS = [
+  { code: 'ISTIRAHAT', label: 'Istirahat', maxMinutes: 15 },
+  { code: 'SHOLAT', label: 'Sholat', maxMinutes: 15 },
+  { code: 'BRIEFING', label: 'Briefing', maxMinutes: 30 },
+  { code: 'TOILET', label: 'Toilet', maxMinutes: 5 }
+]
+
 export const ApktDispatcherConfig = Type.Object({
   concurrency: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'deliveries in flight at once' }),
   maxAgeMs: Millis(86_400_000, 1000),
@@ -171,6 +186,7 @@ export const ConfigSchema = Type.Object({
   agentInterfaces: AgentInterfacesConfig,
   wrapupCodes: Type.Array(WrapupCodeConfig, { minItems: 1, default: DEFAULT_WRAPUP_CODES, description: 'the codes an agent may choose for a call' }),
   wrapupDefault: Type.String({ pattern: '^[A-Za-z0-9_-]{1,32}$', default: 'TANPA_KODE', description: 'the code of a call whose wrap-up window closed without one (and whose topic names none)' }),
+  pauseReasons: Type.Array(PauseReasonEntry, { minItems: 1, default: DEFAULT_PAUSE_REASONS, description: 'the reasons an agent may pause for' }),
   apkt: ApktConfig,
   retention: RetentionConfig,
   auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
@@ -180,6 +196,7 @@ export type Config = Static<typeof ConfigSchema>
 export type AgentEntry = Static<typeof AgentConfig>
 export type DirectoryItem = Static<typeof DirectoryEntry>
 export type StoreKindName = Static<typeof StoreKind>
+export type PauseReasonItem = Static<typeof PauseReasonEntry>
 export type TokenEntry = Static<typeof TokenConfig>
 export type RoleName = Static<typeof Role>
 export type WrapupCodeEntry = Static<typeof WrapupCodeConfig>

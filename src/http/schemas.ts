@@ -63,7 +63,17 @@ export const AgentViewSchema = Type.Object({
   state: Type.Union([Type.Literal('offline'), Type.Literal('ready'), Type.Literal('on_call'), Type.Literal('acw'), Type.Literal('paused')]),
   callId: Type.Optional(Type.String()),
   acwEndsAt: Type.Optional(Type.String()),
-  pausedReason: Type.Optional(Type.String())
+  pausedReason: Type.Optional(Type.String({ description: 'the pause reason while in state paused (older clients; see pauseReason)' })),
+  paused: Type.Boolean({ description: 'paused in the queue (ACW included)' }),
+  pauseReason: Type.Optional(Type.String({ description: 'the QueuePause reason while paused' })),
+  pausedSince: Type.Optional(Type.String({ description: 'when the pause began, when the service saw it begin' })),
+  pauseOverMax: Type.Optional(Type.Literal(true, { description: 'a pause longer than its reason\'s maxMinutes' })),
+  loggedOut: Type.Boolean({ description: 'neither logged in through the API nor a member of any queue' }),
+  interface: Type.Optional(Type.String({ description: 'the phone of today: the login\'s, else the configured one' })),
+  next: Type.Optional(Type.Union([
+    Type.Object({ paused: Type.Literal(true), reason: Type.String() }),
+    Type.Object({ logout: Type.Literal(true) })
+  ], { description: 'asked for during the call or ACW, applied when ACW ends' }))
 })
 
 export const ApktSummary = Type.Object({

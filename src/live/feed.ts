@@ -3,8 +3,8 @@
 // every message after it subscribed. No Fastify here: the route adapts it to SSE.
 import { EventEmitter } from 'node:events'
 
-/** The feed's message types, the SSE event names (the route's documentation lists these). */
-export const LIVE_TYPES = ['agent', 'call', 'apkt', 'ami', 'wrapup'] as const
+/** The feed's message types, the SSE event names (the route's documentation lists these). 'pause': a pause past its reason's maxMinutes ({ agentId, reason, since, overMax: true }). */
+export const LIVE_TYPES = ['agent', 'call', 'apkt', 'ami', 'wrapup', 'pause'] as const
 export type LiveType = typeof LIVE_TYPES[number]
 
 export interface LiveMessage {

@@ -23,6 +23,8 @@ export interface MetricsSources {
   outbox: { stats: () => Promise<OutboxStats> }
   agentIds: readonly string[]
   agents: () => Array<AgentView | undefined>
+  /** pauses past their reason's maxMinutes (src/agents/shift.ts) */
+  pauses?: { overMax: (agentId: string) => boolean }
   now?: () => number
 }
 
@@ -89,6 +91,17 @@ export class ServiceMetrics {
         const counts = new Map<string, number>(AGENT_STATES.map(s => [s, 0]))
         for (const v of src.agents()) if (v !== undefined) counts.set(v.state, (counts.get(v.state) ?? 0) + 1)
         for (const [state, n] of counts) this.set({ state }, n)
+      }
+    })
+
+    new Gauge({
+      name: 'pln123_agent_pause_over_max',
+      help: '1 for an agent whose pause lasts longer than its reason\'s maxMinutes, else 0',
+      labelNames: ['agent'],
+      registers,
+      collect () {
+        this.reset()
+        for (const id of src.agentIds) this.set({ agent: id }, src.pauses?.overMax(id) === true ? 1 : 0)
       }
     })
 

@@ -168,6 +168,36 @@ export const migrations: Migration[] = [
     CREATE INDEX agent_tokens_agent ON agent_tokens (agent_id) WHERE revoked_at IS NULL;`
   },
   {
+    version: 12,
+    name: 'agent sessions',
+    // One row per logged-in agent (CONTRACT.md section 7): what an Asterisk restart adds
+    // back and a service restart loads. queues and next are JSON text on both engines
+    // (read whole, never queried). The unique interface is the last word on
+    // INTERFACE_IN_USE when two instances of a group log two agents in at once.
+    sql: `CREATE TABLE agent_sessions (
+      agent_id TEXT PRIMARY KEY,
+      interface TEXT NOT NULL,
+      queues TEXT NOT NULL,
+      since TEXT NOT NULL,
+      pause_reason TEXT,
+      paused_since TEXT,
+      next TEXT,
+      updated_at TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX agent_sessions_interface ON agent_sessions (lower(interface));`,
+    postgres: `CREATE TABLE agent_sessions (
+      agent_id text PRIMARY KEY,
+      interface text NOT NULL,
+      queues text NOT NULL,
+      since text COLLATE "C" NOT NULL,
+      pause_reason text,
+      paused_since text COLLATE "C",
+      next text,
+      updated_at text COLLATE "C" NOT NULL
+    );
+    CREATE UNIQUE INDEX agent_sessions_interface ON agent_sessions (lower(interface));`
+  },
+  {
     version: 13,
     name: 'HA group: the lease and the roll call',
     // PostgreSQL only (an HA group shares one PostgreSQL database; an SQLite store has

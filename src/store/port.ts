@@ -13,6 +13,7 @@
 // this now" are recognised by its isUnavailable().
 import type { AcwEntry } from '../acw/types.ts'
 import type { Agent, AgentToken } from '../agents/types.ts'
+import type { AgentSession } from '../agents/session.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Call } from '../calls/types.ts'
@@ -27,6 +28,10 @@ export type Change =
   | { kind: 'acw', entry: AcwEntry }
   /** the agent's ACW is over (no row left) */
   | { kind: 'acwEnded', agentId: string }
+  /** insert or replace the agent's session (logged in: interface, queues, pause, next status) */
+  | { kind: 'agentSession', session: AgentSession }
+  /** the agent logged out (no row left) */
+  | { kind: 'agentSessionEnded', agentId: string }
   | { kind: 'audit', entry: AuditEntry, at: string }
   /**
    * a new pending APKT record for `outcomeKey`; when that outcome already has a record
@@ -83,6 +88,11 @@ export interface CallQueries {
 export interface AcwQueries {
   /** Every running ACW, oldest first. */
   all: () => Promise<AcwEntry[]>
+}
+
+export interface SessionQueries {
+  /** Every logged-in agent, by login time. */
+  all: () => Promise<AgentSession[]>
 }
 
 export interface AuditQueries {
@@ -165,6 +175,7 @@ export interface Store {
   commit: (changes: readonly Change[]) => Promise<void>
   calls: CallQueries
   acw: AcwQueries
+  sessions: SessionQueries
   audit: AuditQueries
   outbox: OutboxQueries
   retention: RetentionQueries

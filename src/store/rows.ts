@@ -2,6 +2,7 @@
 // the port's shapes in one place, and the limits both apply when writing.
 import type { AcwEntry } from '../acw/types.ts'
 import { cleanAgent, type Agent, type AgentToken } from '../agents/types.ts'
+import type { AgentSession, NextStatus } from '../agents/session.ts'
 import type { ApktRecord } from '../apkt/record.ts'
 import type { OutboxEntry, OutboxStatus } from './port.ts'
 
@@ -62,3 +63,18 @@ export const toAgent = (r: AgentRow): Agent & { fromConfig?: true } => ({
 })
 
 export const toAgentToken = (r: AgentTokenRow): AgentToken => ({ digest: r.digest, agentId: r.agent_id, name: r.name, createdAt: r.created_at })
+export interface SessionRow { agent_id: string, interface: string, queues: string, since: string, pause_reason: string | null, paused_since: string | null, next: string | null }
+
+export const toAgentSession = (r: SessionRow): AgentSession => ({
+  agentId: r.agent_id,
+  interface: r.interface,
+  queues: JSON.parse(r.queues) as string[],
+  since: r.since,
+  ...(r.pause_reason !== null ? { pauseReason: r.pause_reason } : {}),
+  ...(r.paused_since !== null ? { pausedSince: r.paused_since } : {}),
+  ...(r.next !== null ? { next: JSON.parse(r.next) as NextStatus } : {})
+})
+
+/** The row's values in column order: agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at. */
+export const sessionValues = (s: AgentSession, now: string): Array<string | null> =>
+  [s.agentId, s.interface, JSON.stringify(s.queues), s.since, s.pauseReason ?? null, s.pausedSince ?? null, s.next !== undefined ? JSON.stringify(s.next) : null, now]

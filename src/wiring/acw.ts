@@ -3,26 +3,32 @@
 // the deadline of an agent whose transfer landed.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
-import type { AgentDirectory } from '../agents/directory.ts'
 import type { Failpoint } from '../failpoints.ts'
 import type { AmiWiring } from './ami.ts'
 import type { CallsWiring } from './calls.ts'
 import type { StoreWiring } from './store.ts'
-import { AcwService } from '../acw/service.ts'
+import { AcwService, type AcwAgent } from '../acw/service.ts'
 import { systemClock } from '../acw/types.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import { JournaledAcwRepository } from '../store/acw-records.ts'
 
 export interface AcwWiring { acw: AcwService, deadlineEffect: OutcomeEffect }
 
-export function wireAcw (config: Config, logger: Logger, { store, journal, audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, directory: AgentDirectory, failpoint?: Failpoint): AcwWiring {
+/**
+ * `agents.today`: the agent with its interface of today (what ACW pauses); `agents.afterAcw`:
+ * the status the agent asked for meanwhile, done at ACW's end instead of the unpause (src/agents/shift.ts).
+ */
+export interface AcwAgents { today: (agentId: string) => AcwAgent | undefined, afterAcw: (agentId: string) => Promise<boolean> | undefined }
+
+export function wireAcw (config: Config, logger: Logger, { store, journal, audit }: StoreWiring, { ami }: AmiWiring, { tracker }: CallsWiring, agents?: AcwAgents, failpoint?: Failpoint): AcwWiring {
   const acw = new AcwService({
     repo: new JournaledAcwRepository(journal, store.acw),
     pbx: { async setPaused (iface, paused, reason) { await ami.action('QueuePause', { Interface: iface, Paused: paused ? 'true' : 'false', ...(paused ? { Reason: reason } : {}) }) } },
     clock: systemClock,
     log: logger.child({ module: 'acw' }),
     audit,
-    agents: directory, // as they are now: agents added and changed at run time too
+    agents: agents?.today ?? config.agents,
+    ...(agents !== undefined ? { afterAcw: agents.afterAcw } : {}),
     settings: config.acw,
     pauseOf: id => { const st = tracker.agentStatus(id); return st === undefined ? undefined : { paused: st.paused, reason: st.pausedReason } },
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts'
 import type { AgentDirectory } from '../agents/directory.ts'
 import type { AmiWiring } from './ami.ts'
 import type { StoreWiring } from './store.ts'
-import { CallTracker } from '../calls/tracker.ts'
+import { CallTracker, type AgentLookup } from '../calls/tracker.ts'
 import { InquiryService } from '../calls/inquiry.ts'
 import { resyncFromPbx } from '../calls/resync.ts'
 import { loadPolicies } from '../policy/index.ts'
@@ -20,13 +20,16 @@ export interface CallsWiring {
   resync: () => Promise<boolean>
 }
 
-export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring, directory: AgentDirectory): Promise<CallsWiring> {
+/**
+ * `agents`: the agents (the directory's) and each one's interface of today (src/wiring/shift.ts);
+ * `directory`: told when agents are added, changed or removed at run time (admin API, CLI, another instance).
+ */
+export async function wireCalls (config: Config, logger: Logger, { store, journal }: StoreWiring, { ami, livePicture }: AmiWiring, agents: AgentLookup, directory: AgentDirectory): Promise<CallsWiring> {
   // A topic's wrap-up code is checked against the config's codes here, at start.
   const policy = loadPolicies(config.policy.dir, { wrapupCodes: config.wrapupCodes.map(w => w.code) })
   const callsLog = logger.child({ module: 'calls' })
-  const tracker = new CallTracker(directory.all(), new JournaledCallRepository(journal, store.calls), callsLog)
-  // Agents added, changed or removed at run time (admin API, CLI, another instance).
-  const follow = (): void => { tracker.setAgents(directory.all()) }
+  const tracker = new CallTracker(agents, new JournaledCallRepository(journal, store.calls), callsLog)
+  const follow = (): void => { tracker.refreshAgents() }
   directory.on('added', follow)
   directory.on('changed', follow)
   directory.on('removed', follow)

@@ -3,6 +3,7 @@
 // Prometheus metrics.
 import type { AmiClient } from '../ami/index.ts'
 import type { AcwService } from '../acw/service.ts'
+import type { ShiftService } from '../agents/shift.ts'
 import type { Outbox } from '../apkt/outbox.ts'
 import { agentView } from '../calls/agents.ts'
 import type { AgentView } from '../calls/types.ts'
@@ -22,11 +23,14 @@ export interface LiveWiring {
   metrics: ServiceMetrics
 }
 
-export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, ami: AmiClient, outbox: Outbox, transfers: TransferService, wrapups?: WrapupService }
+export interface LiveSources { feed: LiveFeed, tracker: CallTracker, acw: AcwService, shift?: ShiftService, ami: AmiClient, outbox: Outbox, transfers: TransferService, wrapups?: WrapupService }
 
-export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, transfers, wrapups }: LiveSources): LiveWiring {
+export function wireLive (config: Config, { feed, tracker, acw, shift, ami, outbox, transfers, wrapups }: LiveSources): LiveWiring {
   const apktStatus = (id: string): string | undefined => outbox.knownStatus(id)
-  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw) }
+  const shiftView = shift === undefined
+    ? undefined
+    : { loggedIn: (id: string) => shift.session(id) !== undefined, interfaceOf: (id: string) => shift.interfaceOf(id), pauseOf: (id: string) => shift.pauseOf(id), overMax: (id: string) => shift.overMax(id), nextOf: (id: string) => shift.nextOf(id) }
+  const view = (agentId: string) => { const st = tracker.agentStatus(agentId); return st === undefined ? undefined : agentView(agentId, st, acw, shiftView) }
   tracker.on('call', c => feed.publish('call', callView(c, apktStatus)))
   // An agent removed at run time has no view any more: watchers hear that it is gone.
   tracker.on('agent', id => feed.publish('agent', view(id) ?? { id, removed: true }))
@@ -34,9 +38,12 @@ export function wireLive (config: Config, { feed, tracker, acw, ami, outbox, tra
   acw.on('change', id => feed.publish('agent', view(id)))
   // Once durable: a choice, and the final wrap-up when the window closes.
   wrapups?.on('wrapup', c => { if (c.wrapup !== undefined) feed.publish('wrapup', { callId: c.callId, ...(c.agentId !== undefined ? { agentId: c.agentId } : {}), ...wrapupView(c.wrapup) }) })
+  shift?.on('change', id => feed.publish('agent', view(id)))
+  // A break past its reason's maxMinutes: its own topic, so a dashboard can alert on it.
+  shift?.on('overMax', (agentId, reason, since) => feed.publish('pause', { agentId, reason, since, overMax: true }))
   // The tracker's agents as they are now (the agent directory's, after each change).
   const agentViews = () => tracker.agentIds().map(view)
-  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds: tracker.agentIds(), agents: agentViews })
+  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds: tracker.agentIds(), agents: agentViews, ...(shift !== undefined ? { pauses: { overMax: id => shift.overMax(id) } } : {}) })
   const snapshot = async () => ({
     agents: agentViews(),
     calls: tracker.liveCalls().map(c => callView(c, apktStatus)),

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino'
 import type { AmiClient } from '../ami/index.ts'
 import type { AcwService } from '../acw/service.ts'
+import type { ShiftService } from '../agents/shift.ts'
 import type { TransferService } from '../transfer/service.ts'
 import type { CallsWiring } from './calls.ts'
 import type { StoreWiring } from './store.ts'
@@ -22,7 +23,8 @@ async function resyncUntilDone (resync: () => Promise<boolean>, ami: AmiClient, 
   }
 }
 
-export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, { resync }: CallsWiring, acw: AcwService, transfers: TransferService, isStopped: () => boolean): void {
+/** `shift`: logged-in agents are added back first (an Asterisk restart lost them), so ACW can pause them. */
+export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, { resync }: CallsWiring, acw: AcwService, transfers: TransferService, isStopped: () => boolean, shift?: ShiftService): void {
   store.whenWritableAgain(async () => {
     if (isStopped()) return
     await resyncUntilDone(resync, ami, isStopped)
@@ -31,7 +33,7 @@ export function wireRepair (logger: Logger, store: StoreWiring, ami: AmiClient, 
   ami.on('connected', () => {
     // A login just before stop() must not touch the store after it closed.
     void resyncUntilDone(resync, ami, isStopped)
-      .then(async () => { if (!isStopped()) { transfers.checkUnsettled(); await acw.reapply() } })
+      .then(async () => { if (!isStopped()) { transfers.checkUnsettled(); await shift?.reapply(); await acw.reapply() } })
       .catch((err: unknown) => { if (!isStopped()) logger.error({ err }, 'ACW re-apply after AMI login failed') })
   })
 }

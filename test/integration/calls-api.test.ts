@@ -58,7 +58,7 @@ t.test('CTI events drive call and agent state', async t => {
   t.equal((await get('/v1/calls/cti-1', TOKENS.agent1001)).status, 200, 'once answered: the agent\'s own call')
   t.equal((await get('/v1/calls/cti-1', TOKENS.agent1002)).status, 403, 'and another agent\'s is refused')
   const agent = await get('/v1/agents/1001', TOKENS.supervisor)
-  t.same(agent.body, { id: '1001', state: 'on_call', callId: 'cti-1' })
+  t.same(agent.body, { id: '1001', state: 'on_call', callId: 'cti-1', paused: false, loggedOut: false, interface: 'Local/1001@agents/n' })
   const own = await get('/v1/agents/1001/call', TOKENS.agent1001)
   t.equal(own.body.callerIdNum, '0811777')
   t.equal((await get('/v1/agents/1002/call', TOKENS.agent1001)).status, 403, 'not another agent\'s')

@@ -44,6 +44,15 @@ t.test('/docs and /docs/json are public; every route is documented with its meth
   t.ok(doc.paths['/v1/status']?.get?.responses?.['200'], 'GET /v1/status is documented with its answer')
   t.ok(doc.paths['/v1/events']?.get?.responses?.['429'], 'GET /v1/events documents 429 TOO_MANY_STREAMS')
   t.notOk(JSON.stringify(doc.paths['/readyz']?.get?.responses?.['200'] ?? {}).includes('detail'), '/readyz documents no detail field')
+  for (const step of ['login', 'logout', 'pause', 'ready']) {
+    const op = doc.paths[`/v1/agents/{agentId}/${step}`]?.post
+    t.match(op?.description, /Roles: agent, supervisor\./, `POST /v1/agents/:agentId/${step}: for the agent itself and supervisors`)
+    t.ok(op?.responses?.['409'], `POST /v1/agents/:agentId/${step} documents 409`)
+  }
+  t.ok(doc.paths['/v1/agents/{agentId}/logout']?.post?.responses?.['202'], 'logout documents 202 { pending: "logout" }')
+  t.ok(doc.paths['/v1/agents/{agentId}/pause']?.post?.responses?.['202'], 'pause documents 202 { next }')
+  const agentProps = Object.keys(doc.paths['/v1/agents/{agentId}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties ?? {})
+  for (const f of ['paused', 'pauseReason', 'pausedSince', 'pauseOverMax', 'loggedOut', 'next']) t.ok(agentProps.includes(f), `the agent view documents ${f}`)
   const landing = doc.paths['/v1/calls/{callId}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.transfer?.properties?.landing
   const statuses = (landing?.properties?.status?.anyOf ?? []).flatMap((x: { const?: string, enum?: string[] }) => x.enum ?? (x.const !== undefined ? [x.const] : []))
   t.same(statuses, ['waiting', 'answered', 'abandoned', 'failed'], 'GET /v1/calls/:id documents transfer.landing and its statuses')

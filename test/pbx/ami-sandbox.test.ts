@@ -44,6 +44,10 @@ t.test('real Asterisk: login as the least-privilege user, see a queue call as ty
   t.equal(paused.response, 'Success', 'but it can pause a member')
   const logged = await cti.action('QueueLog', { Queue: 'pln123', Event: 'ACWSTART', Interface: 'Agent 1002', UniqueID: connect.linkedid, Message: '30|ACW' })
   t.equal(logged.response, 'Success', 'and write a queue_log line (QueueLog needs write = agent)')
+  const added = await cti.action('QueueAdd', { Queue: 'pln123', Interface: 'Local/1009@agents/n', MemberName: 'Agent 1009', Paused: 'true' })
+  t.equal(added.response, 'Success', 'add a member at an agent\'s login (QueueAdd needs write = agent)')
+  const removed = await cti.action('QueueRemove', { Queue: 'pln123', Interface: 'Local/1009@agents/n' })
+  t.equal(removed.response, 'Success', 'and remove it at the logout (QueueRemove, the same right)')
   await admin.action('Hangup', { Channel: connect.channel })
 })
 

@@ -14,6 +14,7 @@ import { OutboxError } from '../../src/apkt/errors.ts'
 import { buildApktRecord, type ApktRecord } from '../../src/apkt/record.ts'
 import type { AcwEntry } from '../../src/acw/types.ts'
 import type { Agent } from '../../src/agents/types.ts'
+import type { AgentSession } from '../../src/agents/session.ts'
 import type { Call } from '../../src/calls/types.ts'
 import type { Change, OutboxEntry, Store } from '../../src/store/port.ts'
 
@@ -141,6 +142,25 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.strictSame(await store.acw.all(), [b2, a])
     await store.commit([{ kind: 'acwEnded', agentId: '1001' }, { kind: 'acwEnded', agentId: 'never-paused' }])
     t.strictSame(await store.acw.all(), [b2], 'ending an ACW that is not there is no error')
+  })
+
+  t.test(`${engine}: agent sessions: saved, replaced, ended; all() by login time; one agent per interface`, async t => {
+    const store = await fresh(t)
+    const a: AgentSession = { agentId: '1001', interface: 'PJSIP/2001', queues: ['pln123', 'pln123-vip'], since: '2026-11-24T03:00:02.000Z' }
+    const b: AgentSession = { agentId: '1002', interface: 'Local/1002@agents/n', queues: ['pln123'], since: '2026-11-24T03:00:01.000Z', pauseReason: 'SHOLAT', pausedSince: '2026-11-24T03:05:00.000Z', next: { paused: true, reason: 'ISTIRAHAT' } }
+    await store.commit([{ kind: 'agentSession', session: a }, { kind: 'agentSession', session: b }])
+    t.strictSame(await store.sessions.all(), [b, a], 'by login time; absent fields stay absent, queues and next come back whole')
+    const a2: AgentSession = { ...a, pauseReason: 'TOILET', pausedSince: '2026-11-24T03:06:00.000Z', next: { logout: true } }
+    const b2: AgentSession = { agentId: b.agentId, interface: b.interface, queues: b.queues, since: b.since }
+    await store.commit([{ kind: 'agentSession', session: a2 }, { kind: 'agentSession', session: b2 }])
+    t.strictSame(await store.sessions.all(), [b2, a2], 'replaced whole: a pause and a next status that are over are gone')
+    await t.rejects(store.commit([{ kind: 'agentSession', session: { agentId: '1003', interface: 'pjsip/2001', queues: ['pln123'], since: '2026-11-24T03:07:00.000Z' } }]),
+      'a second agent on the same interface (any case) is refused')
+    t.strictSame(await store.sessions.all(), [b2, a2], 'and nothing of it is written')
+    await store.commit([{ kind: 'agentSessionEnded', agentId: '1001' }, { kind: 'agentSessionEnded', agentId: 'never-logged-in' }])
+    t.strictSame(await store.sessions.all(), [b2], 'a logout of an agent not logged in is no error')
+    await store.commit([{ kind: 'agentSession', session: { ...a, agentId: '1003' } }])
+    t.strictSame((await store.sessions.all()).map(s => s.agentId), ['1002', '1003'], 'the interface is free again after the logout')
   })
 
   t.test(`${engine}: audit: newest first, in pages`, async t => {

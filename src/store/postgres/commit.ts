@@ -3,6 +3,7 @@ import type { AcwEntry } from '../../acw/types.ts'
 import type { Call } from '../../calls/types.ts'
 import type { Change } from '../port.ts'
 import type { PgClient } from './pool.ts'
+import { sessionValues } from '../rows.ts'
 
 // Two-key advisory locks (never colliding with the single-key migration lock): the
 // first key says what is locked, the second is the agent's hash.
@@ -35,6 +36,12 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
       case 'call': await saveCall(client, c.call); break
       case 'acw': await saveAcw(client, c.entry); break
       case 'acwEnded': await client.query('DELETE FROM acw WHERE agent_id = $1', [c.agentId]); break
+      case 'agentSession':
+        await client.query(`INSERT INTO agent_sessions (agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+          ON CONFLICT (agent_id) DO UPDATE SET interface = excluded.interface, queues = excluded.queues, since = excluded.since, pause_reason = excluded.pause_reason,
+            paused_since = excluded.paused_since, next = excluded.next, updated_at = excluded.updated_at`, sessionValues(c.session, new Date().toISOString()))
+        break
+      case 'agentSessionEnded': await client.query('DELETE FROM agent_sessions WHERE agent_id = $1', [c.agentId]); break
       case 'audit':
         await client.query('INSERT INTO audit (at, actor, role, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)',
           [c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})])

@@ -20,7 +20,8 @@ import { createPool, type PgLog } from './pool.ts'
 import { pgRetention } from './retention.ts'
 import { describeUrl } from './where.ts'
 import { pgLease } from './lease.ts'
-import { toAcwEntry, toAgent, toAgentToken, type AcwRow, type AgentRow, type AgentTokenRow } from '../rows.ts'
+import { toAcwEntry, toAgent, toAgentSession, toAgentToken, type AcwRow, type AgentRow, type AgentTokenRow, type SessionRow } from '../rows.ts'
+import type { AgentSession } from '../../agents/session.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -56,6 +57,7 @@ class PostgresStore implements Store {
 
   readonly calls
   readonly acw
+  readonly sessions
   readonly audit
   readonly outbox
   readonly retention
@@ -75,6 +77,9 @@ class PostgresStore implements Store {
     }
     this.acw = {
       all: async (): Promise<AcwEntry[]> => (await rows<AcwRow>('SELECT * FROM acw ORDER BY started_at')).map(toAcwEntry)
+    }
+    this.sessions = {
+      all: async (): Promise<AgentSession[]> => (await rows<SessionRow>('SELECT * FROM agent_sessions ORDER BY since, agent_id')).map(toAgentSession)
     }
     this.audit = {
       list: async (opts: { before?: number, limit?: number } = {}): Promise<AuditRow[]> =>

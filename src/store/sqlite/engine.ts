@@ -21,7 +21,7 @@ import { SqliteRetentionStore } from '../retention-repository.ts'
 import type { Store as SqliteFile } from '../sqlite.ts'
 import type { Change, OutboxStatus } from '../port.ts'
 import { isWrite, type Job, type Outcome } from './jobs.ts'
-import { clipError, toOutboxEntry, type OutboxRow } from '../rows.ts'
+import { clipError, sessionValues, toAgentSession, toOutboxEntry, type OutboxRow, type SessionRow } from '../rows.ts'
 
 
 
@@ -45,6 +45,11 @@ export class SqliteEngine {
     this.agents = new SqliteAgentsRepository(db)
     this.stmt = {
       audit: db.prepare('INSERT INTO audit (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)'),
+      sessionSave: db.prepare(`INSERT INTO agent_sessions (agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(agent_id) DO UPDATE SET interface = excluded.interface, queues = excluded.queues, since = excluded.since, pause_reason = excluded.pause_reason,
+          paused_since = excluded.paused_since, next = excluded.next, updated_at = excluded.updated_at`),
+      sessionDelete: db.prepare('DELETE FROM agent_sessions WHERE agent_id = ?'),
+      sessionsAll: db.prepare<[], SessionRow>('SELECT * FROM agent_sessions ORDER BY since, agent_id'),
       // Today's due query (src/apkt/outbox.ts, INDEXED BY for the same reason), with the
       // claim in the row (migration 10) instead of the process's memory: an agent whose
       // head record holds a live lease is skipped, whoever holds it. Only heads are ever
@@ -152,6 +157,7 @@ export class SqliteEngine {
       case 'callGet': return this.calls.get(job.callId)
       case 'callsUnfinished': return this.calls.loadUnfinished()
       case 'acwAll': return this.acw.all()
+      case 'sessionsAll': return this.stmt.sessionsAll.all().map(toAgentSession)
       case 'auditList': return this.audit.list({ ...(job.before !== undefined ? { before: job.before } : {}), ...(job.limit !== undefined ? { limit: job.limit } : {}) })
       case 'outboxGet': return this.outbox.get(job.id)
       case 'outboxList': return this.outbox.list({ ...(job.status !== undefined ? { status: job.status } : {}), ...(job.limit !== undefined ? { limit: job.limit } : {}) })
@@ -173,6 +179,8 @@ export class SqliteEngine {
       case 'call': this.calls.save(c.call); return
       case 'acw': this.acw.save(c.entry); return
       case 'acwEnded': this.acw.delete(c.agentId); return
+      case 'agentSession': this.stmt.sessionSave.run(...sessionValues(c.session, new Date().toISOString())); return
+      case 'agentSessionEnded': this.stmt.sessionDelete.run(c.agentId); return
       case 'audit': this.stmt.audit.run(c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})); return
       case 'apktRecord': this.outbox.add(c.record, c.outcomeKey, new Date(c.at)); return
       case 'agent': case 'agentRemoved': case 'agentToken': case 'agentTokensRevoked': this.agents.apply(c); return

@@ -6,6 +6,7 @@
 // writes among them in one transaction (group commit).
 import type { AcwEntry } from '../../acw/types.ts'
 import type { AgentToken } from '../../agents/types.ts'
+import type { AgentSession } from '../../agents/session.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import { isStoreUnavailable } from '../errors.ts'
@@ -88,6 +89,7 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
       unfinished: async () => await submit<Call[]>({ op: 'callsUnfinished' })
     },
     acw: { all: async () => await submit<AcwEntry[]>({ op: 'acwAll' }) },
+    sessions: { all: async () => await submit<AgentSession[]>({ op: 'sessionsAll' }) },
     audit: { list: async (opts = {}) => await submit<AuditRow[]>({ op: 'auditList', ...opts }) },
     outbox: {
       claimDue: async ({ now, limit, owner, leaseMs }) => await submit<OutboxEntry[]>({ op: 'claimDue', now: now.toISOString(), limit, owner, leaseMs }),

@@ -22,6 +22,7 @@ export type Job =
   | { op: 'callGet', callId: string }
   | { op: 'callsUnfinished' }
   | { op: 'acwAll' }
+  | { op: 'sessionsAll' }
   | { op: 'auditList', before?: number, limit?: number }
   | { op: 'outboxGet', id: string }
   | { op: 'outboxList', status?: OutboxStatus, limit?: number }
