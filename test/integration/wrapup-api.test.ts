@@ -68,7 +68,8 @@ t.test('the route: codes listed on a bad one, own call only, a later choice repl
 
   const final = await finalOf(s, 'w-1')
   t.match(final, { code: 'TINDAK_LANJUT', label: 'Perlu tindak lanjut', note: 'telepon balik', source: 'agent', by: 'agent-1001', final: true }, 'at ACW end: the last choice, final')
-  t.equal(s.svc.acw.endsAt('1001'), undefined, 'closed once ACW is over')
+  // Final when ACW turns 'ending'; the ACW itself is over once its unpause is confirmed.
+  await waitFor('ACW over', () => s.svc.acw.endsAt('1001') === undefined ? true : undefined, (ACW_SECONDS + 8) * 1000)
   const late = await s.post(url, TOKENS.agent1001, { code: 'SELESAI' })
   t.equal(late.status, 409)
   t.equal(late.body.error, 'WRAPUP_CLOSED')
