@@ -199,4 +199,6 @@ export type StoreKindName = Static<typeof StoreKind>
 export type PauseReasonItem = Static<typeof PauseReasonEntry>
 export type TokenEntry = Static<typeof TokenConfig>
 export type RoleName = Static<typeof Role>
+/** Every role, from the schema (routes open to any authenticated caller). */
+export const ROLES: readonly RoleName[] = Role.anyOf.map(literal => literal.const)
 export type WrapupCodeEntry = Static<typeof WrapupCodeConfig>

@@ -25,7 +25,7 @@
 import { Server as NetServer } from 'node:net'
 import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
-import type { Config } from '../config/schema.ts'
+import { ROLES, type Config } from '../config/schema.ts'
 import type { StoreKind } from '../store/port.ts'
 import { whyStoreUnavailable } from '../store/why.ts'
 import { AccessLog } from './access-log.ts'
@@ -121,8 +121,9 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
     })
   }
   const notYet = async (): Promise<never> => { throw new Error('answered in onRequest') }
-  app.all('/v1/*', { config: { auth: { roles: ['pbx', 'agent', 'supervisor'] } }, onRequest: unavailable }, notYet)
-  app.all('/metrics', { config: { auth: { roles: ['pbx', 'agent', 'supervisor'] } }, onRequest: unavailable }, notYet)
+  // Every role: while waiting, any known token learns that the store is not there yet (503), none a 403.
+  app.all('/v1/*', { config: { auth: { roles: [...ROLES] } }, onRequest: unavailable }, notYet)
+  app.all('/metrics', { config: { auth: { roles: [...ROLES] } }, onRequest: unavailable }, notYet)
   app.all('/*', { config: { auth: 'public' }, onRequest: unavailable }, notYet)
 
   return {

@@ -133,6 +133,7 @@ t.test('postgres, a real process: while the database is down it answers 503 nami
   const press = await ask('POST', '/v1/calls/at-start-1/direct-transfer', TOKENS.agent1001, 'not even JSON')
   t.match(press, { status: 503, body: { error: 'STORE_UNAVAILABLE' } }, 'the button too, whatever its body')
   t.equal((await ask('GET', '/v1/agents', TOKENS.supervisor)).status, 503, 'a read route: 503 (nothing is loaded yet)')
+  t.equal((await ask('GET', '/v1/admin/agents', TOKENS.admin)).status, 503, 'an admin route: 503 too, not 403 (every role is known while waiting)')
   t.equal((await ask('POST', '/v1/cti/events', undefined, { type: 'call.offered', callId: 'x' })).status, 401, 'no token: 401, as in the full service')
   t.equal((await ask('POST', '/v1/cti/events', 'not-a-known-token-0123456789')).status, 401, 'an unknown token: 401')
   t.equal((await ask('GET', '/v1/status')).status, 401, '/v1/status needs a token')
