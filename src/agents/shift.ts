@@ -299,10 +299,13 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
   }
 
   private ifaceOrThrow (agentId: string): string {
+    this.agent(agentId) // 404 for an agent that does not exist
     const iface = this.interfaceOf(agentId)
-    if (iface === undefined) throw new Errors.AgentNotFound(`no agent ${agentId}`)
+    // An agent with no phone of its own and no login is a member of no queue.
+    if (iface === undefined) throw new Errors.NotLoggedIn(`agent ${agentId} has no phone of its own and is not logged in: log in first`)
     return iface
   }
+
 
   /** Another agent at `iface`: logged in there, or a member there (a static one) that is online. */
   private holderOf (iface: string, agentId: string): string | undefined {

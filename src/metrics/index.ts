@@ -21,7 +21,8 @@ export interface MetricsSources {
   acw: { on: (event: 'change', fn: (agentId: string) => void) => unknown, entry: (agentId: string) => AcwEntry | undefined }
   ami: { on: (event: 'connected', fn: () => void) => unknown, status: () => AmiStatus }
   outbox: { stats: () => Promise<OutboxStats> }
-  agentIds: readonly string[]
+  /** The agents as they are now (agents come and go at run time). */
+  agentIds: () => readonly string[]
   agents: () => Array<AgentView | undefined>
   /** pauses past their reason's maxMinutes (src/agents/shift.ts) */
   pauses?: { overMax: (agentId: string) => boolean }
@@ -79,7 +80,7 @@ export class ServiceMetrics {
       acwStarted.delete(agentId)
       acwDuration.observe(Math.max(0, now() - started) / 1000)
     }
-    for (const id of src.agentIds) noteAcw(id)
+    for (const id of src.agentIds()) noteAcw(id)
     src.acw.on('change', noteAcw)
 
     new Gauge({
@@ -101,7 +102,7 @@ export class ServiceMetrics {
       registers,
       collect () {
         this.reset()
-        for (const id of src.agentIds) this.set({ agent: id }, src.pauses?.overMax(id) === true ? 1 : 0)
+        for (const id of src.agentIds()) this.set({ agent: id }, src.pauses?.overMax(id) === true ? 1 : 0)
       }
     })
 

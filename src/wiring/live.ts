@@ -43,7 +43,7 @@ export function wireLive (config: Config, { feed, tracker, acw, shift, ami, outb
   shift?.on('overMax', (agentId, reason, since) => feed.publish('pause', { agentId, reason, since, overMax: true }))
   // The tracker's agents as they are now (the agent directory's, after each change).
   const agentViews = () => tracker.agentIds().map(view)
-  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds: tracker.agentIds(), agents: agentViews, ...(shift !== undefined ? { pauses: { overMax: id => shift.overMax(id) } } : {}) })
+  const metrics = new ServiceMetrics({ tracker, transfers, acw, ami, outbox, agentIds: () => tracker.agentIds(), agents: agentViews, ...(shift !== undefined ? { pauses: { overMax: id => shift.overMax(id) } } : {}) })
   const snapshot = async () => ({
     agents: agentViews(),
     calls: tracker.liveCalls().map(c => callView(c, apktStatus)),

@@ -19,7 +19,9 @@ function harness (opts: { mode?: 'fixed' | 'early-exit' } = {}) {
   const clock = new FakeClock()
   const configured = new Map([
     ['1001', { id: '1001', interface: 'PJSIP/1001', queues: ['pln123', 'vip'], memberName: 'Agent 1001' }],
-    ['1002', { id: '1002', interface: 'PJSIP/1002', queues: ['pln123'] }]
+    ['1002', { id: '1002', interface: 'PJSIP/1002', queues: ['pln123'] }],
+    // created by the admin API without a phone of its own
+    ['1009', { id: '1009', queues: ['pln123'] } as { id: string, interface?: string, queues: string[], memberName?: string }]
   ])
   const members = new Map<string, Member>()
   const actions: Array<{ name: string, fields: Record<string, unknown> }> = []
@@ -32,7 +34,7 @@ function harness (opts: { mode?: 'fixed' | 'early-exit' } = {}) {
     const s = sessions.get(id)
     return a === undefined || s === undefined ? a : { ...a, interface: s.interface, queues: s.queues }
   }
-  const agentAt = (iface: string): string | undefined => [...configured.keys()].find(id => today(id)?.interface.toLowerCase() === iface.toLowerCase())
+  const agentAt = (iface: string): string | undefined => [...configured.keys()].find(id => today(id)?.interface?.toLowerCase() === iface.toLowerCase())
   const pauseEvent = (iface: string, m: Member): void => {
     const id = agentAt(iface)
     if (id === undefined) return
@@ -290,13 +292,14 @@ t.test('a pause past its maxMinutes: an overMax event at that moment, the agent 
   t.notOk('pauseOverMax' in agentView('1002', { presence: 'offline', paused: false, pausedReason: '' }, undefined, lookup), 'not for an agent that is not paused')
   t.match(agentView('1002', { presence: 'offline', paused: false, pausedReason: '' }, undefined, lookup), { state: 'offline', loggedOut: true, paused: false })
 
+  const ids = ['1001', '1002']
   const metrics = new ServiceMetrics({
     tracker: { on: () => undefined },
     transfers: { on: () => undefined },
     acw: { on: () => undefined, entry: () => undefined },
     ami: { on: () => undefined, status: () => ({ state: 'connected' }) as never },
     outbox: { stats: async () => ({ pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null }) },
-    agentIds: ['1001', '1002'],
+    agentIds: () => ids,
     agents: () => [],
     pauses: { overMax: id => h.shift.overMax(id) }
   })
@@ -306,6 +309,20 @@ t.test('a pause past its maxMinutes: an overMax event at that moment, the agent 
   t.match(text, /pln123_agent_pause_over_max\{agent="1002"\} 0/)
   await h.shift.ready('1001', agent)
   t.match(await metrics.text(), /pln123_agent_pause_over_max\{agent="1001"\} 0/, 'cleared by ready')
+  ids.push('1009')
+  t.match(await metrics.text(), /pln123_agent_pause_over_max\{agent="1009"\} 0/, 'an agent added at run time gets its series at the next scrape')
+})
+
+t.test('an agent without a phone of its own: login names one; pause before that is NOT_LOGGED_IN, not "no agent"', async t => {
+  const h = harness()
+  await t.rejects(h.shift.pause('1009', 'TOILET', agent), { code: 'NOT_LOGGED_IN', message: /no phone of its own/ })
+  await t.rejects(h.shift.ready('1009', agent), { code: 'NOT_LOGGED_IN' })
+  await t.rejects(h.shift.login('1009', {}, agent), { code: 'BAD_REQUEST', message: /interface: agent 1009 has no phone of its own/ })
+  t.same(h.actions, [], 'nothing reached the PBX')
+  await h.shift.login('1009', { interface: 'PJSIP/1009' }, agent)
+  t.equal(h.shift.interfaceOf('1009'), 'PJSIP/1009', 'the phone of today')
+  await h.shift.pause('1009', 'TOILET', agent)
+  t.same(h.actions.map(a => a.name), ['QueueAdd', 'QueuePause'])
 })
 
 t.test('an Asterisk restart during ACW: added back paused for ACW, so ACW still ends with the unpause', async t => {
