@@ -5,22 +5,11 @@
 // ACW it enforces (ACWSTART, ACWEND) and the call's final wrap-up (WRAPUP) with AMI
 // QueueLog, for the call's agent.
 import t, { type Test } from 'tap'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { eventually, waitFor } from '../helpers/ami.ts'
 import { startStack, type Stack } from './harness.ts'
+import { queueLog, type Line } from './queue-log-file.ts'
 
 const ACW_SECONDS = 3
-
-interface Line { time: number, callId: string, queue: string, agent: string, event: string, data: string[] }
-
-async function queueLog (s: Stack): Promise<Line[]> {
-  const text = await readFile(path.join(s.sb.dir, 'log', 'queue_log'), 'utf8')
-  return text.split('\n').filter(l => l !== '').map(l => {
-    const [time, callId, queue, agent, event, ...data] = l.split('|')
-    return { time: Number(time), callId: callId ?? '', queue: queue ?? '', agent: agent ?? '', event: event ?? '', data }
-  })
-}
 
 /** The call's lines once its ACWEND and WRAPUP are there. */
 async function linesOfCall (s: Stack, callId: string): Promise<Line[]> {

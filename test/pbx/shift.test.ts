@@ -5,27 +5,16 @@
 // waits in the queue until another member takes it. The static members 1001 and 1002
 // are paused by the test driver meanwhile, so only 1003 can take calls.
 import t from 'tap'
-import { readFile } from 'node:fs/promises'
-import path from 'node:path'
 import type { AmiClient } from '../../src/ami/index.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
 import { TOKENS } from '../helpers/config.ts'
 import { ADMIN_USER, placeCall, sandboxClient } from './fixture.ts'
 import { startStack, type Stack } from './harness.ts'
+import { queueLog } from './queue-log-file.ts'
 
 const ACW_SECONDS = 3
 const TOKEN_1003 = 'test-agent-1003-token-0123456789'
 const PHONE = 'Local/1003@agents/n'
-
-interface Line { time: number, callId: string, queue: string, agent: string, event: string, data: string[] }
-
-async function queueLog (s: Stack): Promise<Line[]> {
-  const text = await readFile(path.join(s.sb.dir, 'log', 'queue_log'), 'utf8')
-  return text.split('\n').filter(l => l !== '').map(l => {
-    const [time, callId, queue, agent, event, ...data] = l.split('|')
-    return { time: Number(time), callId: callId ?? '', queue: queue ?? '', agent: agent ?? '', event: event ?? '', data }
-  })
-}
 
 async function member (admin: AmiClient, iface: string): Promise<{ paused: boolean, reason: string, name: string } | undefined> {
   const q = await admin.list('QueueStatus', { Queue: 'pln123' })
