@@ -9,6 +9,8 @@ import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
 const DECISION_KEY = 'pln123.agent.decision'
+// The last call, so a reload during ACW keeps its wrap-up picker (the agent view names only a live call).
+const LAST_CALL_KEY = 'pln123.agent.lastCall'
 const POLL_MS = 1000
 const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 const ACTIVE = new Set(['offered', 'connected', 'transferring'])
@@ -37,7 +39,9 @@ const ui = {
   /** { callId, message } of a WRAPUP_CLOSED answer, shown on that call's wrap-up card */
   wrapupClosed: undefined,
   /** the call and wrap-up the picker was last filled from */
-  wrapupSynced: undefined
+  wrapupSynced: undefined,
+  /** after a sign-in: bring back this tab's last call once */
+  restore: false
 }
 
 // ---- errors ---------------------------------------------------------------
@@ -57,7 +61,7 @@ async function signIn (token) {
   ui.api = api
   ui.agentId = agents[0].id
   ui.agent = agents[0]
-  Object.assign(ui, { reasons: undefined, codes: undefined, ifaceDirty: false, wrapupClosed: undefined, wrapupSynced: undefined })
+  Object.assign(ui, { reasons: undefined, codes: undefined, ifaceDirty: false, wrapupClosed: undefined, wrapupSynced: undefined, restore: true })
   $('login-interface').value = ''
   ui.generation++
   session.set(TOKEN_KEY, token)
@@ -74,6 +78,7 @@ function signOut (reason) {
   clearTimeout(ui.pollTimer)
   session.clear(TOKEN_KEY)
   session.clear(DECISION_KEY)
+  session.clear(LAST_CALL_KEY)
   Object.assign(ui, { api: undefined, agentId: undefined, agent: undefined, call: undefined, decision: undefined, topic: undefined, reasons: undefined, codes: undefined, ifaceDirty: false, wrapupClosed: undefined, wrapupSynced: undefined })
   $('login-interface').value = ''
   $('panel').hidden = true
@@ -100,6 +105,7 @@ async function poll (generation) {
         if (!(err instanceof ApiError && err.status === 404)) throw err
       }
     }
+    if (current === undefined && ui.call === undefined && ui.restore) current = await lastCall()
     if (generation !== ui.generation) return
     if (current !== undefined) {
       if (ui.call?.callId !== current.callId) startCall(current)
@@ -130,6 +136,22 @@ function stillFollowing (call) {
   return Number.isNaN(end) || Date.now() - end < FOLLOW_ENDED_MS
 }
 
+/** This tab's last call of this agent, after a reload; undefined when gone. */
+async function lastCall () {
+  const id = session.get(LAST_CALL_KEY)
+  let call
+  if (id !== undefined) {
+    try {
+      call = await ui.api.get(`/v1/calls/${encodeURIComponent(id)}`)
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err
+      session.clear(LAST_CALL_KEY)
+    }
+  }
+  ui.restore = false
+  return call?.agentId === ui.agentId ? call : undefined
+}
+
 /** The pause menu's reasons and the wrap-up picker's codes (the config's, same for every call). */
 async function loadChoices (generation) {
   const [reasons, codes] = await Promise.all([ui.api.get('/v1/pause-reasons'), ui.api.get('/v1/wrapup-codes')])
@@ -142,6 +164,7 @@ async function loadChoices (generation) {
 
 function startCall (call) {
   ui.call = call
+  session.set(LAST_CALL_KEY, call.callId)
   ui.decision = undefined
   ui.wrapupClosed = undefined
   ui.wrapupSynced = undefined

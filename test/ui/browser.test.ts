@@ -376,6 +376,10 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     t.equal(await panel.textContent('#wrapup-state[data-final="true"]'), 'Final: Perlu tindak lanjut (TINDAK_LANJUT) · “Telepon balik besok pagi”', 'the final code shown')
     for (const r of held) await r.continue()
     await panel.unroute(callView)
+    // A reload keeps the last call and its final code.
+    await panel.reload()
+    await panel.waitForSelector(`#wrapup-card[data-call-id="${call.callId}"] #wrapup-state[data-final="true"][data-code="TINDAK_LANJUT"]`)
+    t.ok(await panel.isHidden('#wrapup-closed'), 'after a reload: the last call\'s final code, nothing to refuse')
 
     // ACW over: the break runs, with its timer.
     await panel.waitForSelector('#pause-status[data-reason="SHOLAT"]:not([hidden])')
