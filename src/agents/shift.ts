@@ -88,6 +88,9 @@ export class ShiftService extends EventEmitter<{ change: [agentId: string], over
     this.now = this.clock.now
   }
 
+  /** The configured pause reasons (config pauseReasons), for the panels' pause menu. */
+  get reasons (): readonly PauseReason[] { return this.deps.reasons }
+
   session (agentId: string): AgentSession | undefined { return this.deps.repo.get(agentId) }
 
   /** The phone the agent sits at today: the login's, else the configured one. */

@@ -1,5 +1,5 @@
 // The agent's shift (CONTRACT.md section 7): login at a phone, logout, pause for a
-// reason, ready. The agent acts for itself, a supervisor for anyone. Something asked
+// reason (the reasons listed for the panels' menu), ready. The agent acts for itself, a supervisor for anyone. Something asked
 // for during a call or ACW answers 202 with what will happen when ACW ends.
 import Type from 'typebox'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
@@ -19,8 +19,20 @@ const auth = { auth: { roles: ['agent' as const, 'supervisor' as const] } }
 const QueueName = Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })
 const NextSchema = Type.Object({ paused: Type.Literal(true), reason: Type.String() })
 
+const ReasonSchema = Type.Object({ code: Type.String(), label: Type.String(), maxMinutes: Type.Integer() })
+
 export const shiftRoutes: FastifyPluginAsyncTypebox<ShiftRouteDeps> = async (app, deps) => {
   const view = (agentId: string): AgentView => agentViewOr404(deps.view, agentId)
+
+  app.get('/v1/pause-reasons', {
+    config: auth,
+    schema: {
+      summary: 'The reasons an agent may pause for (config pauseReasons), each with the minutes past which the pause is flagged',
+      tags: ['agents'],
+      querystring: NoQuery,
+      response: { 200: Type.Object({ reasons: Type.Array(ReasonSchema) }), 401: ErrorBody, 403: ErrorBody }
+    }
+  }, async () => ({ reasons: deps.shift.reasons.map(r => ({ code: r.code, label: r.label, maxMinutes: r.maxMinutes })) }))
 
   app.post('/v1/agents/:agentId/login', {
     config: auth,

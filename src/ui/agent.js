@@ -1,11 +1,16 @@
 // The agent panel: the SOP's flow (classify, read the script, get consent, Direct
-// Transfer 3, ACW, APKT) one click each, through the public API only. Agents cannot
-// use /v1/events (supervisor-only), so the panel polls its own state once a second.
+// Transfer 3, ACW, APKT) one click each, through the public API only; and the shift
+// around it: login at the phone of today, pauses for a configured reason (asked during
+// a call or ACW, they start when ACW ends), logout, and the call's wrap-up code.
+// Agents cannot use /v1/events (supervisor-only), so the panel polls its own state
+// once a second.
 import { ApiError, createApi, duration, h, resumeSession, secondsUntil, session, showErrorBox, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.agent.token'
 const DECISION_KEY = 'pln123.agent.decision'
+// The last call, so a reload during ACW keeps its wrap-up picker (the agent view names only a live call).
+const LAST_CALL_KEY = 'pln123.agent.lastCall'
 const POLL_MS = 1000
 const TRANSFER_TOPICS = new Set(['activation', 'disruption'])
 const ACTIVE = new Set(['offered', 'connected', 'transferring'])
@@ -25,7 +30,18 @@ const ui = {
   busy: new Set(),
   pollTimer: undefined,
   pollError: false,
-  generation: 0
+  generation: 0,
+  /** config pauseReasons and the wrap-up codes, read once per sign-in */
+  reasons: undefined,
+  codes: undefined,
+  /** the agent typed another phone: polls stop filling in the view's */
+  ifaceDirty: false,
+  /** { callId, message } of a WRAPUP_CLOSED answer, shown on that call's wrap-up card */
+  wrapupClosed: undefined,
+  /** the call and wrap-up the picker was last filled from */
+  wrapupSynced: undefined,
+  /** after a sign-in: bring back this tab's last call once */
+  restore: false
 }
 
 // ---- errors ---------------------------------------------------------------
@@ -45,6 +61,8 @@ async function signIn (token) {
   ui.api = api
   ui.agentId = agents[0].id
   ui.agent = agents[0]
+  Object.assign(ui, { reasons: undefined, codes: undefined, ifaceDirty: false, wrapupClosed: undefined, wrapupSynced: undefined, restore: true })
+  $('login-interface').value = ''
   ui.generation++
   session.set(TOKEN_KEY, token)
   $('signin').hidden = true
@@ -60,7 +78,9 @@ function signOut (reason) {
   clearTimeout(ui.pollTimer)
   session.clear(TOKEN_KEY)
   session.clear(DECISION_KEY)
-  Object.assign(ui, { api: undefined, agentId: undefined, agent: undefined, call: undefined, decision: undefined, topic: undefined })
+  session.clear(LAST_CALL_KEY)
+  Object.assign(ui, { api: undefined, agentId: undefined, agent: undefined, call: undefined, decision: undefined, topic: undefined, reasons: undefined, codes: undefined, ifaceDirty: false, wrapupClosed: undefined, wrapupSynced: undefined })
+  $('login-interface').value = ''
   $('panel').hidden = true
   $('signout').hidden = true
   $('who').hidden = true
@@ -73,6 +93,7 @@ function signOut (reason) {
 async function poll (generation) {
   if (generation !== ui.generation) return
   try {
+    if (ui.reasons === undefined || ui.codes === undefined) await loadChoices(generation)
     const agent = await ui.api.get(`/v1/agents/${encodeURIComponent(ui.agentId)}`)
     if (generation !== ui.generation) return
     ui.agent = agent
@@ -84,6 +105,7 @@ async function poll (generation) {
         if (!(err instanceof ApiError && err.status === 404)) throw err
       }
     }
+    if (current === undefined && ui.call === undefined && ui.restore) current = await lastCall()
     if (generation !== ui.generation) return
     if (current !== undefined) {
       if (ui.call?.callId !== current.callId) startCall(current)
@@ -104,16 +126,50 @@ async function poll (generation) {
 
 function stillFollowing (call) {
   if (ACTIVE.has(call.state)) return true
+  // The wrap-up stays open through ACW, however long it was extended: its final code is shown.
+  if (ui.agent?.state === 'acw') return true
   const st = call.apkt?.status
-  if (st === 'delivered' || st === 'dead') return false
+  const apktOpen = st !== 'delivered' && st !== 'dead'
+  const wrapupOpen = call.connectedAt !== undefined && call.wrapup?.final !== true
+  if (!apktOpen && !wrapupOpen) return false
   const end = Date.parse(call.endedAt ?? call.transfer?.at ?? '')
   return Number.isNaN(end) || Date.now() - end < FOLLOW_ENDED_MS
 }
 
+/** This tab's last call of this agent, after a reload; undefined when gone. */
+async function lastCall () {
+  const id = session.get(LAST_CALL_KEY)
+  let call
+  if (id !== undefined) {
+    try {
+      call = await ui.api.get(`/v1/calls/${encodeURIComponent(id)}`)
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err
+      session.clear(LAST_CALL_KEY)
+    }
+  }
+  ui.restore = false
+  return call?.agentId === ui.agentId ? call : undefined
+}
+
+/** The pause menu's reasons and the wrap-up picker's codes (the config's, same for every call). */
+async function loadChoices (generation) {
+  const [reasons, codes] = await Promise.all([ui.api.get('/v1/pause-reasons'), ui.api.get('/v1/wrapup-codes')])
+  if (generation !== ui.generation) return
+  ui.reasons = reasons.reasons
+  ui.codes = codes
+  buildPauseMenu()
+  buildWrapupOptions()
+}
+
 function startCall (call) {
   ui.call = call
+  session.set(LAST_CALL_KEY, call.callId)
   ui.decision = undefined
+  ui.wrapupClosed = undefined
+  ui.wrapupSynced = undefined
   $('inquiry-form').reset()
+  $('wrapup-form').reset()
   // After a reload mid-call: what the API remembers, plus this tab's last decision.
   const saved = readSavedDecision()
   if (saved?.callId === call.callId) ui.decision = saved.decision
@@ -200,6 +256,38 @@ async function directTransfer () {
   }
 }
 
+const agentPath = (step) => `/v1/agents/${encodeURIComponent(ui.agentId)}/${step}`
+
+/** A 202 answers { pending | next, agent }, a 200 the agent view itself. */
+const viewOf = (res) => res?.agent ?? res
+
+async function shiftLogin (iface) {
+  ui.agent = viewOf(await ui.api.post(agentPath('login'), iface === '' ? {} : { interface: iface }))
+  ui.ifaceDirty = false
+}
+
+async function shiftLogout () { ui.agent = viewOf(await ui.api.post(agentPath('logout'))) }
+
+async function pauseFor (reason) { ui.agent = viewOf(await ui.api.post(agentPath('pause'), { reason })) }
+
+async function shiftReady () { ui.agent = viewOf(await ui.api.post(agentPath('ready'))) }
+
+async function chooseWrapup (call, body) {
+  try {
+    const res = await ui.api.post(`/v1/calls/${encodeURIComponent(call.callId)}/wrapup`, body)
+    if (ui.call?.callId === call.callId) ui.call.wrapup = res.wrapup
+    ui.wrapupClosed = undefined
+  } catch (err) {
+    // Too late (ACW ended meanwhile): not an error to retry; the final code is shown instead.
+    if (err instanceof ApiError && err.code === 'WRAPUP_CLOSED') {
+      if (ui.call?.callId === call.callId && err.body?.wrapup !== undefined) ui.call.wrapup = err.body.wrapup
+      ui.wrapupClosed = { callId: call.callId, message: err.message }
+      return
+    }
+    throw err
+  }
+}
+
 // ---- rendering -------------------------------------------------------------
 
 function callConnected () { return ui.call?.state === 'connected' }
@@ -207,7 +295,9 @@ function callConnected () { return ui.call?.state === 'connected' }
 function render () {
   if (ui.agentId === undefined) return
   renderState()
+  renderShift()
   renderCall()
+  renderWrapup()
   renderInquiry()
   renderScript()
   renderConsent()
@@ -226,7 +316,8 @@ function renderState () {
   $('acw').hidden = !acw
   $('status-card').dataset.state = state
   const note = $('state-note')
-  note.textContent = state === 'ready' ? t('acw.ready') : state === 'paused' && a?.pausedReason !== undefined ? t('acw.paused', { reason: a.pausedReason }) : ''
+  // A pause is shown with its reason and timer in the shift part.
+  note.textContent = state === 'ready' ? t('acw.ready') : ''
   note.hidden = note.textContent === ''
   if (acw && !ui.acwTotal.has(a.acwEndsAt)) {
     const start = Date.parse(ui.call?.endedAt ?? ui.call?.transfer?.at ?? '')
@@ -247,6 +338,16 @@ function tick () {
     const total = ui.acwTotal.get(a.acwEndsAt) ?? 1
     const pct = Math.max(0, Math.min(100, ((Date.parse(a.acwEndsAt) - Date.now()) / total) * 100))
     $('acw-bar').style.width = `${pct.toFixed(1)}%`
+  }
+  const timer = $('pause-timer')
+  if (a?.state === 'paused' && a.pausedSince !== undefined) {
+    const ms = Math.max(0, Date.now() - Date.parse(a.pausedSince))
+    timer.textContent = duration(ms)
+    timer.dataset.seconds = String(Math.floor(ms / 1000))
+    timer.hidden = false
+  } else {
+    timer.hidden = true
+    delete timer.dataset.seconds
   }
   const c = ui.call
   if (c !== undefined) {
@@ -270,6 +371,121 @@ function renderCall () {
   $('call-since').textContent = `${timeOf(c.connectedAt ?? c.offeredAt)} ${t('time.zone')}`
   $('call-id').textContent = c.callId
   $('call-card').dataset.callId = c.callId
+}
+
+const reasonOf = (code) => ui.reasons?.find(r => r.code === code)
+const reasonLabel = (code) => reasonOf(code)?.label ?? code
+
+function buildPauseMenu () {
+  $('pause-menu').replaceChildren(...(ui.reasons ?? []).map(r => h('button', {
+    type: 'button',
+    class: 'pause-reason',
+    dataset: { reason: r.code },
+    'aria-pressed': 'false',
+    onclick: () => { void act('shift', () => pauseFor(r.code)) }
+  }, r.label, h('span', { class: 'max' }, t('pause.max', { n: r.maxMinutes })))))
+}
+
+function buildWrapupOptions () {
+  const sel = $('wrapup-code')
+  const keep = sel.value
+  sel.replaceChildren(h('option', { value: '', 'data-i18n': 'wrapup.pick' }, t('wrapup.pick')), ...(ui.codes?.codes ?? []).map(c => h('option', { value: c.code }, `${c.label} (${c.code})`)))
+  sel.value = keep
+}
+
+/** Login at the phone of today, logout, the pause running with its timer, and what comes after ACW. */
+function renderShift () {
+  const a = ui.agent
+  const known = a !== undefined
+  const loggedOut = a?.loggedOut === true
+  const busy = ui.busy.has('shift')
+  $('login-form').hidden = !known || !loggedOut
+  $('shift-in').hidden = !known || loggedOut
+  const input = $('login-interface')
+  if (!ui.ifaceDirty && document.activeElement !== input) input.value = a?.interface ?? ''
+  input.disabled = busy
+  $('login').disabled = busy
+  $('shift-phone').textContent = a?.interface ?? '—'
+  const next = a?.next
+  const logoutNext = next?.logout === true
+  $('logout').disabled = busy || logoutNext
+  const pending = $('shift-pending')
+  pending.hidden = !logoutNext
+  pending.textContent = logoutNext ? t('shift.logoutPending') : ''
+
+  $('pause').hidden = !known || loggedOut
+  const state = a?.state
+  const pausedNow = state === 'paused'
+  const code = pausedNow ? (a.pauseReason ?? a.pausedReason) : undefined
+  const status = $('pause-status')
+  status.hidden = !pausedNow
+  status.dataset.reason = code ?? ''
+  status.dataset.overMax = String(pausedNow && a.pauseOverMax === true)
+  $('pause-label').textContent = pausedNow ? t('pause.running', { reason: reasonLabel(code ?? '—') }) : ''
+  const over = $('pause-over')
+  over.hidden = !(pausedNow && a.pauseOverMax === true)
+  const max = reasonOf(code)?.maxMinutes
+  over.textContent = max !== undefined ? t('pause.over', { max }) : t('pause.overLimit')
+
+  const nextPause = next?.paused === true ? next.reason : undefined
+  const nextEl = $('next-status')
+  nextEl.hidden = nextPause === undefined
+  nextEl.textContent = nextPause !== undefined ? t('next.paused', { reason: reasonLabel(nextPause) }) : ''
+  nextEl.dataset.next = nextPause ?? ''
+  $('pause-hint').hidden = !((state === 'on_call' || state === 'acw') && next === undefined)
+  for (const b of document.querySelectorAll('#pause-menu .pause-reason')) {
+    b.disabled = busy || logoutNext
+    b.setAttribute('aria-pressed', String(b.dataset.reason === code || b.dataset.reason === nextPause))
+  }
+  // Ready ends a break, or drops the break asked for during a call (fixed ACW cannot be cut short).
+  const ready = $('ready')
+  ready.disabled = busy || !(pausedNow || (state === 'on_call' && nextPause !== undefined))
+}
+
+/** The wrap-up picker: open from the answer until the window closes, then the final code. */
+function renderWrapup () {
+  const c = ui.call
+  const w = c?.wrapup
+  const answered = c?.connectedAt !== undefined
+  const final = w?.final === true
+  const open = answered && !final
+  const card = $('wrapup-card')
+  card.dataset.final = String(final)
+  card.dataset.callId = c?.callId ?? ''
+  $('wrapup-empty').hidden = answered
+  $('wrapup-form').hidden = !open
+  const badge = $('wrapup-badge')
+  badge.hidden = !answered
+  badge.dataset.wrapup = final ? 'final' : 'open'
+  badge.textContent = t(final ? 'wrapup.badge.final' : 'wrapup.badge.open')
+  // Filled from the call when it (or its wrap-up) changes, never over what the agent is picking.
+  const synced = `${c?.callId}|${w?.code ?? ''}|${w?.note ?? ''}`
+  if (answered && ui.wrapupSynced !== synced && ui.codes !== undefined) {
+    ui.wrapupSynced = synced
+    $('wrapup-code').value = w?.code ?? ''
+    $('wrapup-note').value = w?.note ?? ''
+  }
+  const busy = ui.busy.has('wrapup')
+  for (const el of $('wrapup-form').elements) el.disabled = busy || ui.codes === undefined
+  $('wrapup-submit').textContent = t(busy ? 'wrapup.saving' : 'wrapup.submit')
+  const st = $('wrapup-state')
+  let text = ''
+  if (w !== undefined) {
+    text = final ? t(`wrapup.final.${w.source}`, { label: w.label, code: w.code }) : t('wrapup.chosen', { label: w.label, code: w.code, time: timeOf(w.at) })
+    if (w.note !== undefined) text += ` · “${w.note}”`
+  } else if (open && ui.codes?.default !== undefined) {
+    text = t('wrapup.default', { label: ui.codes.default.label, code: ui.codes.default.code })
+  }
+  st.textContent = text
+  st.hidden = text === ''
+  st.dataset.final = String(final)
+  st.dataset.code = w?.code ?? ''
+  const closed = $('wrapup-closed')
+  const shut = c !== undefined && ui.wrapupClosed?.callId === c.callId
+  closed.hidden = !shut
+  closed.textContent = shut ? t('wrapup.closed') : ''
+  closed.title = shut ? ui.wrapupClosed.message : ''
+  closed.dataset.code = shut ? 'WRAPUP_CLOSED' : ''
 }
 
 function renderInquiry () {
@@ -378,7 +594,7 @@ function renderApkt () {
 
 function wire () {
   langToggle($('lang'))
-  onLangChange(() => render())
+  onLangChange(() => { buildPauseMenu(); buildWrapupOptions(); render() })
   $('error-close').addEventListener('click', clearError)
   $('signout').addEventListener('click', () => signOut())
   wireSignInForm(signIn, () => t('signin.checking'))
@@ -394,6 +610,22 @@ function wire () {
   $('consent-yes').addEventListener('click', () => { void act('consent', () => recordConsent(true)) })
   $('consent-no').addEventListener('click', () => { void act('consent', () => recordConsent(false)) })
   $('transfer').addEventListener('click', () => { void act('transfer', directTransfer) })
+  $('login-interface').addEventListener('input', () => { ui.ifaceDirty = true })
+  $('login-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const iface = $('login-interface').value.trim()
+    void act('shift', () => shiftLogin(iface))
+  })
+  $('logout').addEventListener('click', () => { void act('shift', shiftLogout) })
+  $('ready').addEventListener('click', () => { void act('shift', shiftReady) })
+  $('wrapup-form').addEventListener('submit', (ev) => {
+    ev.preventDefault()
+    const call = ui.call
+    const code = $('wrapup-code').value
+    if (call === undefined || code === '') return
+    const note = $('wrapup-note').value.trim()
+    void act('wrapup', () => chooseWrapup(call, note === '' ? { code } : { code, note }))
+  })
   setInterval(tick, 250)
 }
 

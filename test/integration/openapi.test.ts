@@ -62,4 +62,6 @@ t.test('/docs and /docs/json are public; every route is documented with its meth
   t.ok(wrapup?.responses?.['409'] && wrapup?.responses?.['400'] && wrapup?.responses?.['503'], 'with its 400, 409 and 503')
   const viewWrapup = doc.paths['/v1/calls/{callId}']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.wrapup
   t.same(Object.keys(viewWrapup?.properties ?? {}).sort(), ['at', 'by', 'code', 'final', 'label', 'note', 'source'], 'the call view documents its wrap-up')
+  const reason = doc.paths['/v1/pause-reasons']?.get?.responses?.['200']?.content?.['application/json']?.schema?.properties?.reasons?.items
+  t.same(Object.keys(reason?.properties ?? {}).sort(), ['code', 'label', 'maxMinutes'], 'GET /v1/pause-reasons documents each reason\'s code, label and maxMinutes')
 })

@@ -95,6 +95,17 @@ t.test('login, pause, next status and logout through the API', async t => {
   t.same(mine, ['agent.login/agent', 'agent.next/agent', 'agent.next/agent', 'agent.logout/system'], 'audited: the login, what was asked for next, the logout done at ACW\'s end')
 })
 
+t.test('GET /v1/pause-reasons: the configured reasons for the pause menu, for agents and supervisors', async t => {
+  const reasons = [{ code: 'SHOLAT', label: 'Sholat', maxMinutes: 15 }, { code: 'RAPAT', label: 'Rapat tim', maxMinutes: 45 }]
+  const s = await startAppStack(t, { edit: raw => { raw.pauseReasons = reasons } })
+  const r = await s.get('/v1/pause-reasons', TOKENS.agent1001)
+  t.equal(r.status, 200)
+  t.same(r.body, { reasons }, 'the config\'s reasons, in its order')
+  t.equal((await s.get('/v1/pause-reasons', TOKENS.supervisor)).status, 200)
+  t.equal((await s.get('/v1/pause-reasons', TOKENS.pbx)).status, 403)
+  t.equal((await s.get('/v1/pause-reasons?all=1', TOKENS.agent1001)).status, 400, 'no query')
+})
+
 async function eventuallyView (s: AppStack, ok: (v: any) => boolean): Promise<any> {
   return await eventually('the agent view', async () => { const v = (await s.get('/v1/agents/1001', TOKENS.supervisor)).body; return ok(v) ? v : undefined })
 }

@@ -4,7 +4,10 @@
 // records consent and presses Direct Transfer 3; the customer reaches ICONNET, the
 // panel shows ACW counting down, and the dashboard (a second page) shows the agent in
 // ACW and the APKT record delivered (how soon is printed, not asserted: correctness
-// tests assert outcomes, benchmarks measure time). Screenshots go to
+// tests assert outcomes, benchmarks measure time). Then the shift around a call: an
+// agent added at run time logs in at today's phone, picks a wrap-up code, asks for a
+// pause during ACW (shown as the next status, started when ACW ends, with its timer),
+// meets WRAPUP_CLOSED, gets ready and logs out. Screenshots go to
 // .tap/screenshots/browser/, and with UPDATE_SCREENSHOTS=1 one of each page to docs/screenshots/ for the README.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
@@ -12,11 +15,11 @@ import { existsSync } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type Page, type Route } from 'playwright-core'
 import { TOKENS } from '../helpers/config.ts'
 import { needPart, type Probed } from '../helpers/real-parts.ts'
-import { waitFor } from '../helpers/ami.ts'
-import { startStack } from '../pbx/harness.ts'
+import { eventually, waitFor } from '../helpers/ami.ts'
+import { startStack, type Stack } from '../pbx/harness.ts'
 import { projectRoot } from '../pbx/sandbox.ts'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -55,6 +58,13 @@ async function apktReceiver (t: Test): Promise<{ url: string, received: Array<Re
   await app.listen({ host: '127.0.0.1', port: 0 })
   t.teardown(() => app.close())
   return { url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/apkt/records`, received, refuse }
+}
+
+/** The queue member at iface as app_queue reports it (QueueStatus), or undefined. */
+async function member (s: Stack, iface: string): Promise<{ paused: boolean, reason: string } | undefined> {
+  const q = await s.admin.list('QueueStatus', { Queue: 'pln123' })
+  const m = q.items.find(i => i.event === 'QueueMember' && i.fields.location === iface)
+  return m === undefined ? undefined : { paused: m.fields.paused === '1', reason: m.fields.pausedreason ?? '' }
 }
 
 async function signIn (page: Page, token: string): Promise<void> {
@@ -279,8 +289,137 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
     t.equal(await dash.textContent('#kpi-dead'), '0')
   })
 
+
+  // Agent 1003 is added at run time (admin API) and is in no queue of queues.conf, so
+  // its login, breaks and logout are its own; 1001 and 1002 go to a briefing, so the
+  // next call can only reach 1003.
+  const OWN_PHONE = 'Local/1003@agents/n'
+  const TODAY_PHONE = 'Local/2003@agents/n'
+  let token1003 = ''
+
+  await t.test('the agent panel: login at today\'s phone, a wrap-up code, a pause asked in ACW, its timer, ready, logout', async t => {
+    const put = await s.svc.app.inject({
+      method: 'PUT',
+      url: '/v1/admin/agents/1003',
+      headers: { authorization: `Bearer ${TOKENS.admin}` },
+      payload: { name: 'Dewi', queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK', interface: OWN_PHONE }
+    })
+    t.equal(put.statusCode, 201, put.body)
+    const issued = await s.http('POST', '/v1/admin/agents/1003/tokens', TOKENS.admin, { name: 'browser test' })
+    t.equal(issued.status, 201)
+    token1003 = issued.body.token
+    for (const id of ['1001', '1002']) {
+      const r = await s.http('POST', `/v1/agents/${id}/pause`, TOKENS.supervisor, { reason: 'BRIEFING' })
+      t.ok(r.status === 200 || r.status === 202, `${id} to a briefing (${r.status})`)
+    }
+    // One of them may still be in ACW: paused for it, and for the briefing straight after.
+    await eventually('1001 and 1002 paused', async () =>
+      (await member(s, 'Local/1001@agents/n'))?.paused === true && (await member(s, 'Local/1002@agents/n'))?.paused === true)
+
+    await panel.click('#signout')
+    await panel.waitForSelector('#signin:not([hidden])')
+    await signIn(panel, token1003)
+    await panel.waitForSelector('#login-form:not([hidden])')
+    t.equal(await panel.textContent('#who'), 'Agen 1003', 'a token issued at run time signs in')
+    t.equal(await panel.inputValue('#login-interface'), OWN_PHONE, 'the agent\'s own phone by default')
+    t.ok(await panel.isHidden('#pause'), 'no pause menu before the login')
+
+    await panel.fill('#login-interface', 'SIPP/2003')
+    await panel.click('#login')
+    await panel.waitForSelector('#error[data-code="BAD_REQUEST"]:not([hidden])')
+    t.match(await panel.textContent('#error-message'), /^interface: .*not allowed/, 'a refused phone: the API\'s message')
+    t.equal(await member(s, 'SIPP/2003'), undefined, 'nothing reached Asterisk')
+
+    await panel.fill('#login-interface', TODAY_PHONE)
+    await panel.click('#login')
+    await panel.waitForSelector('#shift-in:not([hidden])')
+    t.ok(await panel.isHidden('#error'), 'the error is gone')
+    t.equal(await panel.textContent('#shift-phone'), TODAY_PHONE, 'logged in at today\'s phone')
+    t.same(await member(s, TODAY_PHONE), { paused: false, reason: '' }, 'a member of pln123 at that phone, unpaused')
+    await panel.waitForSelector('#pause-menu .pause-reason[data-reason="SHOLAT"]')
+    t.same(await panel.locator('#pause-menu .pause-reason').evaluateAll(bs => bs.map(b => (b as any).dataset.reason)), ['ISTIRAHAT', 'SHOLAT', 'BRIEFING', 'TOILET'], 'the configured reasons')
+
+    const call = await s.call('081255501003')
+    t.equal(call.agentId, '1003', 'the queue call reaches 1003')
+    t.match(s.svc.tracker.get(call.callId)?.agentChannel, /^Local\/2003@agents-/, 'at the phone of today')
+    await panel.waitForSelector(`#wrapup-card[data-call-id="${call.callId}"] #wrapup-form:not([hidden])`)
+    t.match(await panel.textContent('#wrapup-state'), /TANPA_KODE/, 'the default a call gets without a choice')
+    await panel.selectOption('#wrapup-code', 'TINDAK_LANJUT')
+    await panel.fill('#wrapup-note', 'Telepon balik besok pagi')
+    await panel.click('#wrapup-submit')
+    await panel.waitForSelector('#wrapup-state[data-code="TINDAK_LANJUT"][data-final="false"]')
+    t.match(await panel.textContent('#wrapup-state'), /^Tersimpan: Perlu tindak lanjut \(TINDAK_LANJUT\) pukul .*Telepon balik besok pagi/, 'the chosen code shown')
+    t.match((await s.http('GET', `/v1/calls/${call.callId}`, TOKENS.supervisor)).body.wrapup, { code: 'TINDAK_LANJUT', note: 'Telepon balik besok pagi', source: 'agent', final: false }, 'and recorded')
+
+    // The call ends: ACW. A break asked now is the next status, not a pause yet.
+    await s.admin.action('Hangup', { Channel: s.svc.tracker.get(call.callId)?.customerChannel ?? '' })
+    await panel.waitForSelector('#agent-state[data-state="acw"]')
+    await panel.click('#pause-menu .pause-reason[data-reason="SHOLAT"]')
+    await panel.waitForSelector('#next-status[data-next="SHOLAT"]:not([hidden])')
+    t.equal(await panel.textContent('#next-status'), 'Setelah ACW: jeda Sholat', 'the next status shows during ACW')
+    t.ok(await panel.isDisabled('#ready'), 'no ready during fixed ACW')
+    t.match((await s.http('GET', '/v1/agents/1003', token1003)).body, { state: 'acw', next: { paused: true, reason: 'SHOLAT' } })
+    t.equal((await member(s, TODAY_PHONE))?.reason, 'ACW', 'Asterisk: still paused for ACW')
+    await shoot(panel, 'agent-panel-acw-next-status', 'agent-panel-shift.png')
+
+    // A choice that arrives after ACW ended (this page's view held back meanwhile): 409
+    // WRAPUP_CLOSED, shown as the final code, not as an error.
+    const held: Route[] = []
+    const callView = `**/v1/calls/${call.callId}`
+    await panel.route(callView, route => { held.push(route) })
+    await eventually('the wrap-up closed by ACW\'s end', async () => (await s.http('GET', `/v1/calls/${call.callId}`, TOKENS.supervisor)).body.wrapup?.final === true, 15_000)
+    await panel.selectOption('#wrapup-code', 'SELESAI')
+    await panel.click('#wrapup-submit')
+    await panel.waitForSelector('#wrapup-closed[data-code="WRAPUP_CLOSED"]:not([hidden])')
+    t.ok(await panel.isHidden('#error'), 'WRAPUP_CLOSED is no error banner')
+    t.ok(await panel.isHidden('#wrapup-form'), 'the picker is closed')
+    t.equal(await panel.textContent('#wrapup-state[data-final="true"]'), 'Final: Perlu tindak lanjut (TINDAK_LANJUT) · “Telepon balik besok pagi”', 'the final code shown')
+    for (const r of held) await r.continue()
+    await panel.unroute(callView)
+    // A reload keeps the last call and its final code.
+    await panel.reload()
+    await panel.waitForSelector(`#wrapup-card[data-call-id="${call.callId}"] #wrapup-state[data-final="true"][data-code="TINDAK_LANJUT"]`)
+    t.ok(await panel.isHidden('#wrapup-closed'), 'after a reload: the last call\'s final code, nothing to refuse')
+
+    // ACW over: the break runs, with its timer.
+    await panel.waitForSelector('#pause-status[data-reason="SHOLAT"]:not([hidden])')
+    t.equal(await panel.textContent('#pause-label'), 'Jeda: Sholat')
+    t.ok(await panel.isHidden('#next-status'), 'the next status is spent')
+    t.same(await member(s, TODAY_PHONE), { paused: true, reason: 'SHOLAT' }, 'Asterisk: paused for SHOLAT')
+    t.match((await s.http('GET', '/v1/agents/1003', TOKENS.supervisor)).body, { state: 'paused', pauseReason: 'SHOLAT' })
+    const started = Number(await panel.getAttribute('#pause-timer', 'data-seconds'))
+    await panel.waitForFunction(n => Number((globalThis as any).document.getElementById('pause-timer').dataset.seconds) > n, started)
+    t.pass('the pause timer runs')
+    await panel.click('#lang')
+    t.equal(await panel.textContent('#pause-label'), 'Paused: Sholat', 'in English too')
+    await panel.click('#lang')
+
+    // Over its maxMinutes (15 for SHOLAT): the service's flag, set on this page's view
+    // (the shift tests make the service raise it), is shown.
+    const agentView = '**/v1/agents/1003'
+    await panel.route(agentView, async route => {
+      const res = await route.fetch()
+      await route.fulfill({ response: res, json: { ...(await res.json()), pauseOverMax: true } })
+    })
+    await panel.waitForSelector('#pause-status[data-over-max="true"]')
+    t.equal(await panel.textContent('#pause-over'), 'Lewat 15 menit', 'over-max shown with the reason\'s limit')
+    await panel.unroute(agentView)
+    await panel.waitForSelector('#pause-status[data-over-max="false"]')
+
+    await panel.click('#ready')
+    await panel.waitForSelector('#agent-state[data-state="ready"]')
+    t.ok(await panel.isHidden('#pause-status'), 'no pause shown')
+    t.same(await member(s, TODAY_PHONE), { paused: false, reason: '' }, 'Asterisk: unpaused')
+
+    await panel.click('#logout')
+    await panel.waitForSelector('#login-form:not([hidden])')
+    t.equal(await panel.inputValue('#login-interface'), OWN_PHONE, 'the next login offers the own phone again')
+    t.equal(await member(s, TODAY_PHONE), undefined, 'Asterisk: no member at that phone')
+    t.match((await s.http('GET', '/v1/agents/1003', TOKENS.supervisor)).body, { state: 'offline', loggedOut: true })
+  })
+
   await t.test('the pages never put a token in a URL and raise no script errors', async t => {
-    const leaked = urls.filter(u => Object.values(TOKENS).some(tok => u.includes(tok)) || u.includes(first.token))
+    const leaked = urls.filter(u => Object.values(TOKENS).some(tok => u.includes(tok)) || u.includes(first.token) || (token1003 !== '' && u.includes(token1003)))
     t.same(leaked, [], 'no token in any request URL')
     t.notOk(urls.some(u => !u.startsWith(base)), 'nothing fetched from elsewhere')
     t.same(problems, [], 'no page errors')
