@@ -82,7 +82,10 @@ function signOut (reason) {
 
 async function refresh () {
   if (st.api === undefined) return
-  st.agents = await st.api.get('/v1/admin/agents')
+  const agents = await st.api.get('/v1/admin/agents')
+  // Unchanged: the rows stay as they are (a button under the pointer is not replaced).
+  if (JSON.stringify(agents) === JSON.stringify(st.agents)) return
+  st.agents = agents
   render()
 }
 

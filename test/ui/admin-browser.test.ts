@@ -30,7 +30,10 @@ async function launch (): Promise<Probed<Browser>> {
     return {
       value: await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        // Two pages side by side: the one not in front must not have its animation frames
+        // throttled (Playwright waits for frames before each click).
+        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+          '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
         timeout: 30_000
       })
     }
@@ -80,7 +83,7 @@ t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', a
     return page
   }
   const admin = watch(await context.newPage(), 'admin')
-  const dash = watch(await context.newPage(), 'dashboard')
+  let dash: Page = admin
   let token = ''
 
   await t.test('the admin page: sign in, config agents marked, add with a bad field, change, issue a token', async t => {
@@ -160,6 +163,7 @@ t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', a
   })
 
   await t.test('the dashboard: 1003 logged out apart, then on a break with its reason and a running timer', async t => {
+    dash = watch(await context.newPage(), 'dashboard')
     await dash.goto(`${base}/`)
     t.equal(await dash.getAttribute('#nav-admin', 'href'), '/admin', 'a link to the admin page')
     await signIn(dash, TOKENS.supervisor)
@@ -190,6 +194,7 @@ t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', a
 
   await t.test('removing a logged-in agent shows the API\'s 409; after the logout it goes', async t => {
     const row = '#agents tr[data-agent="1003"]'
+    await admin.bringToFront()
     await admin.click('#refresh')
     await admin.waitForSelector(`${row} .pill[data-logged-in="true"]`)
     await admin.click(`${row} button.remove`)
