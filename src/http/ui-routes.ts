@@ -1,4 +1,5 @@
-// The agent panel (/agent) and the supervisor dashboard (/): static pages from
+// The agent panel (/agent), the supervisor dashboard (/) and the admin page (/admin,
+// the "Agen" page: agents and their tokens): static pages from
 // src/ui, plain HTML, CSS and ES modules with no build step and nothing fetched from
 // elsewhere, so they work on a contact-center LAN without internet. The pages are
 // public; every API call they make carries the bearer token the user types in.
@@ -52,4 +53,5 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
   }
   app.get('/', page('dashboard.html'))
   app.get('/agent', page('agent.html'))
+  app.get('/admin', page('admin.html'))
 }

@@ -35,7 +35,9 @@ export function createApi (token) {
   }
   return {
     get: (path) => request('GET', path),
-    post: (path, body = {}) => request('POST', path, body)
+    post: (path, body = {}) => request('POST', path, body),
+    put: (path, body) => request('PUT', path, body),
+    del: (path) => request('DELETE', path)
   }
 }
 

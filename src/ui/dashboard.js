@@ -18,6 +18,8 @@ const st = {
   stream: undefined,
   streamState: { state: 'connecting' },
   agents: new Map(),
+  /** agentId → pausedSince of a pause the feed said is past its maxMinutes ('pause' events) */
+  overMax: new Map(),
   calls: new Map(),
   transfers: new Map(),
   ami: undefined,
@@ -85,7 +87,7 @@ function signOut (reason) {
   clearTimeout(st.outboxTimer)
   session.clear(TOKEN_KEY)
   st.api = undefined
-  st.agents.clear(); st.calls.clear(); st.transfers.clear(); st.records = []; st.stats = undefined; st.ami = undefined
+  st.agents.clear(); st.overMax.clear(); st.calls.clear(); st.transfers.clear(); st.records = []; st.stats = undefined; st.ami = undefined
   $('board').hidden = true
   $('signout').hidden = true
   $('stream').hidden = true
@@ -121,6 +123,13 @@ function onEvent (type, data) {
     case 'ami':
       st.ami = data
       break
+    case 'pause':
+      // A break past its reason's maxMinutes: no agent change comes with it, so it is kept here.
+      if (data?.overMax === true && typeof data.agentId === 'string') {
+        st.overMax.set(data.agentId, data.since)
+        notice(t('dash.overMaxNotice', { id: data.agentId, reason: data.reason ?? '' }))
+      }
+      break
     case 'apkt':
       if (isStats(data)) setStats(data)
       else if (isStats(data?.stats)) setStats(data.stats)
@@ -139,8 +148,8 @@ function putCall (c) {
   // even if the agent's change has not arrived (yet) on the stream.
   const a = c.agentId !== undefined ? st.agents.get(c.agentId) : undefined
   if (a !== undefined && ACTIVE.has(c.state) && c.state !== 'offered' && a.callId !== c.callId) {
-    const { acwEndsAt, pausedReason, ...rest } = a
-    st.agents.set(a.id, { ...rest, state: 'on_call', callId: c.callId })
+    const { acwEndsAt, pausedReason, pauseReason, pausedSince, pauseOverMax, ...rest } = a
+    st.agents.set(a.id, { ...rest, state: 'on_call', callId: c.callId, paused: false, loggedOut: false })
   }
   if (c.transfer !== undefined) {
     const prev = st.transfers.get(c.callId)
@@ -267,13 +276,43 @@ function renderAmi () {
 
 const topicText = (topic) => topic === undefined ? '—' : t(`topic.${topic}`)
 
+/** Paused past the reason's maxMinutes: the view says so, or the feed said so for this very pause. */
+function overMax (a) {
+  if (a.state !== 'paused') return false
+  return a.pauseOverMax === true || (a.pausedSince !== undefined && st.overMax.get(a.id) === a.pausedSince)
+}
+
+/** The agent's break: its reason, how long so far (running), flagged past its limit. */
+function pauseBlock (a) {
+  if (a.state !== 'paused') return null
+  const reason = a.pauseReason ?? a.pausedReason
+  const over = overMax(a)
+  return h('div', { class: 'agent-pause', dataset: { overMax: over ? 'true' : 'false' }, title: over ? t('dash.overMaxTitle', { reason: reason ?? '' }) : undefined },
+    h('span', { class: 'pause-reason' }, t('dash.pause', { reason: reason ?? '—' })),
+    over ? h('span', { class: 'pill over-max-badge' }, t('dash.overMax')) : null,
+    a.pausedSince !== undefined
+      ? h('span', { class: 'pause-timer mono', title: t('dash.pauseFor'), dataset: { since: a.pausedSince } }, duration(Date.now() - Date.parse(a.pausedSince)))
+      : null)
+}
+
+/** What the agent asked for during the call or ACW, applied when ACW ends. */
+function nextLine (a) {
+  if (a.next === undefined) return null
+  const text = a.next.logout === true ? t('dash.next.logout') : t('dash.next.pause', { reason: a.next.reason ?? '' })
+  return h('p', { class: 'agent-next small', dataset: { next: a.next.logout === true ? 'logout' : 'pause' } }, text)
+}
+
 function agentCard (a) {
   const call = a.callId !== undefined ? st.calls.get(a.callId) : undefined
   const acw = a.state === 'acw' && a.acwEndsAt !== undefined
-  return h('article', { class: 'agent', dataset: { agent: a.id, state: a.state } },
+  const over = overMax(a)
+  return h('article', { class: over ? 'agent over-max' : 'agent', dataset: { agent: a.id, state: a.state } },
     h('div', { class: 'agent-head' },
       h('span', { class: 'agent-id' }, t('agent.title', { id: a.id })),
       h('span', { class: 'state-badge', dataset: { state: a.state } }, t(`state.${a.state}`))),
+    a.interface !== undefined ? h('div', { class: 'agent-phone muted small mono' }, t('dash.phone', { iface: a.interface })) : null,
+    pauseBlock(a),
+    nextLine(a),
     acw
       ? h('div', { class: 'agent-acw' },
         h('span', { class: 'muted small' }, t('acw.remaining')),
@@ -284,13 +323,24 @@ function agentCard (a) {
         h('div', {}, h('dt', {}, t('call.caller')), h('dd', { class: 'mono' }, call.callerIdNum ?? '—')),
         h('div', {}, h('dt', {}, t('col.topic')), h('dd', {}, topicText(call.topic))),
         h('div', {}, h('dt', {}, t('call.duration')), h('dd', { class: 'mono', dataset: { since: call.connectedAt ?? call.offeredAt } }, duration(Date.now() - Date.parse(call.connectedAt ?? call.offeredAt)))))
-      : h('p', { class: 'muted small agent-idle' }, a.state === 'paused' && a.pausedReason !== undefined ? t('acw.paused', { reason: a.pausedReason }) : a.state === 'acw' ? t('acw.note') : t('dash.idle')))
+      : a.state === 'paused' ? null : h('p', { class: 'muted small agent-idle' }, a.state === 'acw' ? t('acw.note') : t('dash.idle')))
+}
+
+/** A logged-out agent: a name tag only, in its own group below the working floor. */
+function loggedOutTag (a) {
+  return h('span', { class: 'agent-out', dataset: { agent: a.id, state: a.state }, title: a.interface ?? '' },
+    t('agent.title', { id: a.id }))
 }
 
 function renderAgents () {
-  const list = [...st.agents.values()].sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }))
-  $('agents').replaceChildren(...list.map(agentCard))
-  $('agents-empty').hidden = list.length > 0
+  const all = [...st.agents.values()].sort((a, b) => a.id.localeCompare(b.id, undefined, { numeric: true }))
+  const out = all.filter(a => a.loggedOut === true)
+  const working = all.filter(a => a.loggedOut !== true)
+  $('agents').replaceChildren(...working.map(agentCard))
+  $('agents-empty').hidden = all.length > 0
+  $('agents-out').replaceChildren(...out.map(loggedOutTag))
+  $('agents-out-count').textContent = String(out.length)
+  $('agents-out-group').hidden = out.length === 0
 }
 
 function renderCalls () {
@@ -386,6 +436,8 @@ function renderKpis () {
   $('kpi-ready').textContent = String(count('ready'))
   $('kpi-oncall').textContent = String(count('on_call'))
   $('kpi-acw').textContent = String(count('acw'))
+  $('kpi-paused').textContent = String(count('paused'))
+  document.querySelector('.kpi[data-kind="paused"]').classList.toggle('alert', [...st.agents.values()].some(overMax))
   $('kpi-live').textContent = String(st.calls.size)
   $('kpi-pending').textContent = String(st.stats?.pending ?? 0)
   $('kpi-dead').textContent = String(st.stats?.dead ?? 0)

@@ -17,7 +17,7 @@ const ALL_ROLES: RoleName[] = ['pbx', 'supervisor', 'agent', 'admin']
 // The only routes that may answer without a token: probes, the UI pages and their
 // assets, and the API documentation. Anything else marked public fails the test.
 const mayBePublic = (url: string): boolean =>
-  ['/healthz', '/readyz', '/', '/agent'].includes(url) || url.startsWith('/ui/') || url === '/docs' || url.startsWith('/docs/')
+  ['/healthz', '/readyz', '/', '/agent', '/admin'].includes(url) || url.startsWith('/ui/') || url === '/docs' || url.startsWith('/docs/')
 
 const CALL = 'auth-call-1' // connected to agent 1001
 const concrete = (pattern: string): string => concreteUrl(pattern, { callId: CALL })

@@ -11,7 +11,7 @@ t.test('UI routes', async t => {
   t.teardown(async () => { await svc.stop() })
   const get = async (url: string, headers: Record<string, string> = {}) => await svc.app.inject({ url, headers })
 
-  for (const [url, marker] of [['/', 'dashboard.js'], ['/agent', 'agent.js']] as const) {
+  for (const [url, marker] of [['/', 'dashboard.js'], ['/agent', 'agent.js'], ['/admin', 'admin.js']] as const) {
     const r = await get(url)
     t.equal(r.statusCode, 200, `${url} without a token`)
     t.match(r.headers['content-type'], /^text\/html; charset=utf-8/)
@@ -21,12 +21,17 @@ t.test('UI routes', async t => {
     t.notMatch(r.body, /https?:\/\//, `${url} loads nothing from elsewhere`)
   }
 
-  for (const [file, type] of [['app.css', /^text\/css/], ['agent.js', /javascript/], ['dashboard.js', /javascript/], ['api.js', /javascript/], ['sse.js', /javascript/], ['i18n.js', /javascript/]] as const) {
+  for (const [file, type] of [['app.css', /^text\/css/], ['agent.js', /javascript/], ['dashboard.js', /javascript/], ['admin.js', /javascript/], ['api.js', /javascript/], ['sse.js', /javascript/], ['i18n.js', /javascript/]] as const) {
     const r = await get(`/ui/${file}`)
     t.equal(r.statusCode, 200, `/ui/${file}`)
     t.match(r.headers['content-type'], type)
     t.notMatch(r.body, /https?:\/\/(?!127\.0\.0\.1)/, `${file} fetches nothing from elsewhere`)
   }
+
+  // The admin page's links: each page reaches the other, on this origin.
+  t.match((await get('/')).body, 'href="/admin"', 'the dashboard links to the admin page')
+  t.match((await get('/admin')).body, 'href="/"', 'and back')
+  t.equal((await get('/v1/admin/agents')).statusCode, 401, 'the admin page is public, the admin API is not')
 
   t.equal((await get('/ui/nope.js')).statusCode, 404)
   t.not((await get('/ui/')).statusCode, 200, 'no directory listing')
