@@ -70,7 +70,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   const { acw, deadlineEffect } = wireAcw(config, logger, store, pbx, calls, { today: today.today, afterAcw: id => shiftRef?.afterAcw(id) }, opts.failpoint) // 5. ACW, hears the tracker
   const shift = shiftRef = wireShift(config, logger, store, pbx.ami, tracker, acw, today) // 5½. login, logout, pauses; the status asked for next, at ACW's end
   const transfers = wireTransfer(config, logger, store, pbx, calls, acw, opts.failpoint) // 6. the button
-  const wrapups = wireWrapup(config, logger, store, pbx, calls, acw, directory) // 6½. wrap-up codes, closed by ACW's end or the call's
+  const wrapups = wireWrapup(config, logger, store, pbx, calls, acw, today.today) // 6½. wrap-up codes, closed by ACW's end or the call's
   let stopped = false
   wireRepair(logger, store, pbx.ami, calls, acw, transfers, () => stopped, shift) // 7. resync after an AMI login or a store outage
   // What an outcome causes, in this order, all inside the transaction that records it
