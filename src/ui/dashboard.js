@@ -20,6 +20,8 @@ const st = {
   agents: new Map(),
   /** agentId → pausedSince of a pause the feed said is past its maxMinutes ('pause' events) */
   overMax: new Map(),
+  /** pause reason code → its label (config pauseReasons, from GET /v1/pause-reasons) */
+  reasonLabels: new Map(),
   calls: new Map(),
   transfers: new Map(),
   ami: undefined,
@@ -64,6 +66,12 @@ async function signIn (token) {
   seedTransfers(first.records)
   setOutbox(first, 'all')
   const generation = st.generation
+  // The breaks' labels (best effort: without them the dashboard shows the codes).
+  void api.get('/v1/pause-reasons').then(r => {
+    if (generation !== st.generation) return
+    st.reasonLabels = new Map(r.reasons.map(x => [x.code, x.label]))
+    renderAgents()
+  }, () => {})
   void seedLandings(generation)
   st.stream = openEventStream({
     url: '/v1/events',
@@ -282,13 +290,20 @@ function overMax (a) {
   return a.pauseOverMax === true || (a.pausedSince !== undefined && st.overMax.get(a.id) === a.pausedSince)
 }
 
+/** A pause reason as supervisors read it: its label with the code, the code alone when it has no label (ACW's, a pause made at the phone). */
+function reasonText (code) {
+  if (code === undefined || code === '') return '—'
+  const label = st.reasonLabels.get(code)
+  return label === undefined || label === code ? code : `${label} (${code})`
+}
+
 /** The agent's break: its reason, how long so far (running), flagged past its limit. */
 function pauseBlock (a) {
   if (a.state !== 'paused') return null
   const reason = a.pauseReason ?? a.pausedReason
   const over = overMax(a)
   return h('div', { class: 'agent-pause', dataset: { overMax: over ? 'true' : 'false' }, title: over ? t('dash.overMaxTitle', { reason: reason ?? '' }) : undefined },
-    h('span', { class: 'pause-reason' }, t('dash.pause', { reason: reason ?? '—' })),
+    h('span', { class: 'pause-reason' }, t('dash.pause', { reason: reasonText(reason) })),
     over ? h('span', { class: 'pill over-max-badge' }, t('dash.overMax')) : null,
     a.pausedSince !== undefined
       ? h('span', { class: 'pause-timer mono', title: t('dash.pauseFor'), dataset: { since: a.pausedSince } }, duration(Date.now() - Date.parse(a.pausedSince)))

@@ -180,7 +180,9 @@ t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', a
     const card = '#agents .agent[data-agent="1003"][data-state="paused"]'
     await dash.waitForSelector(card)
     t.ok(await dash.isHidden('#agents-out-group'), 'no one is logged out now')
-    t.equal(await dash.textContent(`${card} .pause-reason`), 'Jeda: SHOLAT', 'the reason')
+    // The label from config pauseReasons (GET /v1/pause-reasons), with the code.
+    await dash.locator(`${card} .pause-reason`, { hasText: 'Sholat (SHOLAT)' }).waitFor({ timeout: 10_000 }).catch(() => {})
+    t.equal(await dash.textContent(`${card} .pause-reason`), 'Jeda: Sholat (SHOLAT)', 'the reason, by its label')
     t.equal(await dash.textContent(`${card} .agent-phone`), `Telepon ${PHONE}`, 'at its phone')
     t.equal(await dash.getAttribute(`${card} .pause-timer`, 'data-since'), pause.body.pausedSince, 'the time since the break began')
     const first = await dash.textContent(`${card} .pause-timer`)
