@@ -144,6 +144,12 @@ export interface AgentQueries {
   tokens: () => Promise<AgentToken[]>
   /** Bumped by every agent or token change (0 before the first): read it to notice another process's change. */
   version: () => Promise<number>
+  /**
+   * Where the engine can tell at once (PostgreSQL: LISTEN/NOTIFY): calls `onChange` after
+   * another process committed an agent or token change (and once when listening starts);
+   * returns the way to stop. Absent: the caller's poll of version() is all there is.
+   */
+  watch?: (onChange: () => void) => () => Promise<void>
 }
 
 /** Retention's storage side: src/retention/policy.ts says what may go. */

@@ -1,7 +1,8 @@
 // The agents feature (CONTRACT.md section 7): the agent directory, loaded at start from
 // the config (its agents upserted into the store, winning for their ids) and the store;
-// the poll of the store's agents version, so a change made by another instance or by the
-// CLI is seen within about a second; the tokens issued at run time for authentication;
+// the store's agents version, read when PostgreSQL notifies a change (at once) and polled
+// each second (SQLite, or a lost notification connection), so a change made by another
+// instance or by the CLI is seen; the tokens issued at run time for authentication;
 // and the admin service behind the admin API.
 import type { Logger } from 'pino'
 import type { Config } from '../config/schema.ts'
@@ -70,14 +71,18 @@ export async function wireAgents (config: Config, logger: Logger, { store, journ
   }
 
   let timer: NodeJS.Timeout | undefined
+  let stopWatching: (() => Promise<void>) | undefined
   let polling = false
+  let again = false
   const poll = (): void => {
-    if (polling) return
+    // Asked while a read runs (a notification during the poll): read once more after it.
+    if (polling) { again = true; return }
     polling = true
+    again = false
     refresh().catch((err: unknown) => {
       // The store away: the directory stays as it is; the next poll tries again.
       log.debug({ err: { code: (err as { code?: string }).code, message: (err as Error).message } }, 'agents version not read')
-    }).finally(() => { polling = false })
+    }).finally(() => { polling = false; if (again) poll() })
   }
 
   return {
@@ -92,8 +97,16 @@ export async function wireAgents (config: Config, logger: Logger, { store, journ
       if (timer !== undefined) return
       timer = setInterval(poll, opts.pollMs ?? AGENTS_POLL_MS)
       timer.unref()
+      // PostgreSQL tells at once (a revoked token is refused on every instance within
+      // milliseconds); the poll stays for what is missed while that connection is down.
+      stopWatching = store.agents.watch?.(poll)
     },
-    stop () { clearInterval(timer); timer = undefined }
+    stop () {
+      clearInterval(timer)
+      timer = undefined
+      void stopWatching?.()
+      stopWatching = undefined
+    }
   }
 }
 

@@ -85,7 +85,12 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
 async function bumpAgentsVersion (client: PgClient, at: string): Promise<void> {
   await client.query(`INSERT INTO service_meta (key, value, updated_at) VALUES ('agents_version', '1', $1)
     ON CONFLICT (key) DO UPDATE SET value = (service_meta.value::bigint + 1)::text, updated_at = excluded.updated_at`, [at])
+  // Delivered at COMMIT only: the other instances re-read at once (src/store/postgres/notify.ts).
+  await client.query(`SELECT pg_notify('${AGENTS_CHANNEL}', '')`)
 }
+
+/** The NOTIFY channel of agent and token changes. */
+export const AGENTS_CHANNEL = 'pln123_agents'
 
 async function saveCall (client: PgClient, call: Call): Promise<void> {
   const now = new Date().toISOString()

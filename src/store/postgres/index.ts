@@ -11,7 +11,8 @@ import type { Call } from '../../calls/types.ts'
 import type { Migration } from '../migrations.ts'
 import type { Change, Store, StoredAgent } from '../port.ts'
 import type { FenceToken } from '../../ha/lease.ts'
-import { checkChanges } from './commit.ts'
+import { AGENTS_CHANNEL, checkChanges } from './commit.ts'
+import { listen, type Listener } from './notify.ts'
 import { CommitQueue } from './commit-queue.ts'
 import { isPgUnavailable } from './errors.ts'
 import { migrate } from './migrate.ts'
@@ -46,7 +47,7 @@ export async function openPostgresStore (opts: PostgresStoreOptions, migrations:
   const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
   const migrated = await migrate(opts.url, migrations, where, { connectMs: Math.max(1000, statementTimeoutMs), migrationMs: opts.migrationTimeoutMs ?? DEFAULT_MIGRATION_TIMEOUT_MS })
   const { pool, end } = createPool({ url: opts.url, poolSize: opts.poolSize, statementTimeoutMs, ...(opts.log !== undefined ? { log: opts.log } : {}) })
-  return new PostgresStore(pool, where, migrated, async () => { await end(statementTimeoutMs + 1000) })
+  return new PostgresStore(pool, where, migrated, async () => { await end(statementTimeoutMs + 1000) }, opts.url, statementTimeoutMs)
 }
 
 class PostgresStore implements Store {
@@ -64,7 +65,9 @@ class PostgresStore implements Store {
   readonly group
   readonly agents
 
-  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>) {
+  private readonly listeners = new Set<Listener>()
+
+  constructor (private readonly pool: pg.Pool, readonly where: string, readonly migrated: number[], private readonly endPool: () => Promise<void>, private readonly url: string, private readonly statementTimeoutMs: number) {
     this.queue = new CommitQueue(pool)
     const rows = async <R extends pg.QueryResultRow>(sql: string, params: unknown[] = []): Promise<R[]> => {
       this.assertOpen()
@@ -90,7 +93,13 @@ class PostgresStore implements Store {
       all: async (): Promise<StoredAgent[]> => (await rows<AgentRow>('SELECT agent_id, data, from_config FROM agents ORDER BY agent_id COLLATE "C"')).map(toAgent),
       tokens: async (): Promise<AgentToken[]> => (await rows<AgentTokenRow>(`SELECT t.digest, t.agent_id, t.name, t.created_at FROM agent_tokens t
         JOIN agents a ON a.agent_id = t.agent_id WHERE t.revoked_at IS NULL ORDER BY t.created_at, t.digest COLLATE "C"`)).map(toAgentToken),
-      version: async (): Promise<number> => Number((await rows<{ value: string }>("SELECT value FROM service_meta WHERE key = 'agents_version'"))[0]?.value ?? 0)
+      version: async (): Promise<number> => Number((await rows<{ value: string }>("SELECT value FROM service_meta WHERE key = 'agents_version'"))[0]?.value ?? 0),
+      watch: (onChange: () => void) => {
+        this.assertOpen()
+        const l = listen(this.url, this.statementTimeoutMs, AGENTS_CHANNEL, onChange)
+        this.listeners.add(l)
+        return async () => { this.listeners.delete(l); await l.close() }
+      }
     }
     this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })
     this.retention = guarded(pgRetention(pool), () => { this.assertOpen() })
@@ -120,6 +129,7 @@ class PostgresStore implements Store {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    await Promise.all([...this.listeners].map(async l => { await l.close() }))
     await this.queue.idle()
     await this.endPool()
   }
