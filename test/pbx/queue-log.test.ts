@@ -62,6 +62,14 @@ t.test('a call that ends: CONNECT and COMPLETE from app_queue, then ACWSTART and
   // app_queue's own lines for the service's QueuePause: reason ACW, but no callid.
   const pause = (await queueLog(s)).filter(l => l.agent === member && l.queue === 'pln123' && (l.event === 'PAUSE' || l.event === 'UNPAUSE'))
   t.same(pause.map(l => [l.event, l.callId, l.data[0] ?? '']), [['PAUSE', 'NONE', 'ACW'], ['UNPAUSE', 'NONE', '']], 'app_queue logs the pause itself, without the call')
+
+  // A second call nobody wraps up (no topic either): wrapupDefault at ACW's end.
+  const quiet = await s.call('0811000503')
+  await s.admin.action('Hangup', { Channel: s.svc.tracker.get(quiet.callId)?.customerChannel ?? '' })
+  const quietLines = await linesOfCall(s, quiet.callId)
+  const { wrapup: byDefault } = wrapupLine(t, quietLines)
+  t.match(byDefault, { queue: 'pln123', agent: `Agent ${quiet.agentId}`, data: ['TANPA_KODE', 'default'] }, 'WRAPUP: wrapupDefault for a call closed without a code')
+  t.match((await s.svc.tracker.find(quiet.callId))?.wrapup, { code: 'TANPA_KODE', source: 'default', final: true }, 'on the call too')
 })
 
 t.test('a transferred call: BLINDTRANSFER to 3 from app_queue, then ACWSTART and ACWEND', async t => {
