@@ -8,54 +8,15 @@
 // stream the test writes (a break cannot be made an hour old in a test). Screenshots go
 // to .tap/screenshots/admin/, with UPDATE_SCREENSHOTS=1 also to docs/screenshots/.
 import t from 'tap'
-import { existsSync } from 'node:fs'
-import { copyFile, mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
+import { launch, screenshots, signIn } from './chromium.ts'
 import { TOKENS } from '../helpers/config.ts'
-import { needPart, type Probed } from '../helpers/real-parts.ts'
+import { needPart } from '../helpers/real-parts.ts'
 import { startStack } from '../pbx/harness.ts'
-import { projectRoot } from '../pbx/sandbox.ts'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = path.join(projectRoot, '.tap', 'screenshots', 'admin')
-const DOCS = path.join(projectRoot, 'docs', 'screenshots')
+const shoot = screenshots('admin')
 const PHONE = 'Local/1003@agents/n'
-
-/** Chromium, or why it cannot run (a failure naming it, unless PLN123_ALLOW_MISSING says chromium). */
-async function launch (): Promise<Probed<Browser>> {
-  if (!existsSync(CHROMIUM)) return { missing: `${CHROMIUM} does not exist; npm test installs it (test/ui/install-chromium.sh, needs root and apt)` }
-  try {
-    return {
-      value: await chromium.launch({
-        executablePath: CHROMIUM,
-        // Two pages side by side: the one not in front must not have its animation frames
-        // throttled (Playwright waits for frames before each click).
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
-          '--disable-renderer-backgrounding', '--disable-background-timer-throttling', '--disable-backgrounding-occluded-windows'],
-        timeout: 30_000
-      })
-    }
-  } catch (err) {
-    return { missing: `cannot launch ${CHROMIUM}: ${(err as Error).message.split('\n')[0] ?? ''}` }
-  }
-}
-
-async function signIn (page: Page, token: string): Promise<void> {
-  await page.fill('#token', token)
-  await page.click('#signin-form button[type=submit]')
-}
-
-async function shoot (page: Page, name: string, docsName?: string): Promise<void> {
-  await mkdir(SHOTS, { recursive: true })
-  const file = path.join(SHOTS, `${name}.png`)
-  await page.screenshot({ path: file, fullPage: true })
-  if (docsName !== undefined && process.env.UPDATE_SCREENSHOTS === '1') {
-    await mkdir(DOCS, { recursive: true })
-    await copyFile(file, path.join(DOCS, docsName))
-  }
-}
 
 t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', async t => {
   const browser = await needPart(t, 'chromium', launch)

@@ -11,38 +11,16 @@
 // .tap/screenshots/browser/, and with UPDATE_SCREENSHOTS=1 one of each page to docs/screenshots/ for the README.
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
-import { existsSync } from 'node:fs'
-import { copyFile, mkdir } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import path from 'node:path'
-import { chromium, type Browser, type Page, type Route } from 'playwright-core'
+import type { Page, Route } from 'playwright-core'
+import { launch, screenshots, signIn } from './chromium.ts'
 import { TOKENS } from '../helpers/config.ts'
-import { needPart, type Probed } from '../helpers/real-parts.ts'
+import { needPart } from '../helpers/real-parts.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
 import { startStack, type Stack } from '../pbx/harness.ts'
-import { projectRoot } from '../pbx/sandbox.ts'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
-const SHOTS = path.join(projectRoot, '.tap', 'screenshots', 'browser')
-const DOCS = path.join(projectRoot, 'docs', 'screenshots')
+const shoot = screenshots('browser')
 const ACTIVATION_BAPAK_BUDI = 'Baik Bapak Budi, mohon maaf saat ini Bapak terhubung dengan Contact Center PLN 123 Ketenagalistrikan, untuk informasi ICONNET, Bapak akan kami sambungkan ke Contact Center ICONNET, mohon ditunggu ya Pak?'
-
-/** Chromium, or why it cannot run (a failure naming it, unless PLN123_ALLOW_MISSING says chromium). */
-async function launch (): Promise<Probed<Browser>> {
-  if (!existsSync(CHROMIUM)) return { missing: `${CHROMIUM} does not exist; npm test installs it (test/ui/install-chromium.sh, needs root and apt)` }
-  try {
-    return {
-      value: await chromium.launch({
-        executablePath: CHROMIUM,
-        // Playwright gives every launch a fresh temporary profile (user-data-dir).
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-        timeout: 30_000
-      })
-    }
-  } catch (err) {
-    return { missing: `cannot launch ${CHROMIUM}: ${(err as Error).message.split('\n')[0] ?? ''}` }
-  }
-}
 
 /** A stand-in for PLN's APKT: records what it gets, and can refuse a call's record. */
 async function apktReceiver (t: Test): Promise<{ url: string, received: Array<Record<string, any>>, refuse: Set<string> }> {
@@ -65,22 +43,6 @@ async function member (s: Stack, iface: string): Promise<{ paused: boolean, reas
   const q = await s.admin.list('QueueStatus', { Queue: 'pln123' })
   const m = q.items.find(i => i.event === 'QueueMember' && i.fields.location === iface)
   return m === undefined ? undefined : { paused: m.fields.paused === '1', reason: m.fields.pausedreason ?? '' }
-}
-
-async function signIn (page: Page, token: string): Promise<void> {
-  await page.fill('#token', token)
-  await page.click('#signin-form button[type=submit]')
-}
-
-async function shoot (page: Page, name: string, docsName?: string): Promise<void> {
-  await mkdir(SHOTS, { recursive: true })
-  const file = path.join(SHOTS, `${name}.png`)
-  await page.screenshot({ path: file, fullPage: true })
-  // A test run must not change tracked files: the README's copies are refreshed on request.
-  if (docsName !== undefined && process.env.UPDATE_SCREENSHOTS === '1') {
-    await mkdir(DOCS, { recursive: true })
-    await copyFile(file, path.join(DOCS, docsName))
-  }
 }
 
 t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
