@@ -2,7 +2,7 @@
 // here; add and change agents, remove them, issue an agent's token (shown once). Plain
 // client of the admin API (CONTRACT.md section 7): the API checks every field and its
 // 400 names the field, which the form shows beside that field.
-import { ApiError, createApi, h, resumeSession, session, showErrorBox, showSignIn, wireSignInForm } from './api.js'
+import { ApiError, createApi, h, resumeSession, session, noticeBox, showErrorBox, showSignIn, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 
 const TOKEN_KEY = 'pln123.admin.token'
@@ -31,14 +31,7 @@ function showError (err) { showErrorBox(err, signOut) }
 
 function clearError () { $('error').hidden = true; delete $('error').dataset.code }
 
-let noticeTimer
-function notice (text) {
-  const n = $('notice')
-  n.textContent = text
-  n.hidden = false
-  clearTimeout(noticeTimer)
-  noticeTimer = setTimeout(() => { n.hidden = true }, 5000)
-}
+const notice = noticeBox(5000)
 
 /** The form field a 400 names: `params.agentId`, `body.unit`, `body.queues[1]` → agentId, unit, queues. */
 function fieldOf (err) {

@@ -148,6 +148,18 @@ export function showErrorBox (err, signOut) {
   return true
 }
 
+/** A notice in the page's #notice box that hides itself after `ms` (one at a time: a new one replaces it). */
+export function noticeBox (ms) {
+  let timer
+  return (text) => {
+    const n = document.getElementById('notice')
+    n.textContent = text
+    n.hidden = false
+    clearTimeout(timer)
+    timer = setTimeout(() => { n.hidden = true }, ms)
+  }
+}
+
 /** Back to the sign-in form, showing why (a refused token, an expired session) or nothing. */
 export function showSignIn (reason) {
   const byId = (id) => document.getElementById(id)

@@ -1,7 +1,7 @@
 // The supervisor dashboard: live from GET /v1/events (a snapshot, then agent, call,
 // AMI and APKT changes), plus the APKT outbox read from its own route, since delivery
 // happens after the call's last event.
-import { createApi, duration, h, jakartaDay, resumeSession, secondsUntil, session, showErrorBox, showSignIn, timeOf, wireSignInForm } from './api.js'
+import { createApi, duration, h, jakartaDay, resumeSession, secondsUntil, session, noticeBox, showErrorBox, showSignIn, timeOf, wireSignInForm } from './api.js'
 import { langToggle, onLangChange, t } from './i18n.js'
 import { openEventStream } from './sse.js'
 
@@ -40,14 +40,7 @@ function showError (err) { showErrorBox(err, signOut) }
 
 function clearError () { $('error').hidden = true; delete $('error').dataset.code }
 
-let noticeTimer
-function notice (text) {
-  const n = $('notice')
-  n.textContent = text
-  n.hidden = false
-  clearTimeout(noticeTimer)
-  noticeTimer = setTimeout(() => { n.hidden = true }, 4000)
-}
+const notice = noticeBox(4000)
 
 // ---- sign in / out ------------------------------------------------------------
 

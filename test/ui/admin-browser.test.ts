@@ -10,7 +10,7 @@
 import t from 'tap'
 import type { AddressInfo } from 'node:net'
 import type { Page } from 'playwright-core'
-import { launch, screenshots, signIn } from './chromium.ts'
+import { launch, pageProblems, screenshots, signIn } from './chromium.ts'
 import { TOKENS } from '../helpers/config.ts'
 import { needPart } from '../helpers/real-parts.ts'
 import { startStack } from '../pbx/harness.ts'
@@ -35,14 +35,8 @@ t.test('the Agen admin page and the dashboard\'s breaks in headless Chromium', a
   t.teardown(() => context.close())
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base })
   const urls: string[] = []
-  const problems: string[] = []
+  const { problems, watch } = pageProblems()
   context.on('request', r => { urls.push(r.url()) })
-  const watch = (page: Page, name: string): Page => {
-    page.on('pageerror', e => { problems.push(`${name}: ${e.message}`) })
-    // The 4xx answers the page shows on purpose are logged by Chromium as failed loads.
-    page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`${name} console: ${m.text()}`) })
-    return page
-  }
   const admin = watch(await context.newPage(), 'admin')
   let dash: Page = admin
   let token = ''

@@ -13,7 +13,7 @@ import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import type { AddressInfo } from 'node:net'
 import type { Page, Route } from 'playwright-core'
-import { launch, screenshots, signIn } from './chromium.ts'
+import { launch, pageProblems, screenshots, signIn } from './chromium.ts'
 import { TOKENS } from '../helpers/config.ts'
 import { needPart } from '../helpers/real-parts.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
@@ -61,13 +61,8 @@ t.test('agent panel and supervisor dashboard in headless Chromium', async t => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'id-ID', timezoneId: 'Asia/Jakarta' })
   t.teardown(() => context.close())
   const urls: string[] = []
-  const problems: string[] = []
+  const { problems, watch } = pageProblems()
   context.on('request', r => { urls.push(r.url()) })
-  const watch = (page: Page, name: string): Page => {
-    page.on('pageerror', e => { problems.push(`${name}: ${e.message}`) })
-    page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`${name} console: ${m.text()}`) })
-    return page
-  }
 
   const dash = watch(await context.newPage(), 'dashboard')
 

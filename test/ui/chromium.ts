@@ -30,6 +30,18 @@ export async function launch (): Promise<Probed<Browser>> {
   }
 }
 
+/** Collects what goes wrong in the pages a test watches: uncaught errors and console errors. */
+export function pageProblems (): { problems: string[], watch: (page: Page, name: string) => Page } {
+  const problems: string[] = []
+  const watch = (page: Page, name: string): Page => {
+    page.on('pageerror', e => { problems.push(`${name}: ${e.message}`) })
+    // The 4xx answers the pages show on purpose are logged by Chromium as failed loads.
+    page.on('console', m => { if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) problems.push(`${name} console: ${m.text()}`) })
+    return page
+  }
+  return { problems, watch }
+}
+
 export async function signIn (page: Page, token: string): Promise<void> {
   await page.fill('#token', token)
   await page.click('#signin-form button[type=submit]')
