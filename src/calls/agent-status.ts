@@ -22,9 +22,8 @@ const sameStatus = (a: AgentStatus, b: AgentStatus): boolean =>
 export class AgentStatuses {
   private readonly byAgent = new Map<string, AgentStatus>()
 
-  constructor (agentIds: readonly string[], private readonly changed: (agentId: string) => void) {
-    for (const id of agentIds) this.byAgent.set(id, { presence: 'offline', paused: false, pausedReason: '' })
-  }
+  /** Tracks no agent until sync() names them (the tracker does, from its agent lookup). */
+  constructor (private readonly changed: (agentId: string) => void) {}
 
   /**
    * Tracks exactly `agentIds` from now on: a new one starts offline, one no longer listed

@@ -130,7 +130,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   ) {
     super()
     this.agents = Array.isArray(agents) ? agentList(agents as readonly TrackedAgent[]) : agents as AgentLookup
-    this.status = new AgentStatuses([], agentId => { this.emit('agent', agentId) })
+    this.status = new AgentStatuses(agentId => { this.emit('agent', agentId) })
     this.refreshAgents()
     this.lifecycle = new CallLifecycle({
       repo,
