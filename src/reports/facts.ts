@@ -84,24 +84,32 @@ export class ReportFacts {
 
   /** Inside the transaction of the call's change (src/calls/lifecycle.ts CallObserver). */
   onCallChange (prev: Call | undefined, next: Call): void {
+    // Most changes of a call make no fact (a leg, a consent): nothing is computed for them.
+    const outcome = prev !== undefined && (next.state === 'ended' || next.state === 'transferred') && (prev.state === 'offered' || prev.state === 'connected' || prev.state === 'transferring')
+    const newJoin = prev === undefined && next.queue !== undefined
+    const ctiAnswer = prev?.state === 'offered' && next.state === 'connected' && next.source === 'cti'
+    const t = next.transfer
+    const transfer = t !== undefined && t !== prev?.transfer && (t.status === 'completed' || t.status === 'failed') && (prev?.transfer?.status !== t.status || prev.transfer.at !== t.at)
+    const landed = t?.landing !== undefined && t.landing.status !== 'waiting' && prev?.transfer?.landing?.status === 'waiting'
+    const wrapped = next.wrapup?.final === true && prev?.wrapup?.final !== true
+    if (!outcome && !newJoin && !ctiAnswer && !transfer && !landed && !wrapped) return
     const id = next.callId
     const at = this.now().toISOString()
     const countsAt = (): string => iso(this.joinedAt.get(id) ?? Date.parse(next.offeredAt))
     const agent = next.agentId !== undefined ? { agentId: next.agentId } : {}
-    if (prev === undefined && next.queue !== undefined && next.source !== 'resync' && !this.joinedAt.has(id)) {
+    if (newJoin && next.source !== 'resync' && !this.joinedAt.has(id)) {
       // Offered from a queue without a QueueCallerJoin heard (a CTI offer, a join before a
       // reconnect): joined at the offer. Had it been stored already, its id says so.
       this.remember(id, Date.parse(next.offeredAt))
       this.emit({ id: `joined:${id}`, kind: 'joined', at, countsAt: countsAt(), callId: id, key: next.queue })
     }
-    if (prev?.state === 'offered' && next.state === 'connected' && next.source === 'cti' && next.queue !== undefined) {
+    if (ctiAnswer && next.queue !== undefined) {
       // A CTI answer (no AgentConnect): the wait from the join, else the offer.
       const from = this.joinedAt.get(id) ?? Date.parse(next.offeredAt)
       const to = ms(next.connectedAt) ?? Date.parse(at)
       this.emit({ id: `answered:${id}`, kind: 'answered', at, countsAt: iso(from), callId: id, ...agent, key: next.queue, seconds: seconds(from, to) })
     }
-    const live = prev !== undefined && (prev.state === 'offered' || prev.state === 'connected' || prev.state === 'transferring')
-    if (live && (next.state === 'ended' || next.state === 'transferred')) {
+    if (outcome) {
       const c = countsAt()
       if (next.inquiry !== undefined) this.emit({ id: `topic:${id}`, kind: 'topic', at, countsAt: c, callId: id, ...agent, key: next.inquiry.topic })
       const talkFrom = ms(next.connectedAt)
@@ -110,16 +118,15 @@ export class ReportFacts {
         this.emit({ id: `talk:${id}`, kind: 'talk', at, countsAt: c, callId: id, ...agent, seconds: seconds(talkFrom, talkTo ?? Date.parse(at)) })
       }
     }
-    const t = next.transfer
-    if (t !== undefined && (t.status === 'completed' || t.status === 'failed') && (prev?.transfer?.status !== t.status || prev.transfer.at !== t.at)) {
+    if (transfer) {
       this.emit({ id: `transfer:${id}:${t.status}:${t.at}`, kind: 'transfer', at, countsAt: countsAt(), callId: id, ...agent, key: t.status })
     }
     const l = t?.landing
-    if (l !== undefined && l.status !== 'waiting' && prev?.transfer?.landing?.status === 'waiting') {
+    if (landed && l !== undefined) {
       this.emit({ id: `landing:${id}`, kind: 'landing', at, countsAt: countsAt(), callId: id, ...agent, key: l.status, seconds: l.waitSeconds })
     }
-    if (next.wrapup?.final === true && prev?.wrapup?.final !== true) {
-      this.emit({ id: `wrapup:${id}`, kind: 'wrapup', at, countsAt: countsAt(), callId: id, ...agent, key: next.wrapup.code })
+    if (wrapped) {
+      this.emit({ id: `wrapup:${id}`, kind: 'wrapup', at, countsAt: countsAt(), callId: id, ...agent, key: next.wrapup?.code ?? '' })
       this.joinedAt.delete(id) // the call's last fact
     }
   }

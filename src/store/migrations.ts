@@ -234,7 +234,7 @@ export const migrations: Migration[] = [
       agent_id TEXT,
       key TEXT,
       seconds REAL
-    ) STRICT;
+    ) STRICT, WITHOUT ROWID;
     CREATE INDEX report_facts_at ON report_facts (at);
     CREATE TABLE report_hourly (
       bucket TEXT NOT NULL,

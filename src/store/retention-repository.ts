@@ -27,7 +27,7 @@ export class SqliteRetentionStore {
         WHERE status = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)`),
       // Report data (migration 14): facts by when they happened, rollups by the hour or
       // Jakarta day they hold once it ended by the cutoff; each by its key's order.
-      reportFacts: db.prepare('DELETE FROM report_facts WHERE rowid IN (SELECT rowid FROM report_facts WHERE at < ? ORDER BY at LIMIT ?)'),
+      reportFacts: db.prepare('DELETE FROM report_facts WHERE id IN (SELECT id FROM report_facts WHERE at < ? ORDER BY at LIMIT ?)'),
       reportHourly: db.prepare('DELETE FROM report_hourly WHERE (bucket, metric, key) IN (SELECT bucket, metric, key FROM report_hourly WHERE bucket < ? ORDER BY bucket LIMIT ?)'),
       reportDaily: db.prepare(`DELETE FROM report_agent_daily WHERE (day, agent_id, metric, key) IN
         (SELECT day, agent_id, metric, key FROM report_agent_daily WHERE day < ? ORDER BY day LIMIT ?)`),
