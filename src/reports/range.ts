@@ -31,9 +31,9 @@ export function jakartaDay (at: Date): string {
 
 /**
  * `from`..`to` (Jakarta days, `to` inclusive) as instants, `to` exclusive (the next day's
- * 00:00 Jakarta). `field` prefixes the names in refusals (`query` gives `query.from`).
+ * 00:00 Jakarta). `field` prefixes the names in refusals (`querystring`, as Fastify's own schema refusals name it: `querystring.from`).
  */
-export function parseRange (q: { from?: string | undefined, to?: string | undefined }, field = 'query'): RangeResult<ReportRange> {
+export function parseRange (q: { from?: string | undefined, to?: string | undefined }, field = 'querystring'): RangeResult<ReportRange> {
   const day = (name: 'from' | 'to'): RangeResult<Date> => {
     const raw = q[name]
     if (raw === undefined || raw === '') return { ok: false, field: `${field}.${name}`, message: `${field}.${name}: required, a date YYYY-MM-DD (Asia/Jakarta)` }
@@ -53,7 +53,7 @@ export function parseRange (q: { from?: string | undefined, to?: string | undefi
 }
 
 /** `hour` or `day`; absent: `day`. */
-export function parseInterval (raw: string | undefined, field = 'query'): RangeResult<ReportInterval> {
+export function parseInterval (raw: string | undefined, field = 'querystring'): RangeResult<ReportInterval> {
   if (raw === undefined) return { ok: true, value: 'day' }
   if ((intervals as readonly string[]).includes(raw)) return { ok: true, value: raw as ReportInterval }
   return { ok: false, field: `${field}.interval`, message: `${field}.interval: ${JSON.stringify(raw.slice(0, 40))} is not one of ${intervals.join(', ')}` }

@@ -35,25 +35,25 @@ t.test('366 days pass, 367 are refused naming to', async t => {
   t.ok(parseRange({ from: '2024-01-01', to: '2024-12-31' }).ok, 'a leap year: 366 days')
   t.ok(parseRange({ from: '2025-01-01', to: '2026-01-01' }).ok, '366 days over a plain year')
   const r = parseRange({ from: '2024-01-01', to: '2025-01-01' })
-  t.match(r, { ok: false, field: 'query.to', message: /367 days, at most 366/ })
-  t.match(parseRange({ from: '2025-01-01', to: '2026-01-02' }), { ok: false, field: 'query.to' })
+  t.match(r, { ok: false, field: 'querystring.to', message: /367 days, at most 366/ })
+  t.match(parseRange({ from: '2025-01-01', to: '2026-01-02' }), { ok: false, field: 'querystring.to' })
 })
 
 t.test('every refusal names its field', async t => {
   const cases: Array<[string, { from?: string, to?: string }, string, RegExp]> = [
-    ['from missing', { to: '2026-12-01' }, 'query.from', /required/],
-    ['to missing', { from: '2026-12-01' }, 'query.to', /required/],
-    ['from empty', { from: '', to: '2026-12-01' }, 'query.from', /required/],
-    ['both missing: from first', {}, 'query.from', /required/],
-    ['from not a date', { from: 'yesterday', to: '2026-12-01' }, 'query.from', /not a date/],
-    ['to in another format', { from: '2026-12-01', to: '01/12/2026' }, 'query.to', /not a date/],
-    ['a time appended', { from: '2026-12-01T00:00', to: '2026-12-01' }, 'query.from', /not a date/],
-    ['one-digit month', { from: '2026-1-01', to: '2026-12-01' }, 'query.from', /not a date/],
-    ['an impossible day', { from: '2026-02-30', to: '2026-03-01' }, 'query.from', /not a date/],
-    ['29 February of a plain year', { from: '2026-02-01', to: '2026-02-29' }, 'query.to', /not a date/],
-    ['month 13', { from: '2026-13-01', to: '2026-12-01' }, 'query.from', /not a date/],
-    ['day 00', { from: '2026-12-00', to: '2026-12-01' }, 'query.from', /not a date/],
-    ['from after to', { from: '2026-12-02', to: '2026-12-01' }, 'query.from', /after to/]
+    ['from missing', { to: '2026-12-01' }, 'querystring.from', /required/],
+    ['to missing', { from: '2026-12-01' }, 'querystring.to', /required/],
+    ['from empty', { from: '', to: '2026-12-01' }, 'querystring.from', /required/],
+    ['both missing: from first', {}, 'querystring.from', /required/],
+    ['from not a date', { from: 'yesterday', to: '2026-12-01' }, 'querystring.from', /not a date/],
+    ['to in another format', { from: '2026-12-01', to: '01/12/2026' }, 'querystring.to', /not a date/],
+    ['a time appended', { from: '2026-12-01T00:00', to: '2026-12-01' }, 'querystring.from', /not a date/],
+    ['one-digit month', { from: '2026-1-01', to: '2026-12-01' }, 'querystring.from', /not a date/],
+    ['an impossible day', { from: '2026-02-30', to: '2026-03-01' }, 'querystring.from', /not a date/],
+    ['29 February of a plain year', { from: '2026-02-01', to: '2026-02-29' }, 'querystring.to', /not a date/],
+    ['month 13', { from: '2026-13-01', to: '2026-12-01' }, 'querystring.from', /not a date/],
+    ['day 00', { from: '2026-12-00', to: '2026-12-01' }, 'querystring.from', /not a date/],
+    ['from after to', { from: '2026-12-02', to: '2026-12-01' }, 'querystring.from', /after to/]
   ]
   for (const [name, q, field, message] of cases) {
     const r = parseRange(q)
@@ -68,7 +68,7 @@ t.test('interval: hour or day, day when absent', async t => {
   t.same(parseInterval('hour'), { ok: true, value: 'hour' })
   t.same(parseInterval('day'), { ok: true, value: 'day' })
   t.same(parseInterval(undefined), { ok: true, value: 'day' })
-  for (const bad of ['week', 'HOUR', '', 'hour ']) t.match(parseInterval(bad), { ok: false, field: 'query.interval', message: /not one of hour, day/ }, JSON.stringify(bad))
+  for (const bad of ['week', 'HOUR', '', 'hour ']) t.match(parseInterval(bad), { ok: false, field: 'querystring.interval', message: /not one of hour, day/ }, JSON.stringify(bad))
 })
 
 t.test('CSV: a cell a spreadsheet would run as a formula starts with an apostrophe', async t => {
