@@ -332,7 +332,7 @@ function drawCharts (rows, interval, all, agentRows, slTitle) {
   chart('chart-topics', {
     type: 'doughnut',
     data: { labels: topics.map(([k]) => topicLabel(k)), datasets: [{ data: topics.map(([, v]) => v), backgroundColor: topics.map((_, i) => SERIES[i % SERIES.length]) }] },
-    options: { plugins: { legend: { position: 'right' } } }
+    options: { plugins: { legend: { position: 'bottom' } } }
   })
   const tr = all.transfers
   chart('chart-transfers', {
