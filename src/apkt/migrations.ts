@@ -1,4 +1,4 @@
-// The APKT outbox's schema (versions 3, 6, 9 and 10; the others belong to the store and
+// The APKT outbox's schema (versions 3, 6, 9, 10 and 15; the others belong to the store and
 // other features). Append only, like src/store/migrations.ts: a released migration is never
 // edited, a change is a new version.
 import type { Migration } from '../store/migrations.ts'
@@ -138,5 +138,13 @@ export const apktMigrations: Migration[] = [
     ALTER TABLE apkt_records ADD COLUMN claimed_until TEXT;`,
     postgres: `ALTER TABLE apkt_records ADD COLUMN claimed_by text;
     ALTER TABLE apkt_records ADD COLUMN claimed_until text COLLATE "C";`
+  },
+  {
+    version: 15,
+    name: 'apkt records by creation time',
+    // The reports' summary counts the records made in each hour by their status now
+    // (CONTRACT.md section 8): a range of created_at, read from the index alone.
+    sql: 'CREATE INDEX apkt_records_created ON apkt_records (created_at, status);',
+    postgres: 'CREATE INDEX apkt_records_created ON apkt_records (created_at, status);'
   }
 ]

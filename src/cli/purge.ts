@@ -30,7 +30,7 @@ export async function purgeCommand (args: string[], config: Config, io: Io): Pro
   }
 }
 
-const LABELS = { calls: 'calls', audit: 'audit', apktDelivered: 'apkt_delivered' } as const
+const LABELS = { calls: 'calls', audit: 'audit', apktDelivered: 'apkt_delivered', reports: 'reports' } as const
 
 function render (r: PassReport): string {
   const verb = r.dryRun ? 'would delete' : 'deleted'

@@ -8,7 +8,9 @@
 //   audit          entries written before the cutoff
 //   apktDelivered  APKT records delivered before the cutoff; pending and dead records
 //                  are never deleted (they still need an operator or a delivery)
-export const retentionTables = ['calls', 'audit', 'apktDelivered'] as const
+//   reports        report facts that happened before the cutoff, and the reports' rollups
+//                  of hours and days that ended by it (CONTRACT.md section 9: report data)
+export const retentionTables = ['calls', 'audit', 'apktDelivered', 'reports'] as const
 export type RetentionTable = typeof retentionTables[number]
 
 export type TableCounts = Record<RetentionTable, number>
@@ -30,4 +32,4 @@ const DAY_MS = 86_400_000
 /** Rows older than this instant go (UTC ISO-8601, as every time in the store). */
 export const cutoffFor = (days: number, now: Date): string => new Date(now.getTime() - days * DAY_MS).toISOString()
 
-export const zeroCounts = (): TableCounts => ({ calls: 0, audit: 0, apktDelivered: 0 })
+export const zeroCounts = (): TableCounts => ({ calls: 0, audit: 0, apktDelivered: 0, reports: 0 })

@@ -131,7 +131,7 @@ export class Retention {
       report.maxBatchMs = Math.round(report.maxBatchMs * 100) / 100
       if (report.complete || this.stopping) {
         this.o.log.info({ days: report.days, cutoff, deleted: report.counts, batches: report.batches, maxBatchMs: report.maxBatchMs, ms: report.ms, complete: report.complete },
-          `retention pass: deleted ${report.counts.calls} calls, ${report.counts.audit} audit entries, ${report.counts.apktDelivered} delivered APKT records older than ${report.days} days`)
+          `retention pass: deleted ${report.counts.calls} calls, ${report.counts.audit} audit entries, ${report.counts.apktDelivered} delivered APKT records, ${report.counts.reports} report rows older than ${report.days} days`)
       }
     }
   }

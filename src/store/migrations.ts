@@ -216,5 +216,70 @@ export const migrations: Migration[] = [
       advertise_url text,
       last_seen_at timestamptz NOT NULL
     );`
+    },
+  {
+    version: 14,
+    name: 'reports: facts and their rollups',
+    // CONTRACT.md section 8 (src/store/report-rollups.ts says what each holds). The facts
+    // are kept as they happened (audit, retention by `at`); the reports read only the
+    // rollups, which each fact's commit adds to (upserts), so a month of a large center
+    // reads a few thousand rows. (The outbox's index for the summary's APKT counts is
+    // src/apkt/migrations.ts's version 15.)
+    sql: `CREATE TABLE report_facts (
+      id TEXT PRIMARY KEY,
+      kind TEXT NOT NULL,
+      at TEXT NOT NULL,
+      counts_at TEXT NOT NULL,
+      call_id TEXT,
+      agent_id TEXT,
+      key TEXT,
+      seconds REAL
+    ) STRICT;
+    CREATE INDEX report_facts_at ON report_facts (at);
+    CREATE TABLE report_hourly (
+      bucket TEXT NOT NULL,
+      metric TEXT NOT NULL,
+      key TEXT NOT NULL,
+      n INTEGER NOT NULL,
+      seconds REAL NOT NULL,
+      PRIMARY KEY (bucket, metric, key)
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE report_agent_daily (
+      day TEXT NOT NULL,
+      agent_id TEXT NOT NULL,
+      metric TEXT NOT NULL,
+      key TEXT NOT NULL,
+      n INTEGER NOT NULL,
+      seconds REAL NOT NULL,
+      PRIMARY KEY (day, agent_id, metric, key)
+    ) STRICT, WITHOUT ROWID;`,
+    postgres: `CREATE TABLE report_facts (
+      id text PRIMARY KEY,
+      kind text NOT NULL,
+      at text COLLATE "C" NOT NULL,
+      counts_at text COLLATE "C" NOT NULL,
+      call_id text,
+      agent_id text,
+      key text,
+      seconds double precision
+    );
+    CREATE INDEX report_facts_at ON report_facts (at);
+    CREATE TABLE report_hourly (
+      bucket text COLLATE "C" NOT NULL,
+      metric text COLLATE "C" NOT NULL,
+      key text COLLATE "C" NOT NULL,
+      n bigint NOT NULL,
+      seconds double precision NOT NULL,
+      PRIMARY KEY (bucket, metric, key)
+    );
+    CREATE TABLE report_agent_daily (
+      day text COLLATE "C" NOT NULL,
+      agent_id text COLLATE "C" NOT NULL,
+      metric text COLLATE "C" NOT NULL,
+      key text COLLATE "C" NOT NULL,
+      n bigint NOT NULL,
+      seconds double precision NOT NULL,
+      PRIMARY KEY (day, agent_id, metric, key)
+    );`
   }
 ]

@@ -19,6 +19,8 @@ import type { AuditEntry, AuditRow } from '../audit/log.ts'
 import type { Call } from '../calls/types.ts'
 import type { RetentionStore } from '../retention/policy.ts'
 import type { FenceToken, LeasePort } from '../ha/lease.ts'
+import type { ReportFact } from '../reports/fact.ts'
+import type { ReportQueries } from '../reports/types.ts'
 
 /** One change; a batch of them commits in one transaction, in order. */
 export type Change =
@@ -49,6 +51,11 @@ export type Change =
   | { kind: 'agentToken', token: Omit<AgentToken, 'createdAt'>, at: string }
   /** revokes every active token of the agent, except the one with digest `except` */
   | { kind: 'agentTokensRevoked', agentId: string, except?: string, at: string }
+  /**
+   * a report fact (CONTRACT.md section 8): kept, and added to the reports' rollups in the
+   * same transaction; a fact whose id is already stored is not counted again
+   */
+  | { kind: 'reportFact', fact: ReportFact }
 
 /** The Change kinds that bump the agents version. */
 export const AGENT_CHANGES: ReadonlySet<Change['kind']> = new Set(['agent', 'agentRemoved', 'agentToken', 'agentTokensRevoked'])
@@ -186,6 +193,8 @@ export interface Store {
   outbox: OutboxQueries
   retention: RetentionQueries
   agents: AgentQueries
+  /** The reports (CONTRACT.md section 8), read from the rollups the report facts keep. */
+  reports: ReportQueries
   /** Rejects while the store cannot take a write (a cheap write, for /readyz and the guard). */
   check: () => Promise<void>
   /** Present on an engine an HA group can share (PostgreSQL). */

@@ -4,6 +4,7 @@
 // counts (apkt_counts) follow deleted records through their trigger (migration 6).
 import type { RetentionTable } from '../retention/policy.ts'
 import type { Db } from './sqlite.ts'
+import { hourKey, jakartaDay } from './report-rollups.ts'
 
 // A call is kept while one of its APKT records is still open (pending or dead):
 // apkt_records_open_by_call (migration 8) answers that with one lookup.
@@ -24,10 +25,18 @@ export class SqliteRetentionStore {
       audit: db.prepare('DELETE FROM audit WHERE seq IN (SELECT seq FROM audit WHERE at < ? ORDER BY at LIMIT ?)'),
       apktDelivered: db.prepare(`DELETE FROM apkt_records WHERE seq IN (SELECT seq FROM apkt_records INDEXED BY apkt_records_delivered_at
         WHERE status = 'delivered' AND delivered_at < ? ORDER BY delivered_at LIMIT ?)`),
+      // Report data (migration 14): facts by when they happened, rollups by the hour or
+      // Jakarta day they hold once it ended by the cutoff; each by its key's order.
+      reportFacts: db.prepare('DELETE FROM report_facts WHERE rowid IN (SELECT rowid FROM report_facts WHERE at < ? ORDER BY at LIMIT ?)'),
+      reportHourly: db.prepare('DELETE FROM report_hourly WHERE (bucket, metric, key) IN (SELECT bucket, metric, key FROM report_hourly WHERE bucket < ? ORDER BY bucket LIMIT ?)'),
+      reportDaily: db.prepare(`DELETE FROM report_agent_daily WHERE (day, agent_id, metric, key) IN
+        (SELECT day, agent_id, metric, key FROM report_agent_daily WHERE day < ? ORDER BY day LIMIT ?)`),
       count: {
         calls: db.prepare<[string], { n: number }>(`SELECT COUNT(*) AS n FROM calls c INDEXED BY calls_closed WHERE c.closed_at < ? AND NOT ${OPEN_RECORD}`),
         audit: db.prepare<[string], { n: number }>('SELECT COUNT(*) AS n FROM audit WHERE at < ?'),
-        apktDelivered: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM apkt_records INDEXED BY apkt_records_delivered_at WHERE status = 'delivered' AND delivered_at < ?")
+        apktDelivered: db.prepare<[string], { n: number }>("SELECT COUNT(*) AS n FROM apkt_records INDEXED BY apkt_records_delivered_at WHERE status = 'delivered' AND delivered_at < ?"),
+        reports: db.prepare<[string, string, string], { n: number }>(`SELECT (SELECT COUNT(*) FROM report_facts WHERE at < ?)
+          + (SELECT COUNT(*) FROM report_hourly WHERE bucket < ?) + (SELECT COUNT(*) FROM report_agent_daily WHERE day < ?) AS n`)
       }
     }
   }
@@ -43,6 +52,13 @@ export class SqliteRetentionStore {
     try {
       return this.db.transaction(() => {
         if (table === 'calls') return this.callsBatch(cutoff, limit, after)
+        if (table === 'reports') {
+          // Facts first, then the hours, then the days: up to `limit` rows of them all.
+          let deleted = this.stmt.reportFacts.run(cutoff, limit).changes
+          if (deleted < limit) deleted += this.stmt.reportHourly.run(hourKey(cutoff), limit - deleted).changes
+          if (deleted < limit) deleted += this.stmt.reportDaily.run(jakartaDay(Date.parse(cutoff)), limit - deleted).changes
+          return deleted < limit ? { deleted } : { deleted, after: 'more' }
+        }
         const deleted = this.stmt[table].run(cutoff, limit).changes
         // Every row this batch looked at was deleted: fewer than asked means none are left.
         return deleted < limit ? { deleted } : { deleted, after: 'more' }
@@ -53,6 +69,7 @@ export class SqliteRetentionStore {
   }
 
   countOld (table: RetentionTable, cutoff: string): number {
+    if (table === 'reports') return this.stmt.count.reports.get(cutoff, hourKey(cutoff), jakartaDay(Date.parse(cutoff)))?.n ?? 0
     return this.stmt.count[table].get(cutoff)?.n ?? 0
   }
 

@@ -128,24 +128,24 @@ t.test('a pass deletes exactly the old rows the policy lets go, in small batches
   const log = recordingLog()
   const report = await retention(store, log).runPass()
   t.strictSame(await ids(store), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
-  t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length })
+  t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length, reports: 0 })
   t.ok(report.batches > 3, `batches of 2 rows (${report.batches})`)
   t.equal(log.lines.length, 1, 'one log line per pass')
-  t.match(log.lines[0], { obj: { deleted: { calls: 4, audit: 3, apktDelivered: 1 }, days: 400, complete: true }, msg: /deleted 4 calls, 3 audit entries, 1 delivered APKT records/ })
+  t.match(log.lines[0], { obj: { deleted: { calls: 4, audit: 3, apktDelivered: 1, reports: 0 }, days: 400, complete: true }, msg: /deleted 4 calls, 3 audit entries, 1 delivered APKT records/ })
   // The outbox counts (triggers, migration 6) match the records left.
   const truth: Record<string, number> = {}
   for await (const e of store.outbox.entries()) truth[e.status] = (truth[e.status] ?? 0) + 1
   t.match(await store.outbox.stats(NOW), { pending: 1, delivered: 1, dead: 1 })
   t.same({ pending: 1, delivered: 1, dead: 1 }, truth)
   // A second pass finds nothing more.
-  t.strictSame((await retention(store, log).runPass()).counts, { calls: 0, audit: 0, apktDelivered: 0 })
+  t.strictSame((await retention(store, log).runPass()).counts, { calls: 0, audit: 0, apktDelivered: 0, reports: 0 })
 })
 
 t.test('a dry run counts the same rows and deletes nothing', async t => {
   const { store } = await seed(t)
   const before = await ids(store)
   const report = await retention(store, recordingLog()).dryRun()
-  t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length })
+  t.strictSame(report.counts, { calls: GONE.calls.length, audit: GONE.audit.length, apktDelivered: GONE.apkt.length, reports: 0 })
   t.strictSame(await ids(store), before)
 })
 
@@ -157,8 +157,8 @@ t.test('the background job: a pass at start, then on its interval; stop() ends a
   await until(() => log.lines.length >= 2)
   await r.stop()
   t.strictSame((await ids(store)).calls, sorted(KEPT.calls))
-  t.match(log.lines[0]?.obj, { deleted: { calls: 4, audit: 3, apktDelivered: 1 } }, 'the first pass at start')
-  t.match(log.lines[1]?.obj, { deleted: { calls: 0, audit: 0, apktDelivered: 0 } }, 'the next one on the interval')
+  t.match(log.lines[0]?.obj, { deleted: { calls: 4, audit: 3, apktDelivered: 1, reports: 0 } }, 'the first pass at start')
+  t.match(log.lines[1]?.obj, { deleted: { calls: 0, audit: 0, apktDelivered: 0, reports: 0 } }, 'the next one on the interval')
 
   // A long pass (one row per batch, a long pause) stops at its next pause.
   const again = await seed(t)
@@ -211,14 +211,14 @@ t.test('pln123-cti purge [--dry-run]: counts per table, exit codes', async t => 
   await store.close()
   const dry = await cli(['purge', '--dry-run'], { CTI_STORE_PATH: file })
   t.equal(dry.code, 0, dry.err)
-  t.match(dry.out, /^# retention 400 days: would delete rows older than \S+ \(dry run: nothing deleted\)\ntable\twould delete\ncalls\t4\naudit\t3\napkt_delivered\t1\ntotal\t8\n$/)
+  t.match(dry.out, /^# retention 400 days: would delete rows older than \S+ \(dry run: nothing deleted\)\ntable\twould delete\ncalls\t4\naudit\t3\napkt_delivered\t1\nreports\t0\ntotal\t8\n$/)
   const check = new Database(file, { readonly: true })
   t.equal((check.prepare('SELECT COUNT(*) AS n FROM calls').get() as { n: number }).n, before.calls.length, 'dry run deleted nothing')
   check.close()
 
   const real = await cli(['purge'], { CTI_STORE_PATH: file })
   t.equal(real.code, 0, real.err)
-  t.match(real.out, /^# retention 400 days: deleted rows older than \S+ in \d+ batch\(es\), \d+ ms\ntable\tdeleted\ncalls\t4\naudit\t3\napkt_delivered\t1\ntotal\t8\n$/)
+  t.match(real.out, /^# retention 400 days: deleted rows older than \S+ in \d+ batch\(es\), \d+ ms\ntable\tdeleted\ncalls\t4\naudit\t3\napkt_delivered\t1\nreports\t0\ntotal\t8\n$/)
   const after = await open(file)
   t.strictSame(await ids(after), { calls: sorted(KEPT.calls), audit: sorted(KEPT.audit), apkt: sorted(KEPT.apkt) })
   await after.close()

@@ -17,6 +17,7 @@ import type { Agent } from '../../src/agents/types.ts'
 import type { AgentSession } from '../../src/agents/session.ts'
 import type { Call } from '../../src/calls/types.ts'
 import type { Change, OutboxEntry, Store } from '../../src/store/port.ts'
+import { reportsContract } from './reports-contract.ts'
 
 export interface ContractOptions {
   /** A second Store on the same database as `store` (several claimers, reading after close). */
@@ -591,6 +592,8 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.equal(await other.agents.version(), v, 'another store on the database sees the same version')
     t.strictSame(await other.agents.all(), [b, a])
   })
+
+  reportsContract(t, engine, fresh)
 
   t.test(`${engine}: close waits for commits in flight, then refuses`, async t => {
     const store = await fresh(t)

@@ -70,8 +70,11 @@ export class CommitQueue {
     try {
       await transaction(this.pool, async client => {
         await fenced(client)
-        await lockAgents(client, group.flatMap(job => job.changes))
-        for (const job of group) await applyChanges(client, job.changes)
+        const changes = group.flatMap(job => job.changes)
+        await lockAgents(client, changes)
+        // As one batch: no savepoints between them here, and the report facts of the
+        // whole group go in together.
+        await applyChanges(client, changes)
       })
       for (const job of group) job.resolve()
       return

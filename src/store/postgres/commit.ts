@@ -4,6 +4,8 @@ import type { Call } from '../../calls/types.ts'
 import type { Change } from '../port.ts'
 import type { PgClient } from './pool.ts'
 import { sessionValues } from '../rows.ts'
+import type { ReportFact } from '../../reports/fact.ts'
+import { mergeRollups, rollupsOf } from '../report-rollups.ts'
 
 // Two-key advisory locks (never colliding with the single-key migration lock): the
 // first key says what is locked, the second is the agent's hash.
@@ -31,8 +33,12 @@ export async function lockAgents (client: PgClient, changes: readonly Change[]):
 }
 
 export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
+  const facts: ReportFact[] = []
   for (const c of changes) {
     switch (c.kind) {
+      // All of the batch's at its end, in three statements (report facts ride on the
+      // call's commit; a round trip each would cost more than the rest of it).
+      case 'reportFact': facts.push(c.fact); break
       case 'call': await saveCall(client, c.call); break
       case 'acw': await saveAcw(client, c.entry); break
       case 'acwEnded': await client.query('DELETE FROM acw WHERE agent_id = $1', [c.agentId]); break
@@ -75,6 +81,31 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
         throw new TypeError(`unknown change ${JSON.stringify(never)}`)
       }
     }
+  }
+  if (facts.length > 0) await recordFacts(client, facts)
+}
+
+/** Keeps the facts not stored yet and adds those to the rollups (src/store/report-rollups.ts). */
+async function recordFacts (client: PgClient, facts: readonly ReportFact[]): Promise<void> {
+  const col = <K extends keyof ReportFact>(k: K): Array<ReportFact[K] | null> => facts.map(f => f[k] ?? null)
+  const fresh = new Set((await client.query<{ id: string }>(`INSERT INTO report_facts (id, kind, at, counts_at, call_id, agent_id, key, seconds)
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[])
+    ON CONFLICT (id) DO NOTHING RETURNING id`,
+  [col('id'), col('kind'), col('at'), col('countsAt'), col('callId'), col('agentId'), col('key'), col('seconds')])).rows.map(r => r.id))
+  const adds = mergeRollups(facts.filter(f => fresh.delete(f.id)).flatMap(rollupsOf))
+  const center = adds.filter(a => a.agentId === '')
+  const agents = adds.filter(a => a.agentId !== '')
+  if (center.length > 0) {
+    await client.query(`INSERT INTO report_hourly AS r (bucket, metric, key, n, seconds)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::float8[])
+      ON CONFLICT (bucket, metric, key) DO UPDATE SET n = r.n + excluded.n, seconds = r.seconds + excluded.seconds`,
+    [center.map(a => a.bucket), center.map(a => a.metric), center.map(a => a.key), center.map(a => a.n), center.map(a => a.seconds)])
+  }
+  if (agents.length > 0) {
+    await client.query(`INSERT INTO report_agent_daily AS r (day, agent_id, metric, key, n, seconds)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::float8[])
+      ON CONFLICT (day, agent_id, metric, key) DO UPDATE SET n = r.n + excluded.n, seconds = r.seconds + excluded.seconds`,
+    [agents.map(a => a.bucket), agents.map(a => a.agentId), agents.map(a => a.metric), agents.map(a => a.key), agents.map(a => a.n), agents.map(a => a.seconds)])
   }
 }
 

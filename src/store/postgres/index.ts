@@ -23,6 +23,8 @@ import { describeUrl } from './where.ts'
 import { pgLease } from './lease.ts'
 import { toAcwEntry, toAgent, toAgentSession, toAgentToken, type AcwRow, type AgentRow, type AgentTokenRow, type SessionRow } from '../rows.ts'
 import type { AgentSession } from '../../agents/session.ts'
+import type { AgentReportRow, ReportRange, SummaryQuery, SummaryRow } from '../../reports/types.ts'
+import { dayRange, foldAgents, foldSummary, hourKeyOf, waitKey, type AgentDayRow, type ApktHourRow, type HourlyRow } from '../report-rollups.ts'
 
 export { isPgUnavailable, PgUnavailableError } from './errors.ts'
 
@@ -64,6 +66,7 @@ class PostgresStore implements Store {
   readonly retention
   readonly group
   readonly agents
+  readonly reports
 
   private readonly listeners = new Set<Listener>()
 
@@ -99,6 +102,25 @@ class PostgresStore implements Store {
         const l = listen(this.url, this.statementTimeoutMs, AGENTS_CHANNEL, onChange)
         this.listeners.add(l)
         return async () => { this.listeners.delete(l); await l.close() }
+      }
+    }
+    this.reports = {
+      // As SQLite's (src/store/reports-repository.ts): the waits up to the threshold summed per hour in SQL.
+      summary: async (q: SummaryQuery): Promise<SummaryRow[]> => {
+        const [hourly, apkt] = await Promise.all([
+          rows<HourlyRow>(`SELECT bucket, metric, key, n, seconds FROM report_hourly WHERE bucket >= $1 AND bucket < $2 AND metric <> 'wait'
+            UNION ALL
+            SELECT bucket, 'within', '', sum(n), 0 FROM report_hourly
+              WHERE bucket >= $1 AND bucket < $2 AND metric = 'wait' AND key <= $3 GROUP BY bucket`, [hourKeyOf(q.from), hourKeyOf(q.to), waitKey(q.serviceLevelSeconds)]),
+          rows<ApktHourRow>(`SELECT substr(created_at, 1, 13) AS bucket, status, count(*) AS n FROM apkt_records
+            WHERE created_at >= $1 AND created_at < $2 GROUP BY 1, 2`, [q.from.toISOString(), q.to.toISOString()])
+        ])
+        return foldSummary(q.from, q.to, q.interval, hourly, apkt)
+      },
+      agents: async (r: ReportRange): Promise<AgentReportRow[]> => {
+        const { fromDay, toDay } = dayRange(r.from, r.to)
+        return foldAgents(await rows<AgentDayRow>(`SELECT agent_id, metric, key, sum(n) AS n, sum(seconds) AS seconds FROM report_agent_daily
+          WHERE day >= $1 AND day < $2 GROUP BY agent_id, metric, key`, [fromDay, toDay]))
       }
     }
     this.outbox = guarded(pgOutbox(pool), () => { this.assertOpen() })

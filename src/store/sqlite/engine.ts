@@ -18,6 +18,8 @@ import { SqliteAgentsRepository } from '../agents-repository.ts'
 import { SqliteAuditLog } from '../audit-repository.ts'
 import { SqliteCallRepository } from '../calls-repository.ts'
 import { SqliteRetentionStore } from '../retention-repository.ts'
+import { SqliteReports } from '../reports-repository.ts'
+import type { ReportFact } from '../../reports/fact.ts'
 import type { Store as SqliteFile } from '../sqlite.ts'
 import type { Change, OutboxStatus } from '../port.ts'
 import { isWrite, type Job, type Outcome } from './jobs.ts'
@@ -33,6 +35,7 @@ export class SqliteEngine {
   private readonly outbox
   private readonly retention
   private readonly agents
+  private readonly reports
   private readonly stmt
 
   constructor (private readonly file: SqliteFile) {
@@ -43,6 +46,7 @@ export class SqliteEngine {
     this.outbox = new SqliteOutboxStatements(db) // add, get, list, stats: today's SQL; claims are below
     this.retention = new SqliteRetentionStore(db)
     this.agents = new SqliteAgentsRepository(db)
+    this.reports = new SqliteReports(db)
     this.stmt = {
       audit: db.prepare('INSERT INTO audit (at, actor, role, action, target, details) VALUES (?, ?, ?, ?, ?, ?)'),
       sessionSave: db.prepare(`INSERT INTO agent_sessions (agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
@@ -133,7 +137,16 @@ export class SqliteEngine {
 
   private exec (job: Job): unknown {
     switch (job.op) {
-      case 'commit': for (const c of job.changes) this.apply(c); return undefined
+      case 'commit': {
+        // A commit's report facts go in together at its end (their rollup rows merged).
+        const facts: ReportFact[] = []
+        for (const c of job.changes) {
+          if (c.kind === 'reportFact') facts.push(c.fact)
+          else this.apply(c)
+        }
+        if (facts.length > 0) this.reports.record(facts)
+        return undefined
+      }
       case 'check': this.file.check(); return undefined
       case 'claimDue': {
         if (job.limit <= 0) return [] // a negative LIMIT is no limit in SQLite
@@ -170,6 +183,8 @@ export class SqliteEngine {
       case 'agentsAll': return this.agents.all()
       case 'agentTokens': return this.agents.tokens()
       case 'agentsVersion': return this.agents.version()
+      case 'reportSummary': return this.reports.summary({ from: new Date(job.from), to: new Date(job.to), interval: job.interval, serviceLevelSeconds: job.serviceLevelSeconds })
+      case 'reportAgents': return this.reports.agents({ from: new Date(job.from), to: new Date(job.to) })
       case 'deleteBatch': return this.retention.deleteBatch(job.table, job.cutoff, job.limit, job.after)
     }
   }
@@ -184,6 +199,7 @@ export class SqliteEngine {
       case 'audit': this.stmt.audit.run(c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})); return
       case 'apktRecord': this.outbox.add(c.record, c.outcomeKey, new Date(c.at)); return
       case 'agent': case 'agentRemoved': case 'agentToken': case 'agentTokensRevoked': this.agents.apply(c); return
+      case 'reportFact': this.reports.record([c.fact]); return
     }
   }
 }

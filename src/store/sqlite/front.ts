@@ -12,6 +12,7 @@ import type { Call } from '../../calls/types.ts'
 import { isStoreUnavailable } from '../errors.ts'
 import type { Change, OutboxEntry, OutboxStats, OutboxStatus, Store, StoredAgent } from '../port.ts'
 import type { Job, Outcome } from './jobs.ts'
+import type { AgentReportRow, SummaryRow } from '../../reports/types.ts'
 
 /** Where the jobs run. run() is called again only after its previous answer. */
 export interface Runner {
@@ -122,6 +123,10 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
       all: async () => await submit<StoredAgent[]>({ op: 'agentsAll' }),
       tokens: async () => await submit<AgentToken[]>({ op: 'agentTokens' }),
       version: async () => await submit<number>({ op: 'agentsVersion' })
+    },
+    reports: {
+      summary: async q => await submit<SummaryRow[]>({ op: 'reportSummary', from: q.from.toISOString(), to: q.to.toISOString(), interval: q.interval, serviceLevelSeconds: q.serviceLevelSeconds }),
+      agents: async r => await submit<AgentReportRow[]>({ op: 'reportAgents', from: r.from.toISOString(), to: r.to.toISOString() })
     },
     check: async () => { await submit<void>({ op: 'check' }) },
     isUnavailable: (err: unknown) => isStoreUnavailable(err) || extraUnavailable(err),

@@ -32,6 +32,8 @@ export type Job =
   | { op: 'agentsAll' }
   | { op: 'agentTokens' }
   | { op: 'agentsVersion' }
+  | { op: 'reportSummary', from: string, to: string, interval: 'hour' | 'day', serviceLevelSeconds: number }
+  | { op: 'reportAgents', from: string, to: string }
   // alone: retention's batch is its own short transaction (and sets its own sync level)
   | { op: 'deleteBatch', table: RetentionTable, cutoff: string, limit: number, after?: string }
 
