@@ -32,10 +32,10 @@ import { wireStore } from './wiring/store.ts'
 import { wireTransfer } from './wiring/transfer.ts'
 import { wireWrapup } from './wiring/wrapup.ts'
 import type { WrapupService } from './wrapup/service.ts'
-import type { ReportQueries } from './reports/types.ts'
 
-// Until the store's report queries (branch reports-facts) are merged: no rows.
-const noReportsYet: ReportQueries = { summary: async () => [], agents: async () => [] }
+// CONTRACT.md section 8's `reports.serviceLevelSeconds`, default 20. Read loosely: the key
+// joins the config schema with the report gauges (branch reports-facts); until then, 20.
+const serviceLevelSeconds = (config: Config): number => (config as { reports?: { serviceLevelSeconds?: number } }).reports?.serviceLevelSeconds ?? 20
 
 export interface Service {
   config: Config
@@ -95,8 +95,8 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     agentAdmin,
     loggedIn,
     runTimeTokens: agents.runTimeTokens,
-    reports: noReportsYet,
-    serviceLevelSeconds: 20,
+    reports: store.store.reports,
+    serviceLevelSeconds: serviceLevelSeconds(config),
     agentName: id => directory.get(id)?.name
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows

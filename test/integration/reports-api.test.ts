@@ -1,9 +1,11 @@
 // The report API (CONTRACT.md section 8) through the real app (createService, SQLite in
 // a temp dir): the dates' refusals name their field, supervisors only, and the CSV is
-// the JSON's rows: one header, flattened columns, formula-safe cells.
+// the JSON's rows: one header, flattened columns, formula-safe cells. The figures come
+// from report facts committed through the store (test/helpers/report-facts.ts).
 import t from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { startAppStack } from '../helpers/app-stack.ts'
+import { EXPECTED, FORMULA_AGENT, FORMULA_AGENT_ID, FORMULA_PAUSE, FORMULA_WRAPUP, RANGE, seedReportFacts } from '../helpers/report-facts.ts'
 
 /** RFC 4180 as csv-stringify writes it: quoted cells may hold commas, quotes (doubled) and line breaks. */
 export function parseCsv (text: string): string[][] {
@@ -98,4 +100,79 @@ t.test('JSON or CSV: by ?format, else by Accept', async t => {
   const agents = await s.request('GET', '/v1/reports/agents?from=2026-12-01&to=2026-12-02&format=csv', { token: TOKENS.supervisor })
   t.equal(agents.headers['content-disposition'], 'attachment; filename="laporan-agents-2026-12-01-2026-12-02.csv"')
   t.same(parseCsv(agents.text)[0]?.slice(0, 6), ['agentId', 'name', 'calls', 'talkSeconds', 'acwSeconds', 'transfers'])
+})
+
+/** A JSON row as the CSV's columns: nested objects flattened to `a.b`, null as ''. */
+function flatten (row: Record<string, unknown>, prefix = ''): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [k, v] of Object.entries(row)) {
+    if (v !== null && typeof v === 'object') Object.assign(out, flatten(v as Record<string, unknown>, `${prefix}${k}.`))
+    else out[`${prefix}${k}`] = v === null || v === undefined ? '' : String(v)
+  }
+  return out
+}
+
+t.test('facts through the store: added up by Jakarta day and hour; the CSV holds the JSON\'s numbers, its cells made safe', async t => {
+  const s = await startAppStack(t)
+  const put = await s.request('PUT', `/v1/admin/agents/${FORMULA_AGENT.id}`, { token: TOKENS.admin, body: { name: FORMULA_AGENT.name, queues: ['pln123'], unit: 'DISTRIBUSI JAKARTA RAYA', unitPelayanan: 'UP3 TANJUNG PRIOK' } })
+  t.equal(put.status, 201, put.text)
+  await seedReportFacts(s.svc.store)
+  const q = `from=${RANGE.from}&to=${RANGE.to}`
+
+  const day = await s.get(`/v1/reports/summary?${q}&interval=day`, TOKENS.supervisor)
+  t.equal(day.status, 200, day.text)
+  t.equal(day.body.rows.length, 2, 'one row per Jakarta day, to inclusive')
+  t.match(day.body.rows[0], EXPECTED.day1, '1 December: the call at 23:59:59 WIB is in, the one at 23:59:59 WIB the day before is not')
+  t.match(day.body.rows[1], EXPECTED.day2, '2 December: the call at 00:00 WIB')
+  t.equal(day.body.serviceLevelSeconds, 20)
+
+  const hour = await s.get(`/v1/reports/summary?${q}&interval=hour`, TOKENS.supervisor)
+  t.equal(hour.body.rows.length, 48, 'one row per hour')
+  t.match(hour.body.rows[23], { interval: '2026-12-01T23:00:00+07:00', offered: 1, abandoned: 1 })
+  t.match(hour.body.rows[24], { interval: '2026-12-02T00:00:00+07:00', offered: 1, answered: 1 })
+  t.equal(hour.body.rows.reduce((a: number, r: any) => a + r.offered, 0), 6, 'the hours add up to the days')
+
+  const agents = await s.get(`/v1/reports/agents?${q}`, TOKENS.supervisor)
+  t.equal(agents.status, 200, agents.text)
+  const byId = Object.fromEntries(agents.body.rows.map((r: any) => [r.agentId, r]))
+  for (const [id, want] of Object.entries(EXPECTED.agents)) t.match(byId[id], want, `agent ${id}`)
+  t.equal(byId[FORMULA_AGENT.id].name, FORMULA_AGENT.name, 'the name from the directory')
+  t.notOk('name' in byId['1001'], 'none for an agent without one')
+
+  for (const [name, url, json] of [
+    ['summary by day', `/v1/reports/summary?${q}&interval=day`, day.body],
+    ['summary by hour', `/v1/reports/summary?${q}&interval=hour`, hour.body],
+    ['agents', `/v1/reports/agents?${q}`, agents.body]
+  ] as const) {
+    const csv = await s.request('GET', url, { token: TOKENS.supervisor, headers: { accept: 'text/csv' } })
+    t.equal(csv.status, 200)
+    const [header = [], ...lines] = parseCsv(csv.text)
+    t.equal(lines.length, json.rows.length, `${name}: a line per JSON row`)
+    t.equal(new Set(header).size, header.length, `${name}: no column twice`)
+    const keyed = header.filter(h => /^(byTopic|pauseSeconds|wrapups)\./.test(h))
+    t.same(header.slice(header.length - keyed.length), keyed, `${name}: the keyed columns last`)
+    for (const prefix of ['byTopic', 'pauseSeconds', 'wrapups']) {
+      const cols = keyed.filter(h => h.startsWith(`${prefix}.`))
+      t.same(cols, [...cols].sort(), `${name}: ${prefix} columns sorted`)
+      const union = new Set(json.rows.flatMap((r: any) => Object.keys(r[prefix] ?? {}).map(k => `${prefix}.${k}`)))
+      t.same(new Set(cols), union, `${name}: ${prefix} columns are the union of the rows' keys`)
+    }
+    json.rows.forEach((row: any, i: number) => {
+      const flat = flatten(row)
+      const line = lines[i] ?? []
+      // The apostrophe a formula-like cell gets is the CSV's only change to a value.
+      const got = Object.fromEntries(header.map((h, j) => [h, (line[j] ?? '').replace(/^'(?=[=+\-@])/, '')]))
+      const want = Object.fromEntries(header.map(h => [h, flat[h] ?? (keyed.includes(h) ? '0' : '')]))
+      t.same(got, want, `${name} row ${i}: the JSON's values`)
+      t.same(Object.keys(flat).filter(k => !header.includes(k)), [], `${name} row ${i}: every JSON value has its column`)
+    })
+  }
+
+  const agentsCsv = parseCsv((await s.request('GET', `/v1/reports/agents?${q}&format=csv`, { token: TOKENS.supervisor })).text)
+  const head = agentsCsv[0] ?? []
+  const cellOf = (id: string, col: string): string | undefined => agentsCsv.find(l => l[0] === id || l[0] === `'${id}`)?.[head.indexOf(col)]
+  t.equal(cellOf(FORMULA_AGENT.id, 'name'), `'${FORMULA_AGENT.name}`, 'a name starting with = gets an apostrophe')
+  t.equal(agentsCsv.find(l => l[0]?.includes(FORMULA_AGENT_ID))?.[0], `'${FORMULA_AGENT_ID}`, 'an agent id starting with + too')
+  t.ok(head.includes(`wrapups.${FORMULA_WRAPUP}`) && head.includes(`pauseSeconds.${FORMULA_PAUSE}`), 'codes starting with - and @ are column names behind their prefix, harmless')
+  t.notOk(agentsCsv.flat().some(c => /^[=+\-@]/.test(c)), 'no cell starts with = + - @')
 })
