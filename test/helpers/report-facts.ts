@@ -73,3 +73,47 @@ export const EXPECTED = {
 export async function seedReportFacts (store: Store): Promise<void> {
   await store.commit(reportFacts().map(f => ({ kind: 'reportFact' as const, fact: f })))
 }
+
+/** A week of a small center for the README's screenshot: 1 to 7 November 2026, four agents, made up by a seeded generator (the same every run). */
+export const BUSY_WEEK = { from: '2026-11-01', to: '2026-11-07', agents: [{ id: '1005', name: 'Sari Dewi' }, { id: '1006', name: 'Budi Santoso' }] }
+
+export function busyWeekFacts (): ReportFact[] {
+  let seed = 16
+  const rand = (): number => { seed = (seed * 1103515245 + 12345) % 2147483648; return seed / 2147483648 }
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T
+  const agents = ['1001', '1002', ...BUSY_WEEK.agents.map(a => a.id)]
+  const topics = ['billing', 'billing', 'billing', 'activation', 'activation', 'disruption', 'disruption', 'coverage']
+  const out: ReportFact[] = []
+  for (let day = 1; day <= 7; day++) {
+    const d = `2026-11-${String(day).padStart(2, '0')}`
+    const busy = day === 6 || day === 7 ? 0.6 : 1
+    for (let hour = 7; hour <= 21; hour++) {
+      // Busiest mid-morning and after lunch.
+      const calls = Math.round((4 + 6 * Math.exp(-((hour - 10) ** 2) / 6) + 4 * Math.exp(-((hour - 14) ** 2) / 4)) * busy * (0.7 + rand() * 0.6))
+      for (let i = 0; i < calls; i++) {
+        const joined = new Date(Date.parse(`${d}T${String(hour).padStart(2, '0')}:00:00+07:00`) + Math.floor(rand() * 3_540_000)).toISOString()
+        const wait = Math.round(rand() ** 3 * 75)
+        const callId = `week-${d}-${hour}-${i}`
+        if (rand() < 0.04 + wait / 900) { out.push(...call(callId, joined, wait)); continue }
+        const agentId = pick(agents)
+        const topic = pick(topics)
+        const transfer = (topic === 'activation' || topic === 'disruption') && rand() < 0.5 ? (rand() < 0.9 ? 'completed' : 'failed') : undefined
+        const r = rand()
+        const landing = transfer === 'completed' ? (r < 0.7 ? 'answered' : r < 0.9 ? 'abandoned' : 'failed') : undefined
+        const wrapup = transfer === 'completed' ? 'TRANSFER_ICONNET' : rand() < 0.8 ? 'SELESAI' : 'TINDAK_LANJUT'
+        out.push(...call(callId, joined, wait, agentId, { talk: 60 + Math.round(rand() * 300), topic, wrapup, ...(transfer !== undefined ? { transfer } : {}), ...(landing !== undefined ? { landing } : {}) }))
+        out.push(fact('acw', joined, { agentId, callId, seconds: 20 + Math.round(rand() * 40) }))
+      }
+    }
+    for (const agentId of agents) {
+      for (const [reason, at, minutes] of [['BRIEFING', '07:30', 20], ['ISTIRAHAT', '12:00', 10 + rand() * 10], ['SHOLAT', '15:10', 8 + rand() * 6], ['TOILET', '17:00', rand() * 6]] as const) {
+        out.push(fact('pause', new Date(`${d}T${at}:00+07:00`).toISOString(), { agentId, key: reason, seconds: Math.round(minutes * 60) }))
+      }
+    }
+  }
+  return out
+}
+
+export async function seedBusyWeek (store: Store): Promise<void> {
+  await store.commit(busyWeekFacts().map(f => ({ kind: 'reportFact' as const, fact: f })))
+}
