@@ -25,6 +25,7 @@ import { wireApkt } from './wiring/apkt.ts'
 import { wireCalls } from './wiring/calls.ts'
 import { wireLive } from './wiring/live.ts'
 import { wireRepair } from './wiring/repair.ts'
+import { wireReports } from './wiring/reports.ts'
 import { wireRetention } from './wiring/retention.ts'
 import { loadAgentsToday, wireShift } from './wiring/shift.ts'
 import type { ShiftService } from './agents/shift.ts'
@@ -84,6 +85,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
   tracker.setOutcomeEffects([recordEffect, deadlineEffect, transfers.recordPressOutcome])
   const live = wireLive(config, { feed, tracker, acw, shift, ami: pbx.ami, outbox, transfers, wrapups }) // 8. live feed, views, metrics
   const { metrics } = live
+  wireReports(config, logger, store, pbx, calls, acw, metrics) // 8¼. report facts as they happen (in the commits of what caused them), the queue's last 15 minutes
   // Logged in, for the admin's AGENT_BUSY: a session (login through the API), or a static member online.
   const loggedIn = (id: string): boolean => today.sessions.get(id) !== undefined || tracker.agentStatus(id)?.presence === 'online'
   const agentAdmin = wireAgentAdmin(config, agents, store, { tracker, acw, loggedIn }) // 8½. the admin API's service

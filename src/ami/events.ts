@@ -66,6 +66,10 @@ export interface QueueMemberPause extends MemberBase { event: 'QueueMemberPause'
 export interface QueueMemberStatus extends MemberBase { event: 'QueueMemberStatus' }
 export interface QueueMemberAdded extends MemberBase { event: 'QueueMemberAdded' }
 export interface QueueMemberRemoved extends MemberBase { event: 'QueueMemberRemoved' }
+/** A caller entered a queue (app_queue; `channel` is the caller, `linkedid` the call). */
+export interface QueueCallerJoin extends Base, ChannelFields { event: 'QueueCallerJoin', queue: string, position: number, count: number }
+/** A caller hung up while waiting in the queue; `holdTime` the seconds waited. */
+export interface QueueCallerAbandon extends Base, ChannelFields { event: 'QueueCallerAbandon', queue: string, position: number, originalPosition: number, holdTime: number }
 export interface UserEvent extends Base { event: 'UserEvent', userEvent: string }
 /**
  * A Dial (app_dial, app_queue) ended: `channel` is the caller (the customer at a
@@ -78,7 +82,7 @@ export type KnownAmiEvent =
   | FullyBooted | Newchannel | Hangup | BridgeEnter | BridgeLeave
   | AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
   | BlindTransfer | QueueMemberPause | QueueMemberStatus | QueueMemberAdded | QueueMemberRemoved
-  | UserEvent | DialEnd
+  | UserEvent | DialEnd | QueueCallerJoin | QueueCallerAbandon
 
 export interface UntypedAmiEvent { known: false, event: string, fields: RawFields, actionId?: string }
 
@@ -162,6 +166,25 @@ const dialEnd = (f: RawFields): DialEnd => {
   return ev as unknown as DialEnd
 }
 
+const queueCallerJoin = (f: RawFields): QueueCallerJoin => {
+  const ev = channelEvent('QueueCallerJoin', f)
+  ev.queue = s(f, 'queue')
+  ev.position = n(f, 'position')
+  ev.count = n(f, 'count')
+  ev.fields = f
+  return ev as unknown as QueueCallerJoin
+}
+
+const queueCallerAbandon = (f: RawFields): QueueCallerAbandon => {
+  const ev = channelEvent('QueueCallerAbandon', f)
+  ev.queue = s(f, 'queue')
+  ev.position = n(f, 'position')
+  ev.originalPosition = n(f, 'originalposition')
+  ev.holdTime = n(f, 'holdtime')
+  ev.fields = f
+  return ev as unknown as QueueCallerAbandon
+}
+
 type AgentEvent = AgentCalled | AgentConnect | AgentComplete | AgentRingNoAnswer
 function agentEvent (event: AgentEvent['event'], f: RawFields, extra?: 'connect' | 'complete' | 'ringnoanswer'): AgentEvent {
   const ev = channelEvent(event, f)
@@ -227,7 +250,9 @@ const builders = new Map<string, Builder>(Object.entries({
   queuememberadded: f => memberEvent('QueueMemberAdded', f),
   queuememberremoved: f => memberEvent('QueueMemberRemoved', f),
   userevent: f => ({ known: true, event: 'UserEvent', userEvent: first(f, 'userevent'), fields: f }),
-  dialend: dialEnd
+  dialend: dialEnd,
+  queuecallerjoin: queueCallerJoin,
+  queuecallerabandon: queueCallerAbandon
 } satisfies Record<string, Builder>))
 
 /** Raw parsed message (with an `event` key) → normalized event. */

@@ -57,8 +57,16 @@ function cloneData<T> (v: T): T {
 
 const LIVE: readonly CallState[] = ['offered', 'connected', 'transferring']
 
+/**
+ * Sees every change of a call (the call before it, undefined for a new one, and after),
+ * inside the transaction that saves it: what it writes commits with the change (the
+ * report facts, src/reports/facts.ts). Must not throw for a change it does not follow.
+ */
+export type CallObserver = (prev: Call | undefined, next: Call) => void
+
 export class CallLifecycle {
   private effects: readonly OutcomeEffect[] = []
+  private observers: readonly CallObserver[] = []
   /** Each call's latest change not yet durable. */
   private readonly unsaved = new Map<string, Promise<void>>()
 
@@ -66,6 +74,9 @@ export class CallLifecycle {
 
   /** What an outcome causes inside its transaction, in order (see outcome-effects.ts). */
   setOutcomeEffects (effects: readonly OutcomeEffect[]): void { this.effects = [...effects] }
+
+  /** Who sees every change inside its transaction (see CallObserver). */
+  setObservers (observers: readonly CallObserver[]): void { this.observers = [...observers] }
 
   // --- transitions -------------------------------------------------------------------
 
@@ -230,12 +241,13 @@ export class CallLifecycle {
    * nothing written and memory as it was.
    */
   private save (next: Call, outcome?: Outcome, alsoRecord?: () => void): void {
+    const prev = this.options.find(next.callId)
     const saved = this.options.repo.transaction(() => {
       if (outcome !== undefined) for (const effect of this.effects) effect(next, outcome)
       alsoRecord?.()
+      for (const observe of this.observers) observe(prev, next)
       void this.options.repo.save(next)
     })
-    const prev = this.options.find(next.callId)
     this.options.remember(next)
     this.unsaved.set(next.callId, saved)
     saved.then(() => {

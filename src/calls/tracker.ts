@@ -8,7 +8,7 @@ import type { AmiEvent, KnownAmiEvent } from '../ami/events.ts'
 import type { Log } from '../log.ts'
 import { AgentStatuses, presenceOf, type AgentStatus } from './agent-status.ts'
 import { channelMatcher } from './interfaces.ts'
-import { CallLifecycle } from './lifecycle.ts'
+import { CallLifecycle, type CallObserver } from './lifecycle.ts'
 import type { Outcome, OutcomeEffect } from './outcome-effects.ts'
 import type { CallRepository } from './repository.ts'
 import { NOT_MADE, transferVerdict, type TransferTarget } from './transfer-verdict.ts'
@@ -163,6 +163,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   /** What an outcome causes inside its transaction, in order: see outcome-effects.ts. */
   setOutcomeEffects (effects: readonly OutcomeEffect[]): void { this.lifecycle.setOutcomeEffects(effects) }
+
+  /** Who sees every change of a call inside its transaction (the report facts). */
+  setCallObservers (observers: readonly CallObserver[]): void { this.lifecycle.setObservers(observers) }
 
   /** A call the tracker holds: live, or finished recently. */
   get (callId: string): Call | undefined { return this.calls.get(callId) ?? this.recent.get(callId) }

@@ -162,6 +162,13 @@ export const RetentionConfig = Type.Object({
   pauseMs: Type.Integer({ minimum: 0, maximum: 60000, default: 20, description: 'pause between batches, ms' })
 }, { additionalProperties: false, default: {} })
 
+// The supervisor's reports (CONTRACT.md section 8). The waits are kept by the second up
+// to an hour (src/store/report-rollups.ts), so the threshold may change at any time and
+// applies to the history too.
+export const ReportsConfig = Type.Object({
+  serviceLevelSeconds: Type.Integer({ minimum: 1, maximum: 3600, default: 20, description: 'a caller answered within this many seconds of joining the queue counts for the service level' })
+}, { additionalProperties: false, default: {} })
+
 // admin: manages agents and their tokens at run time (CONTRACT.md section 7).
 export const Role = Type.Union([Type.Literal('pbx'), Type.Literal('agent'), Type.Literal('supervisor'), Type.Literal('admin')])
 
@@ -189,6 +196,7 @@ export const ConfigSchema = Type.Object({
   pauseReasons: Type.Array(PauseReasonEntry, { minItems: 1, default: DEFAULT_PAUSE_REASONS, description: 'the reasons an agent may pause for' }),
   apkt: ApktConfig,
   retention: RetentionConfig,
+  reports: ReportsConfig,
   auth: Type.Object({ tokens: Type.Array(TokenConfig, { minItems: 1 }) }, { additionalProperties: false })
 }, { additionalProperties: false })
 

@@ -162,6 +162,26 @@ export class ServiceMetrics {
     })
   }
 
+  /**
+   * The queue's last 15 minutes (src/reports/window.ts): service level and abandon rate
+   * over the callers who left the queue in that time; NaN while none did.
+   */
+  addQueueWindow (q: { serviceLevel: () => number | undefined, abandonRate: () => number | undefined }): void {
+    const registers = [this.registry]
+    new Gauge({
+      name: 'pln123_service_level_15m',
+      help: 'Share (0..1) of the callers who left the queue in the last 15 minutes that were answered within reports.serviceLevelSeconds (NaN when none left it)',
+      registers,
+      collect () { this.set(q.serviceLevel() ?? Number.NaN) }
+    })
+    new Gauge({
+      name: 'pln123_abandon_rate_15m',
+      help: 'Share (0..1) of the callers who left the queue in the last 15 minutes by hanging up while waiting (NaN when none left it)',
+      registers,
+      collect () { this.set(q.abandonRate() ?? Number.NaN) }
+    })
+  }
+
   get contentType (): string { return this.registry.contentType }
 
   async text (): Promise<string> { return await this.registry.metrics() }
