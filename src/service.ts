@@ -34,10 +34,6 @@ import { wireTransfer } from './wiring/transfer.ts'
 import { wireWrapup } from './wiring/wrapup.ts'
 import type { WrapupService } from './wrapup/service.ts'
 
-// CONTRACT.md section 8's `reports.serviceLevelSeconds`, default 20. Read loosely: the key
-// joins the config schema with the report gauges (branch reports-facts); until then, 20.
-const serviceLevelSeconds = (config: Config): number => (config as { reports?: { serviceLevelSeconds?: number } }).reports?.serviceLevelSeconds ?? 20
-
 export interface Service {
   config: Config
   app: FastifyInstance
@@ -98,7 +94,7 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     loggedIn,
     runTimeTokens: agents.runTimeTokens,
     reports: store.store.reports,
-    serviceLevelSeconds: serviceLevelSeconds(config),
+    serviceLevelSeconds: config.reports.serviceLevelSeconds,
     agentName: id => directory.get(id)?.name
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows

@@ -176,3 +176,31 @@ t.test('facts through the store: added up by Jakarta day and hour; the CSV holds
   t.ok(head.includes(`wrapups.${FORMULA_WRAPUP}`) && head.includes(`pauseSeconds.${FORMULA_PAUSE}`), 'codes starting with - and @ are column names behind their prefix, harmless')
   t.notOk(agentsCsv.flat().some(c => /^[=+\-@]/.test(c)), 'no cell starts with = + - @')
 })
+
+t.test('through the service: a call from the queue (CTI events) counts today; reports.serviceLevelSeconds applies to the history', async t => {
+  const s = await startAppStack(t, { edit: raw => { raw.reports = { serviceLevelSeconds: 40 } } })
+  const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'Asia/Jakarta' }).format(new Date())
+  const before = await s.get(`/v1/reports/summary?from=${today}&to=${today}`, TOKENS.supervisor)
+  t.match(before.body.rows[0], { offered: 0, answered: 0 }, 'nothing today yet')
+  const offered = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'rep-e2e-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-rep-e2e-1', queue: 'pln123' } })
+  const answered = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.answered', callId: 'rep-e2e-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-rep-e2e-1;1' } })
+  const ended = await s.post('/v1/cti/events', TOKENS.pbx, { type: 'call.ended', callId: 'rep-e2e-1' })
+  t.same([offered.status, answered.status, ended.status], [202, 202, 202], ended.text)
+  // The facts commit with the call's change; the report reads what is durable.
+  let row: any
+  for (let i = 0; i < 50; i++) {
+    row = (await s.get(`/v1/reports/summary?from=${today}&to=${today}`, TOKENS.supervisor)).body.rows[0]
+    if (row.answered === 1) break
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  t.match(row, { offered: 1, answered: 1, abandoned: 0, serviceLevel: 1 }, 'offered and answered today, within 40 s')
+  const agent = (await s.get(`/v1/reports/agents?from=${today}&to=${today}`, TOKENS.supervisor)).body.rows.find((r: any) => r.agentId === '1001')
+  t.match(agent, { agentId: '1001', calls: 1 }, 'agent 1001 took it')
+  const csv = parseCsv((await s.request('GET', `/v1/reports/summary?from=${today}&to=${today}&format=csv`, { token: TOKENS.supervisor })).text)
+  t.equal(csv[1]?.[csv[0]?.indexOf('answered') ?? -1], '1', 'and the CSV says so')
+
+  await seedReportFacts(s.svc.store)
+  const day = await s.get(`/v1/reports/summary?from=${RANGE.from}&to=${RANGE.to}`, TOKENS.supervisor)
+  t.equal(day.body.serviceLevelSeconds, 40, 'the configured threshold')
+  t.equal(day.body.rows[0].serviceLevel, 0.6, '1 December within 40 s: 3 of 5 (waits of 10, 30 and 5 s; 45 s and 50 s abandoned)')
+})
