@@ -289,11 +289,14 @@ function renderAgents (rows) {
 // ---- charts ---------------------------------------------------------------------------
 
 /** Draws a chart on the canvas, replacing the one there. No animation: the figures are history, and a screenshot shows them whole. */
-function chart (id, config) {
+function chart (id, config, label) {
   const Chart = window.Chart
   if (Chart === undefined) throw new Error('chart.js did not load (/ui/vendor/chart.umd.min.js)')
   const canvas = $(id)
   Chart.getChart(canvas)?.destroy()
+  // A canvas says nothing to a screen reader: it is named by what it shows (the table beside holds the numbers).
+  canvas.setAttribute('role', 'img')
+  canvas.setAttribute('aria-label', label)
   return new Chart(canvas, {
     ...config,
     options: {
@@ -319,7 +322,7 @@ function drawCharts (rows, interval, all, agentRows, slTitle) {
       ]
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { title: { display: true, text: t('rep.chart.calls') } } }
-  })
+  }, t('rep.chart.calls'))
   chart('chart-sl', {
     type: 'line',
     data: {
@@ -327,13 +330,13 @@ function drawCharts (rows, interval, all, agentRows, slTitle) {
       datasets: [{ label: slTitle, data: rows.map(r => r.serviceLevel === null ? null : Math.round(r.serviceLevel * 1000) / 10), borderColor: COLORS.cyan, backgroundColor: COLORS.cyan, spanGaps: true, tension: 0.2 }]
     },
     options: { scales: { y: { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } } }, plugins: { title: { display: true, text: t('rep.chart.sl') } } }
-  })
+  }, t('rep.chart.sl'))
   const topics = Object.entries(all.byTopic).sort((a, b) => b[1] - a[1])
   chart('chart-topics', {
     type: 'doughnut',
     data: { labels: topics.map(([k]) => topicLabel(k)), datasets: [{ data: topics.map(([, v]) => v), backgroundColor: topics.map((_, i) => SERIES[i % SERIES.length]) }] },
     options: { plugins: { legend: { position: 'bottom' } } }
-  })
+  }, t('rep.topics'))
   const tr = all.transfers
   chart('chart-transfers', {
     type: 'bar',
@@ -342,7 +345,7 @@ function drawCharts (rows, interval, all, agentRows, slTitle) {
       datasets: [{ label: t('rep.transfers'), data: [tr.completed, tr.failed, tr.answeredAtTarget, tr.abandonedAtTarget], backgroundColor: [COLORS.blue, COLORS.red, COLORS.green, COLORS.grey] }]
     },
     options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } }
-  })
+  }, t('rep.transfersTitle'))
   const reasons = [...new Set(agentRows.flatMap(r => Object.keys(r.pauseSeconds)))].sort()
   chart('chart-agents', {
     type: 'bar',
@@ -358,13 +361,13 @@ function drawCharts (rows, interval, all, agentRows, slTitle) {
       scales: { x: { stacked: true, beginAtZero: true, title: { display: true, text: t('rep.minutes') } }, y: { stacked: true } },
       plugins: { title: { display: true, text: t('rep.chart.agents') } }
     }
-  })
+  }, t('rep.chart.agents'))
   const wrapups = Object.entries(all.wrapups).sort((a, b) => b[1] - a[1])
   chart('chart-wrapups', {
     type: 'bar',
     data: { labels: wrapups.map(([k]) => wrapupLabel(k)), datasets: [{ label: t('rep.wrapups'), data: wrapups.map(([, v]) => v), backgroundColor: COLORS.violet }] },
     options: { indexAxis: 'y', scales: { x: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { display: false } } }
-  })
+  }, t('rep.wrapups'))
 }
 
 // ---- wiring ----------------------------------------------------------------------------

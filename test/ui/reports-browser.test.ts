@@ -83,6 +83,7 @@ t.test('the Laporan page in headless Chromium', async t => {
       t.ok(charts[id] !== null && charts[id] !== undefined, `${id}: chart.js drew it`)
       t.ok((charts[id]?.width ?? 0) > 0 && (charts[id]?.height ?? 0) > 0, `${id}: with a size`)
     }
+    t.equal(await page.getAttribute('#chart-calls', 'aria-label'), 'Panggilan per interval', 'a chart is named for screen readers')
     t.same(charts['chart-calls'].labels, ['2026-12-01', '2026-12-02'])
     t.same(charts['chart-calls'].data, [summary.rows.map((r: any) => r.offered), summary.rows.map((r: any) => r.answered), summary.rows.map((r: any) => r.abandoned)], 'calls and abandons per day')
     t.same(charts['chart-sl'].data[0], summary.rows.map((r: any) => Math.round(r.serviceLevel * 1000) / 10), 'service level per day, in percent')
