@@ -28,8 +28,9 @@ import { routeTablePlugin } from './http/route-table.ts'
 import { docsUiRoutes, openApiPlugin } from './http/docs.ts'
 import { protectionPlugin } from './http/protection.ts'
 import { metricsRoutes, type MetricsRouteDeps } from './http/metrics-routes.ts'
+import { reportRoutes, type ReportRouteDeps } from './http/report-routes.ts'
 
-export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & ShiftRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & {
+export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & ShiftRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & ReportRouteDeps & {
   /** Agent tokens issued at run time (the agent directory's), beside config.auth.tokens. */
   runTimeTokens?: RunTimeTokens
 }
@@ -78,6 +79,7 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(auditRoutes, deps)
   await app.register(adminRoutes, deps)
   await app.register(metricsRoutes, deps)
+  await app.register(reportRoutes, deps)
   await app.register(uiRoutes)
   return app
 }

@@ -92,7 +92,10 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     agentIds: directory,
     agentAdmin,
     loggedIn,
-    runTimeTokens: agents.runTimeTokens
+    runTimeTokens: agents.runTimeTokens,
+    reports: store.store.reports,
+    serviceLevelSeconds: config.reports.serviceLevelSeconds,
+    agentName: id => directory.get(id)?.name
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {

@@ -1,9 +1,11 @@
-// The agent panel (/agent), the supervisor dashboard (/) and the admin page (/admin,
-// the "Agen" page: agents and their tokens): static pages from
+// The agent panel (/agent), the supervisor dashboard (/), the admin page (/admin,
+// the "Agen" page: agents and their tokens) and the reports page (/reports, "Laporan",
+// its charts drawn by chart.js from node_modules): static pages from
 // src/ui, plain HTML, CSS and ES modules with no build step and nothing fetched from
 // elsewhere, so they work on a contact-center LAN without internet. The pages are
 // public; every API call they make carries the bearer token the user types in.
 import { readFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
@@ -11,6 +13,9 @@ import type { FastifyPluginAsync, FastifyReply } from 'fastify'
 import { markRoutesPublic } from './auth.ts'
 
 const UI_ROOT = fileURLToPath(new URL('../ui/', import.meta.url))
+// chart.js's browser build, served by the service itself: no CDN, the charts work offline.
+// Its package exports no path to the UMD file; it sits beside the main entry in dist/.
+const CHART_JS = path.join(path.dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js')
 
 // Only our own scripts and styles, and fetch() only to this origin: an injected
 // string in a caller id or a customer name can neither run nor phone home.
@@ -54,4 +59,11 @@ export const uiRoutes: FastifyPluginAsync = async (app) => {
   app.get('/', page('dashboard.html'))
   app.get('/agent', page('agent.html'))
   app.get('/admin', page('admin.html'))
+  app.get('/reports', page('reports.html'))
+
+  let chartJs: Buffer | undefined
+  app.get('/ui/vendor/chart.umd.min.js', async (_req, reply) => {
+    chartJs ??= await readFile(CHART_JS)
+    return await reply.type('text/javascript; charset=utf-8').header('cache-control', 'no-cache').send(chartJs)
+  })
 }

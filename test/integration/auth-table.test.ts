@@ -17,7 +17,7 @@ const ALL_ROLES: RoleName[] = ['pbx', 'supervisor', 'agent', 'admin']
 // The only routes that may answer without a token: probes, the UI pages and their
 // assets, and the API documentation. Anything else marked public fails the test.
 const mayBePublic = (url: string): boolean =>
-  ['/healthz', '/readyz', '/', '/agent', '/admin'].includes(url) || url.startsWith('/ui/') || url === '/docs' || url.startsWith('/docs/')
+  ['/healthz', '/readyz', '/', '/agent', '/admin', '/reports'].includes(url) || url.startsWith('/ui/') || url === '/docs' || url.startsWith('/docs/')
 
 const CALL = 'auth-call-1' // connected to agent 1001
 const concrete = (pattern: string): string => concreteUrl(pattern, { callId: CALL })
@@ -43,7 +43,7 @@ t.test('every route of the real app: 401 without or with a bad token, 403 for ea
   const table = s.svc.app.routeTable
   t.ok(table.length >= 20, `the route table holds the app's routes (${table.length})`)
   const seen = new Set(table.map(r => `${r.method} ${r.url}`))
-  for (const must of ['GET /healthz', 'GET /readyz', 'GET /v1/status', 'GET /metrics', 'GET /v1/audit', 'POST /v1/calls/:callId/direct-transfer', 'POST /v1/calls/:callId/wrapup', 'GET /v1/wrapup-codes', 'GET /v1/pause-reasons', 'POST /v1/cti/events', 'GET /docs/json']) {
+  for (const must of ['GET /healthz', 'GET /readyz', 'GET /v1/status', 'GET /metrics', 'GET /v1/audit', 'POST /v1/calls/:callId/direct-transfer', 'POST /v1/calls/:callId/wrapup', 'GET /v1/wrapup-codes', 'GET /v1/pause-reasons', 'POST /v1/cti/events', 'GET /docs/json', 'GET /v1/reports/summary', 'GET /v1/reports/agents']) {
     t.ok(seen.has(must), `${must} is in the table`)
   }
 
