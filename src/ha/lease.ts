@@ -164,6 +164,9 @@ export class LeaseKeeper extends EventEmitter<{ active: [epoch: number], standby
     } else {
       this.demote(`the lease is held by ${state.holder ?? 'nobody'}`)
     }
+    // A renewal answered after the deadline it grants (the process froze while it was in
+    // flight): standby now, so the roll call does not report an active that may not act.
+    if (this.role === 'active') this.mayAct()
     await port.heartbeat({ id: instanceId, role: this.role, advertiseUrl: this.opts.advertiseUrl ?? null }).catch(() => {})
   }
 
