@@ -69,6 +69,8 @@ t.test('an active past its lease by its own clock: no AMI action, no commit, not
   t.equal(fake.actionsNamed('QueuePause').length, 2, 'still the two from before')
   t.equal(keeper.currentRole, 'standby', 'the keeper knows it may not act')
   await t.rejects(svc.store.commit([{ ...audit, at: new Date().toISOString() }]), { name: 'FencedError' }, 'a commit is fenced')
+  const write = await ask('POST', '/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'fenced-1', data: { callerIdNum: '0811' } })
+  t.match({ status: write.statusCode, body: write.json() }, { status: 503, body: { error: 'STORE_UNAVAILABLE' } }, `a write request: 503, not recorded: ${write.body}`)
   const notReady = await ask('GET', '/readyz')
   t.equal(notReady.statusCode, 503, `/readyz: not ready once the lease is lost: ${notReady.body}`)
 })
