@@ -14,6 +14,7 @@
 // active stops its service first, then gives the lease up, so a standby takes over at
 // once rather than after the lease runs out.
 import type { AddressInfo } from 'node:net'
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Logger } from 'pino'
 import { apktMigrations } from '../apkt/migrations.ts'
@@ -128,6 +129,10 @@ export class GroupRunner {
 
   private async becomeActive (keeper: LeaseKeeper): Promise<void> {
     const startedAt = performance.now()
+    // The build is mostly synchronous work (routes, schemas); its longest stall of the
+    // event loop is logged, since a stall near the lease's length costs the lease.
+    const stalls = monitorEventLoopDelay({ resolution: 20 })
+    stalls.enable()
     const building = this.building = new AbortController()
     let created: Service
     try {
@@ -137,6 +142,7 @@ export class GroupRunner {
         group: { keeper, status: async () => await this.groupStatus() }
       })
     } catch (err) {
+      stalls.disable()
       if (building.signal.aborted) return // lost the lease, or stopping, while building
       if (err instanceof StoreVersionError) { this.opts.onFatal(err); return }
       // The lease is no use to an instance that cannot build its service: another may.
@@ -149,20 +155,35 @@ export class GroupRunner {
       this.building = undefined
     }
     if (this.stopping || keeper.currentRole !== 'active') {
+      stalls.disable()
       await created.stop()
       return
     }
     this.service = created
     let released: { closed: Promise<void> } | undefined
-    const address = await created.start({
-      beforeListen: async () => {
-        const standby = this.standby
-        this.standby = undefined
-        released = await standby?.release()
-      }
-    })
+    let address: string
+    try {
+      address = await created.start({
+        beforeListen: async () => {
+          const standby = this.standby
+          this.standby = undefined
+          released = await standby?.release()
+        }
+      })
+    } catch (err) {
+      stalls.disable()
+      this.log.error({ err }, 'ha: the service could not start; giving the lease up')
+      this.service = undefined
+      await created.stop().catch(() => {})
+      if (this.standby === undefined && !this.stopping) await this.serveStandby()
+      await keeper.stop()
+      await delay(REBUILD_PAUSE_MS)
+      if (!this.stopping) keeper.start()
+      return
+    }
     await released?.closed
-    this.log.info({ address, instanceId: this.instanceId, takeoverMs: Math.round(performance.now() - startedAt) }, 'ha: active, the full service took the port')
+    stalls.disable()
+    this.log.info({ address, instanceId: this.instanceId, buildMs: Math.round(performance.now() - startedAt), longestStallMs: Math.round(stalls.max / 1e6) }, 'ha: active, the full service took the port')
     // Lost again while starting: the next step stands down at once.
     if (keeper.currentRole !== 'active') this.reconcile()
   }

@@ -155,4 +155,6 @@ t.test('a group of three processes: one active; takeover after SIGKILL, after SI
   await whenRole(b1, 'active', TAKEOVER_BOUND_MS + 2000)
   t.pass('the standby took over after the clean stop')
   phase('SIGTERM takeover done')
+  const builds = all.flatMap(i => i.p.lines().filter(l => l.msg === 'ha: active, the full service took the port').map(l => `${i.id} ${String(l.buildMs)} ms (longest stall ${String(l.longestStallMs)} ms)`))
+  t.comment(`service builds on taking the lease: ${builds.join('; ')}`)
 })
