@@ -6,6 +6,7 @@
 // dispatcher claims nothing; /readyz stops saying ready.
 import t from 'tap'
 import pino from 'pino'
+import { Writable } from 'node:stream'
 import { LeaseKeeper } from '../../src/ha/lease.ts'
 import { silentLog } from '../../src/log.ts'
 import { createService } from '../../src/service.ts'
@@ -34,7 +35,9 @@ t.test('an active past its lease by its own clock: no AMI action, no commit, not
   await keeper.tick()
   t.equal(keeper.currentRole, 'active', 'the keeper holds the lease')
 
-  const svc = await createService(config, pino({ level: 'silent' }), {
+  const lines: Array<{ level: number, msg?: string }> = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, done) { for (const l of chunk.toString().split('\n')) if (l !== '') lines.push(JSON.parse(l) as { level: number, msg?: string }); done() } })
+  const svc = await createService(config, pino({ level: 'warn' }, sink), {
     group: { keeper, status: async () => ({ role: keeper.currentRole, ...await port.holder().then(h => ({ leaseHolder: h.holder, leaseExpiresAt: h.expiresAt })), instances: await port.lease.members() }) }
   })
   t.teardown(async () => { await svc.stop() })
@@ -71,6 +74,8 @@ t.test('an active past its lease by its own clock: no AMI action, no commit, not
   await t.rejects(svc.store.commit([{ ...audit, at: new Date().toISOString() }]), { name: 'FencedError' }, 'a commit is fenced')
   const write = await ask('POST', '/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId: 'fenced-1', data: { callerIdNum: '0811' } })
   t.match({ status: write.statusCode, body: write.json() }, { status: 503, body: { error: 'STORE_UNAVAILABLE' } }, `a write request: 503, not recorded: ${write.body}`)
+  t.ok(lines.some(l => l.msg === 'a change not recorded: this instance no longer holds the HA lease (its successor acts now)'), 'the refused change is logged as fenced')
+  t.notOk(lines.some(l => /\(a bug\)/.test(l.msg ?? '')), 'not as a bug')
   const notReady = await ask('GET', '/readyz')
   t.equal(notReady.statusCode, 503, `/readyz: not ready once the lease is lost: ${notReady.body}`)
 })
