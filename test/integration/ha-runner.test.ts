@@ -69,3 +69,70 @@ t.test('alone in its group: active; the database refuses it: standby app on the 
   } finally { await client.end() }
   t.equal((await http(base, 'GET', '/healthz', undefined, undefined, 1000)).status, 0, 'the port is closed')
 })
+
+// Two runners in one process (the event loop shared, the database roles not): the active
+// alone loses the database (its role's connections terminated, new ones refused), as on
+// a network partition of its host. The other takes over within leaseMs + 3 s; the old one
+// stands down; once the database takes it again it stays standby (the lease moved on).
+t.test('the active alone loses the database: the other takes over; back, the old one stays standby', async t => {
+  const cluster = await needPostgres(t)
+  if (cluster === undefined) return
+  const db = await cluster.createDatabase()
+  const roleB = `${db.name}_b`
+  const passwordB = 'pw-b-0123456789abcdef'
+  const admin = new pg.Client({ connectionString: cluster.adminUrl })
+  await admin.connect()
+  const esc = pg.escapeIdentifier
+  await admin.query(`CREATE ROLE ${esc(roleB)} LOGIN PASSWORD ${pg.escapeLiteral(passwordB)} IN ROLE ${esc(db.role)}`)
+  // Objects it creates belong to the owner, as the other instance's do.
+  await admin.query(`ALTER ROLE ${esc(roleB)} IN DATABASE ${esc(db.name)} SET role = ${pg.escapeLiteral(db.role)}`)
+  t.teardown(async () => {
+    await db.drop().catch(() => {})
+    await admin.query(`DROP ROLE IF EXISTS ${esc(roleB)}`).catch(() => {})
+    await admin.end()
+  })
+  const urlB = new URL(db.url)
+  urlB.username = roleB
+  urlB.password = passwordB
+
+  const start = async (id: string, url: string) => {
+    const fake = await FakeAmi.start({ handler: asteriskLike() })
+    t.teardown(async () => { await fake.stop() })
+    const port = await freePort()
+    const base = `http://127.0.0.1:${port}`
+    const config = testConfig(fake.port, raw => {
+      raw.http.port = port
+      raw.http.shutdownTimeoutMs = 3000
+      raw.ha = { instanceId: id, advertiseUrl: base, leaseMs: LEASE_MS }
+    }, { CTI_STORE_KIND: 'postgres', CTI_STORE_URL: url })
+    const runner = new GroupRunner(config, pino({ level: 'silent' }), { onFatal: () => {} })
+    t.teardown(async () => { await runner.stop() })
+    await runner.start()
+    const role = async (): Promise<string | undefined> => {
+      const r = await http(base, 'GET', '/readyz', undefined, undefined, 2000)
+      return r.status === 200 ? (r.body as { role?: string }).role : `${r.status}`
+    }
+    return { fake, role }
+  }
+  const b = await start('cti-b', urlB.toString())
+  await eventually('b active', async () => await b.role() === 'active', 20_000)
+  const a = await start('cti-a', db.url)
+  await eventually('a standby', async () => await a.role() === 'standby', 20_000)
+  t.equal(await b.role(), 'active', 'b active, a standby')
+
+  await admin.query(`ALTER ROLE ${esc(roleB)} CONNECTION LIMIT 0`)
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [roleB])
+  const cutAt = Date.now()
+  await eventually('a active', async () => await a.role() === 'active', 20_000)
+  const takeoverMs = Date.now() - cutAt
+  t.ok(takeoverMs <= LEASE_MS + 3000, `a took over ${takeoverMs} ms after b lost the database (bound ${LEASE_MS + 3000} ms)`)
+  await eventually('b standby', async () => await b.role() === 'standby', 20_000)
+  t.pass('b stood down')
+  t.equal(b.fake.sockets.size, 0, 'b holds no AMI session')
+  t.ok(a.fake.actionsNamed('login').length >= 1, 'a logged into AMI')
+
+  await admin.query(`ALTER ROLE ${esc(roleB)} CONNECTION LIMIT -1`)
+  await new Promise(resolve => setTimeout(resolve, LEASE_MS * 1.5)) // b reaches the database again and tries for the lease
+  t.same([await a.role(), await b.role()], ['active', 'standby'], 'b back: it stays standby, a stays active')
+  t.equal(b.fake.sockets.size, 0, 'b still holds no AMI session')
+})
