@@ -10,7 +10,7 @@ import { AccessLog } from './http/access-log.ts'
 import { closeConnectionsWhenClosing } from './http/shutdown.ts'
 import { healthRoutes, type HealthDeps } from './http/health.ts'
 import { Readiness } from './http/readiness.ts'
-import { statusRoutes } from './http/status-routes.ts'
+import { statusRoutes, type GroupDeps } from './http/status-routes.ts'
 import { hostname } from 'node:os'
 import { apktRoutes, type ApktRouteDeps } from './http/apkt-routes.ts'
 import { agentRoutes, type AgentRouteDeps } from './http/agents-routes.ts'
@@ -33,6 +33,10 @@ import { reportRoutes, type ReportRouteDeps } from './http/report-routes.ts'
 export type AppDeps = HealthDeps & ApktRouteDeps & CallRouteDeps & WrapupRouteDeps & AgentRouteDeps & PbxRouteDeps & EventsRouteDeps & AcwRouteDeps & ShiftRouteDeps & AuditRouteDeps & MetricsRouteDeps & AdminRouteDeps & ReportRouteDeps & {
   /** Agent tokens issued at run time (the agent directory's), beside config.auth.tokens. */
   runTimeTokens?: RunTimeTokens
+  /** This instance's name (the host's by default) and, in an HA group, where the others reach it. */
+  instance?: { id: string, advertiseUrl?: string }
+  /** In an HA group: this instance's role now (the lease) and the group's status. */
+  group?: GroupDeps
 }
 
 export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
@@ -61,12 +65,13 @@ export async function buildApp (config: Config, deps: AppDeps, logger?: FastifyB
   await app.register(docsUiRoutes)
   // One Readiness for /readyz and /v1/status: the store's durable check runs at most once a second.
   const readiness = new Readiness(deps)
-  await app.register(healthRoutes, { readiness })
+  await app.register(healthRoutes, { readiness, ...(deps.group !== undefined ? { role: deps.group.role } : {}) })
   await app.register(statusRoutes, {
     readiness,
     ami: deps.ami,
     target: { ami: { host: config.ami.host, port: config.ami.port, user: config.ami.username }, store: { kind: deps.store.kind, where: deps.store.where } },
-    instance: { id: hostname() }
+    instance: deps.instance ?? { id: hostname() },
+    ...(deps.group !== undefined ? { group: deps.group } : {})
   })
   await app.register(apktRoutes, deps)
   await app.register(agentRoutes, deps)

@@ -7,6 +7,10 @@
 // and once it opens the full service is built in this process and takes the same port.
 // SQLite opens in milliseconds or not at all (a file it cannot open is a config error,
 // and exiting names it), so there is nothing to wait for and the full app listens first.
+//
+// With `ha` configured (PostgreSQL only) the process is one instance of an HA group:
+// src/ha/runner.ts serves a standby app on the port and runs the full service only while
+// this instance holds the group's lease.
 import type { AddressInfo } from 'node:net'
 import { hostname } from 'node:os'
 import closeWithGrace from 'close-with-grace'
@@ -17,6 +21,7 @@ import { loggerOptions } from './log.ts'
 import { createService, type Service } from './service.ts'
 import { failpoints } from './failpoints.ts'
 import { buildStartingApp, type StartingApp } from './http/starting.ts'
+import { GroupRunner } from './ha/runner.ts'
 import { StoreVersionError } from './store/errors.ts'
 import { storeConfigOf, storeWhere } from './store/open.ts'
 
@@ -37,6 +42,7 @@ if (failpoint !== undefined) logger.warn({ failpoints: process.env.CTI_FAILPOINT
 const abort = new AbortController()
 let starting: StartingApp | undefined
 let service: Service | undefined
+let group: GroupRunner | undefined
 
 closeWithGrace({ delay: config.http.shutdownTimeoutMs, logger: { error: (m: unknown) => logger.error(m as object, 'forced shutdown') } }, async ({ signal, err }) => {
   if (err !== undefined) logger.error({ err }, 'shutting down after an error')
@@ -45,11 +51,34 @@ closeWithGrace({ delay: config.http.shutdownTimeoutMs, logger: { error: (m: unkn
   const waiting = starting
   starting = undefined
   await waiting?.app.close()
+  await group?.stop()
   await service?.stop()
   logger.info('stopped')
 })
 
+/** A store written by a newer version: say so and exit 1 before the service runs. */
+function exitTooNew (err: StoreVersionError): never {
+  logger.fatal({ code: err.code, store: err.file, found: err.found, known: err.known }, err.message)
+  process.stderr.write(`pln123-cti: ${err.message}\n`)
+  process.exit(1)
+}
+
+async function runGroup (config: Config): Promise<void> {
+  group = new GroupRunner(config, logger, {
+    ...(failpoint !== undefined ? { failpoint } : {}),
+    onFatal: err => { if (err instanceof StoreVersionError) exitTooNew(err); throw err }
+  })
+  try {
+    await group.start()
+  } catch (err) {
+    if (abort.signal.aborted) return
+    if (err instanceof StoreVersionError) exitTooNew(err)
+    throw err
+  }
+}
+
 async function run (config: Config): Promise<void> {
+  if (config.ha !== undefined) { await runGroup(config); return }
   if (config.store.kind === 'postgres') {
     const where = storeWhere(storeConfigOf(config.store))
     starting = await buildStartingApp(config, { ami: { host: config.ami.host, port: config.ami.port, user: config.ami.username }, store: { kind: 'postgres', where } }, hostname(), logger)
@@ -68,9 +97,7 @@ async function run (config: Config): Promise<void> {
     if (abort.signal.aborted) return // shutting down (the handler above exits)
     // A store written by a newer version: say so and exit 1 before the service runs.
     if (!(err instanceof StoreVersionError)) throw err
-    logger.fatal({ code: err.code, store: err.file, found: err.found, known: err.known }, err.message)
-    process.stderr.write(`pln123-cti: ${err.message}\n`)
-    process.exit(1)
+    exitTooNew(err)
   }
   service = created
   if (abort.signal.aborted) { await created.stop(); return }

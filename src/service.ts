@@ -33,6 +33,18 @@ import { wireStore } from './wiring/store.ts'
 import { wireTransfer } from './wiring/transfer.ts'
 import { wireWrapup } from './wiring/wrapup.ts'
 import type { WrapupService } from './wrapup/service.ts'
+import type { GroupStatus } from './ha/group-status.ts'
+import type { LeaseKeeper } from './ha/lease.ts'
+
+/**
+ * The service as the active instance of an HA group (src/ha/runner.ts builds it once the
+ * keeper holds the lease): AMI actions and APKT deliveries only while `keeper.mayAct()`,
+ * every commit fenced with the lease's epoch, and the group's status for GET /v1/status.
+ */
+export interface ServiceGroup {
+  keeper: Pick<LeaseKeeper, 'mayAct' | 'fence' | 'currentRole'>
+  status: () => Promise<GroupStatus>
+}
 
 export interface Service {
   config: Config
@@ -56,14 +68,24 @@ export interface Service {
   stop: () => Promise<void>
 }
 
-export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint, storeWait?: StoreWait } = {}): Promise<Service> {
-  const instanceId = hostname() // stable across restarts: a restart drops the claims its last run left
+export async function createService (config: Config, logger: Logger, opts: { failpoint?: Failpoint, storeWait?: StoreWait, group?: ServiceGroup } = {}): Promise<Service> {
+  // Stable across restarts: a restart drops the claims its last run left. In a group, the
+  // instance's own name: two instances on one host must not drop each other's claims.
+  const instanceId = config.ha?.instanceId ?? hostname()
+  const group = opts.group
+  const mayAct = group !== undefined ? () => group.keeper.mayAct() : undefined
   const store = await wireStore(config, logger, opts.storeWait) // 1. the database, migrated; the journal; the audit log
+  if (group !== undefined) {
+    // Before anything reads or writes: every commit of this service carries the lease's epoch.
+    if (store.store.group === undefined) { await store.store.close(); throw new Error('an HA group needs a store the group can share (store.kind postgres)') }
+    store.store.group.fenceWith(() => group.keeper.fence())
+  }
   const agents = await wireAgents(config, logger, store) // 1½. the agent directory: the config's agents and the store's
   const { directory } = agents
   const feed = new LiveFeed()
-  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId, directory) // 2. outbox and dispatcher
+  const { outbox, dispatcher, recordEffect } = wireApkt(config, logger, store, feed, instanceId, directory, mayAct) // 2. outbox and dispatcher
   const pbx = wireAmi(config, logger) // 3. the AMI client and Asterisk's live picture
+  if (mayAct !== undefined) pbx.ami.setActionGate(mayAct) // nothing reaches Asterisk once the lease may have run out
   const today = await loadAgentsToday(directory, store) // 3½. logged-in agents: the tracker and ACW ask for each agent's interface of today
   const calls = await wireCalls(config, logger, store, pbx, { ids: today.agentIds, get: today.today, loggedIn: id => today.sessions.get(id) !== undefined }, directory) // 4. the tracker, loaded, fed AMI events
   const { tracker, inquiries } = calls
@@ -95,7 +117,9 @@ export async function createService (config: Config, logger: Logger, opts: { fai
     runTimeTokens: agents.runTimeTokens,
     reports: store.store.reports,
     serviceLevelSeconds: config.reports.serviceLevelSeconds,
-    agentName: id => directory.get(id)?.name
+    agentName: id => directory.get(id)?.name,
+    instance: { id: instanceId, ...(config.ha !== undefined ? { advertiseUrl: config.ha.advertiseUrl } : {}) },
+    ...(group !== undefined ? { group: { role: () => group.keeper.currentRole, status: group.status } } : {})
   }, logger)
   const retention = wireRetention(config, logger, store.store) // 10. the purge of old rows
   return {

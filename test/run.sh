@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/.."
 
 # One at a time: whole folders, and the integration/store files with real timers.
-serial_re='^test/(pbx|faults|ui)/|^test/integration/(acw-faults|apkt-delivery|apkt-flapping|apkt-crash|apkt-outbox|readiness|events-backpressure|resync-retry|transfer-outcome-unknown|server-process|retention|postgres-at-start|ami-adapter|real-parts|wrapup-api)\.test\.ts$|^test/store/(postgres-faults|postgres-lease|sqlite-worker)\.test\.ts$'
+serial_re='^test/(pbx|faults|ui)/|^test/integration/(acw-faults|apkt-delivery|apkt-flapping|apkt-crash|apkt-outbox|readiness|events-backpressure|resync-retry|transfer-outcome-unknown|server-process|retention|postgres-at-start|ami-adapter|real-parts|wrapup-api|ha-group|ha-runner)\.test\.ts$|^test/store/(postgres-faults|postgres-lease|sqlite-worker)\.test\.ts$'
 
 all=$(find test -name '*.test.ts' -not -path '*/node_modules/*' | sort)
 parallel=$(printf '%s\n' "$all" | grep -Ev "$serial_re" || true)

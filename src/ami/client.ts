@@ -11,6 +11,9 @@
 //    keepalive that notices a peer that stopped answering; the back-off starts over
 //    only after a session stayed up reconnect.stableMs, so a peer that drops every
 //    session right after login is not met with a reconnect (and resync) storm;
+//  - an action gate (setActionGate): an instance of an HA group that may not act now
+//    (a standby, or an active whose lease may have run out) refuses every action at
+//    once, unsent; only Ping and Logoff, which change nothing on the PBX, pass;
 //  - no AMI event or ActionID can reach the library's own event names, and a message
 //    has a size limit (library.ts, reader.ts).
 import { EventEmitter } from 'node:events'
@@ -69,6 +72,9 @@ interface AmiClientEvents {
 
 type Manager = ReturnType<typeof AsteriskManager>
 
+/** Actions that change nothing on the PBX: they keep the session alive or end it, gate or not. */
+const UNGATED = new Set(['ping', 'logoff'])
+
 /** One AMI message past this many bytes drops the connection (ami.maxMessageBytes). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024
 /** A session must stay up this long before the reconnect back-off starts over. */
@@ -90,6 +96,7 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private reconnectTimer: NodeJS.Timeout | undefined
   private pingTimer: NodeJS.Timeout | undefined
   private stableTimer: NodeJS.Timeout | undefined
+  private gate: (() => boolean) | undefined
 
   constructor (opts: AmiClientOptions) {
     super()
@@ -118,6 +125,13 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     if (this._state !== 'idle') return
     this.connect()
   }
+
+  /**
+   * From now on every action but Ping and Logoff is sent only while `gate` says yes; when
+   * it says no the action rejects at once (AMI_UNAVAILABLE) and nothing reaches the socket.
+   * Asked at each action, so the answer is the one of that moment (src/ha/lease.ts mayAct).
+   */
+  setActionGate (gate: (() => boolean) | undefined): void { this.gate = gate }
 
   /** Sends one action and resolves with its response; rejects with an AmiError. */
   async action (name: string, fields: Fields = {}, opts: { timeoutMs?: number } = {}): Promise<AmiResponse> {
@@ -148,6 +162,10 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
       assertSafeFields(name, fields)
     } catch (err) {
       return Promise.reject(err)
+    }
+    if (this.gate !== undefined && !UNGATED.has(name.toLowerCase()) && !this.gate()) {
+      const why = 'this instance may not act on the PBX now (it is not the active instance of its HA group)'
+      return Promise.reject(new AmiError('AMI_UNAVAILABLE', name, `${name} was not sent: ${why}`, undefined, `${name} was not sent: ${why}; try again later`))
     }
     const mgr = this.mgr
     if (this._state !== 'connected' || mgr === undefined) {

@@ -20,12 +20,13 @@ export class AmiError extends Error {
   readonly response: Record<string, string> | undefined
   /** What a client may be told (and what may be kept with a call): no AMI user, host or port. */
   readonly publicMessage: string
-  constructor (code: AmiErrorCode, action: string, message: string, response?: Record<string, string>) {
+  /** `publicMessage`: when the message names nothing private and says more than the code's text. */
+  constructor (code: AmiErrorCode, action: string, message: string, response?: Record<string, string>, publicMessage?: string) {
     super(message)
     this.name = 'AmiError'
     this.code = code
     this.action = action
     this.response = response
-    this.publicMessage = publicText[code]?.(action) ?? message
+    this.publicMessage = publicMessage ?? publicText[code]?.(action) ?? message
   }
 }

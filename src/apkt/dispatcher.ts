@@ -29,6 +29,11 @@ export interface DispatcherOptions {
   now?: () => Date
   /** Told after a record's state changed (delivered, dead, retry scheduled), e.g. for the live feed. */
   onSettled?: (id: string) => void
+  /**
+   * Asked before each claim and each delivery: no means nothing is claimed or sent (an HA
+   * group's instance that may not act now; what it claimed is given back). Absent: always yes.
+   */
+  mayAct?: () => boolean
 }
 
 type Outcome =
@@ -152,6 +157,7 @@ export class Dispatcher {
   private tick (): void {
     if (!this.running) return
     if (this.claiming) { this.again = true; return }
+    if (this.opts.mayAct?.() === false) { this.wake(this.pollMs); return }
     this.claiming = true
     this.again = false
     const claimed = this.claim()
@@ -179,6 +185,12 @@ export class Dispatcher {
   }
 
   private begin (entry: OutboxEntry): void {
+    if (this.opts.mayAct?.() === false) {
+      // The claim was taken while this instance could act; it may not any more: the record is the next active's.
+      const released = this.outbox.release(entry.id).catch(() => {})
+      this.inFlight.set(entry.id, released.finally(() => this.inFlight.delete(entry.id)))
+      return
+    }
     const age = this.now().getTime() - Date.parse(entry.createdAt)
     if (age > this.maxAgeMs) {
       const reason = `expired: not delivered within ${this.maxAgeMs} ms of ${entry.createdAt} after ${entry.attempts} attempt(s)${entry.lastError !== null ? `; last error: ${entry.lastError}` : ''}`

@@ -103,5 +103,8 @@ function crossChecks (c: Config): string[] {
   if (c.store.kind === 'postgres' && c.store.url === undefined) out.push('store.url: is required when store.kind is postgres (set CTI_STORE_URL)')
   if (c.store.kind === 'sqlite' && c.store.url !== undefined) out.push('store.url: is for store.kind postgres only, and store.kind is sqlite (set CTI_STORE_KIND=postgres, or unset CTI_STORE_URL)')
   if (c.store.url !== undefined && !URL.canParse(c.store.url)) out.push('store.url: is not a valid URL (the value is not shown: it holds a password)')
+  // The group shares its lease and its state through PostgreSQL; SQLite is one process's file.
+  if (c.ha !== undefined && c.store.kind !== 'postgres') out.push('ha: an HA group needs store.kind postgres (set CTI_STORE_KIND=postgres, or remove ha / the CTI_HA_* variables)')
+  if (c.ha !== undefined && !URL.canParse(c.ha.advertiseUrl)) out.push('ha.advertiseUrl: is not a valid URL')
   return out
 }

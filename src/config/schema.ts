@@ -69,6 +69,16 @@ export const StoreConfig = Type.Object({
   poolSize: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'connections in the pool (kind postgres)' })
 }, { additionalProperties: false, default: {} })
 
+// CONTRACT.md section 6: an HA group of instances sharing one PostgreSQL database. Absent:
+// a single instance. The lease bounds takeover (a standby takes over within leaseMs + 3 s);
+// under a second, a GC pause or a slow renewal would hand it over for nothing; past a
+// minute, a dead active leaves the PBX without anyone acting for too long.
+export const HaConfig = Type.Object({
+  instanceId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', description: 'this instance\'s name in the group, unique in it' }),
+  advertiseUrl: Type.String({ pattern: '^https?://[^\\s]+$', description: 'where the other instances reach this one (a standby forwards requests to the active\'s)' }),
+  leaseMs: Type.Integer({ minimum: 1000, maximum: 60_000, default: 5000, description: 'how long the active\'s lease lasts without a renewal' })
+}, { additionalProperties: false })
+
 export const PolicyConfig = Type.Object({
   dir: Type.String({ minLength: 1, default: 'config/policy' })
 }, { additionalProperties: false, default: {} })
@@ -184,6 +194,7 @@ export const ConfigSchema = Type.Object({
   log: LogConfig,
   ami: AmiConfig,
   store: StoreConfig,
+  ha: Type.Optional(HaConfig),
   policy: PolicyConfig,
   directory: Type.Array(DirectoryEntry, { minItems: 1 }),
   acw: AcwConfig,
@@ -203,6 +214,7 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>
 export type AgentEntry = Static<typeof AgentConfig>
 export type DirectoryItem = Static<typeof DirectoryEntry>
+export type HaConfigItem = Static<typeof HaConfig>
 export type StoreKindName = Static<typeof StoreKind>
 export type PauseReasonItem = Static<typeof PauseReasonEntry>
 export type TokenEntry = Static<typeof TokenConfig>

@@ -64,6 +64,9 @@ export interface LeaseKeeperOptions {
   marginMs?: number
 }
 
+/** After a lease seen running out: how long past its end the next try comes (never sooner than this). */
+const TRY_AGAIN_MS = 25
+
 /** The token that fences an active's writes: the store refuses them once the lease moved on. */
 export interface FenceToken { holder: string, epoch: number }
 
@@ -75,6 +78,8 @@ export class LeaseKeeper extends EventEmitter<{ active: [epoch: number], standby
   private timer: NodeJS.Timeout | undefined
   private expiry: NodeJS.Timeout | undefined
   private running = false
+  /** When the loop tries next: renewEveryMs, or sooner when another's lease runs out before that. */
+  private nextTryMs = 0
   private round: Promise<void> | undefined
   private readonly now: () => number
   private readonly marginMs: number
@@ -133,13 +138,14 @@ export class LeaseKeeper extends EventEmitter<{ active: [epoch: number], standby
   private schedule (ms: number): void {
     if (!this.running) return
     clearTimeout(this.timer)
-    this.timer = setTimeout(() => { void this.tick().finally(() => { this.schedule(this.renewEveryMs) }) }, ms)
+    this.timer = setTimeout(() => { void this.tick().finally(() => { this.schedule(this.nextTryMs) }) }, ms)
   }
 
   private async attempt (): Promise<void> {
     const { port, instanceId, leaseMs, log } = this.opts
     const sentAt = this.now()
     const held = this.role === 'active' ? this.epoch : undefined
+    this.nextTryMs = this.renewEveryMs
     let state: LeaseState
     try {
       state = await port.acquire(instanceId, leaseMs, held)
@@ -163,7 +169,14 @@ export class LeaseKeeper extends EventEmitter<{ active: [epoch: number], standby
       }
     } else {
       this.demote(`the lease is held by ${state.holder ?? 'nobody'}`)
+      // A holder that stopped renewing: try again just after its lease runs out (by the
+      // database's clock, as it said it), not up to a third of a lease later. Early is
+      // harmless: the database refuses and says how long is left.
+      if (state.remainingMs < this.renewEveryMs) this.nextTryMs = Math.max(TRY_AGAIN_MS, state.remainingMs + TRY_AGAIN_MS)
     }
+    // A renewal answered after the deadline it grants (the process froze while it was in
+    // flight): standby now, so the roll call does not report an active that may not act.
+    if (this.role === 'active') this.mayAct()
     await port.heartbeat({ id: instanceId, role: this.role, advertiseUrl: this.opts.advertiseUrl ?? null }).catch(() => {})
   }
 

@@ -19,9 +19,10 @@ export interface HealthDeps {
 // to a check by mistake would be dropped rather than published.
 const PublicCheck = Type.Object({ ok: Type.Boolean() })
 const Checks = Type.Object({ ami: PublicCheck, store: PublicCheck })
-const Role = Type.Literal('single', { description: 'single: one instance (the HA roles active/standby come with the PostgreSQL store)' })
+const Role = Type.Union([Type.Literal('single'), Type.Literal('active'), Type.Literal('standby')], { description: 'single: one instance; active: the instance of an HA group that acts on the PBX; standby: another instance of the group' })
 
-export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: Readiness }> = async (app, deps) => {
+/** `role`: in an HA group, this instance's role now (absent: a single instance). */
+export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: Readiness, role?: () => 'active' | 'standby' }> = async (app, deps) => {
   app.get('/healthz', {
     config: { auth: 'public' },
     schema: { summary: 'Liveness: 200 while the process runs', querystring: NoQuery, response: { 200: Type.Object({ status: Type.Literal('ok') }) } }
@@ -41,7 +42,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox<{ readiness: Readiness }> =
   }, async (_req, reply) => {
     const r = await deps.readiness.current()
     const checks = { ami: { ok: r.ami.ok }, store: { ok: r.store.ok } }
-    if (r.ami.ok && r.store.ok) return { status: 'ready' as const, role: 'single' as const, checks }
+    const role: 'single' | 'active' | 'standby' = deps.role?.() ?? 'single'
+    // The full service of a group runs on the active only: one that lost its lease is
+    // standing down (the runner stops it and a standby app takes the port), not ready.
+    if (role === 'standby') return reply.code(503).send({ error: 'NOT_READY' as const, message: 'not ready: this instance lost its HA lease and is standing down', checks })
+    if (r.ami.ok && r.store.ok) return { status: 'ready' as const, role, checks }
     const down = (['ami', 'store'] as const).filter(name => !checks[name].ok)
     return reply.code(503).send({ error: 'NOT_READY' as const, message: `not ready: ${down.join(', ')}`, checks })
   })

@@ -250,7 +250,9 @@ export class Journal extends EventEmitter<{ outage: [err: unknown], recovered: [
           this.enterOutage(err)
           return false // the retry timer takes over
         }
-        this.options.log.error({ err, changes: p.changes.map(c => c.kind) }, 'a change the store refused (a bug): it is not recorded')
+        // FENCED (an HA group's instance that no longer holds the lease): refused on purpose, not a bug.
+        if ((err as { code?: unknown }).code === 'FENCED') this.options.log.warn({ changes: p.changes.map(c => c.kind) }, 'a change not recorded: this instance no longer holds the HA lease (its successor acts now)')
+        else this.options.log.error({ err, changes: p.changes.map(c => c.kind) }, 'a change the store refused (a bug): it is not recorded')
         p.reject(err)
         if (this.outage) this.progress([p], false, group.slice(i + 1))
       }

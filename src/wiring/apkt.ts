@@ -18,7 +18,8 @@ export interface ApktWiring { outbox: Outbox, dispatcher: Dispatcher, recordEffe
  */
 const claimLeaseMs = (timeoutMs: number): number => Math.max(30_000, 3 * timeoutMs)
 
-export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string, directory: AgentDirectory): ApktWiring {
+/** `mayAct`: in an HA group, whether this instance may deliver now (the lease); absent: always. */
+export function wireApkt (config: Config, logger: Logger, { store, journal }: StoreWiring, feed: LiveFeed, instanceId: string, directory: AgentDirectory, mayAct?: () => boolean): ApktWiring {
   const log = logger.child({ module: 'apkt' })
   const outbox = new Outbox({ queries: store.outbox, write: change => journal.add(change), owner: instanceId, leaseMs: claimLeaseMs(config.apkt.timeoutMs) })
   // The live feed's APKT counts after each outcome and each delivery: one read at a time,
@@ -40,6 +41,7 @@ export function wireApkt (config: Config, logger: Logger, { store, journal }: St
     token: config.apkt.token,
     timeoutMs: config.apkt.timeoutMs,
     ...config.apkt.dispatcher,
+    ...(mayAct !== undefined ? { mayAct } : {}),
     log
   })
   const recordEffect = apktRecordEffect(outbox, id => directory.get(id), () => { dispatcher.kick(); publishStats() })
