@@ -30,6 +30,7 @@ import { AccessLog } from '../http/access-log.ts'
 import { authPlugin } from '../http/auth.ts'
 import { installErrorHandler } from '../http/errors.ts'
 import { answerWithoutKeepAlive, releasePort } from '../http/port-handover.ts'
+import { storeConfigOf, storeWhere } from '../store/open.ts'
 import type { StandbyDeps } from './group-status.ts'
 
 export interface StandbyApp {
@@ -128,6 +129,9 @@ export async function buildStandbyApp (config: Config, deps: StandbyDeps, logger
     return {
       role: 'standby' as const,
       instanceId: deps.instanceId,
+      // A standby holds no AMI session: only the lease holder talks to Asterisk.
+      ami: { ok: false, state: 'standby: no AMI session (the active has it)', host: config.ami.host, port: config.ami.port, user: config.ami.username },
+      store: { kind: config.store.kind, where: storeWhere(storeConfigOf(config.store)) },
       lease: { holder: group.leaseHolder, expiresAt: group.leaseExpiresAt },
       active: url !== undefined ? { known: true, url } : { known: false },
       forwarding: { timeoutMs, openStreams: streams.size },
@@ -203,7 +207,8 @@ export async function buildStandbyApp (config: Config, deps: StandbyDeps, logger
   app.all('/*', { config: { auth: 'public' } }, forward)
   app.all('/', { config: { auth: 'public' } }, forward)
 
-  app.addHook('onClose', async () => {
+  // Before the server closes: an open stream would hold its close forever.
+  app.addHook('preClose', async () => {
     if (watch !== undefined) clearInterval(watch)
     for (const s of [...streams]) endStream(s)
   })

@@ -5,7 +5,7 @@
 // event stream flows through; without an active the standby says so (503 NO_ACTIVE);
 // a request is never sent twice. Small HTTP servers stand in for an active that resets,
 // answers 503, never answers, or freezes mid-stream.
-import type { AddressInfo } from 'node:net'
+import { createServer as createNetServer, type AddressInfo } from 'node:net'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import t, { type Test } from 'tap'
 import { TOKENS, testConfig } from '../helpers/config.ts'
@@ -219,6 +219,7 @@ t.test('no active known, or none answers: 503 NO_ACTIVE with Retry-After; readyz
   t.match(st.body, { role: 'standby', instanceId: 'cti-b', lease: { holder: 'cti-a' }, active: { known: true, url: closedUrl } })
   t.equal(st.body.instances.length, 2, 'the group\'s instances')
   t.match(st.body.instances[0], { id: 'cti-a', role: 'active', advertiseUrl: closedUrl })
+  t.match(st.body, { ami: { ok: false, user: 'cti' }, store: { kind: 'sqlite' } }, 'no AMI session on a standby; the store named for supervisors')
 })
 
 t.test('never sent twice: a reset POST, a 503 to a GET, a timeout; a loop refused', async t => {
@@ -281,13 +282,20 @@ t.test('a stream from an active that froze ends once another active is known', a
   await Promise.race([stream.ended, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('the stream did not end')) }, 5000))])
   t.pass('the stream ended: its client reconnects and finds the new active')
 
-  // release(): the port is freed for the full app at once.
+  // release() (this instance became active): the streams it forwards end (their clients
+  // reconnect, to it), and the port is free at once for the full app.
+  active = frozen.url
+  const res2 = await fetch(`${via}/v1/events`, { headers: { authorization: `Bearer ${TOKENS.supervisor}` }, signal: ctl.signal })
+  const stream2 = frames(res2)
+  await stream2.until(f => f.includes('snapshot'))
   const { port } = sb.app.server.address() as AddressInfo
   const { closed } = await sb.release()
-  const { createServer: netServer } = await import('node:net')
-  const taker = netServer()
+  const taker = createNetServer()
   await new Promise<void>((resolve, reject) => { taker.once('error', reject); taker.listen(port, '127.0.0.1', resolve) })
   t.pass('the port could be bound by the next app')
-  await new Promise(resolve => taker.close(resolve))
+  await Promise.race([stream2.ended, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('the stream did not end at release')) }, 5000))])
+  t.pass('the forwarded stream ended at release')
   await closed
+  t.pass('and the standby app closed')
+  await new Promise(resolve => taker.close(resolve))
 })
