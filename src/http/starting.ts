@@ -10,7 +10,8 @@
 // and is closed the moment the full app is ready to take the port (server.ts). The two
 // share the port, not a socket (Node 20 has no SO_REUSEPORT): the port is closed for
 // the time the full app takes to bind it (a few milliseconds); release() accepts what
-// is queued, then stops accepting without dropping what was accepted (src/http/port-handover.ts, shared with the standby app).
+// is queued, then stops accepting without dropping what was accepted (see
+// src/http/port-handover.ts, shared with the standby app).
 //
 //  - GET /healthz: 200, the process lives;
 //  - GET /readyz (public): 503 { status: "starting", role, checks } with the reason in
@@ -65,7 +66,8 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
     logController: new AccessLog()
   })
   installErrorHandler(app)
-  // No keep-alive (src/http/port-handover.ts: the hand-over would reset idle sockets). Each answer here is cheap, so a connection each costs little.
+  // No keep-alive (the hand-over would reset idle sockets: src/http/port-handover.ts).
+  // Each answer here is cheap, so a connection each costs little.
   answerWithoutKeepAlive(app)
   await app.register(authPlugin, { tokens: config.auth.tokens })
 
