@@ -67,10 +67,11 @@ const CONNECT_TIMEOUT_MS = 2_000
 // How often forwarded event streams are checked against the active known now.
 const STREAM_CHECK_MS = 1_000
 
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'])
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'http2-settings'])
 
 // Failures that happen before a request is sent: nothing reached the active.
-const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT'])
+// (undici's own refusals of a request, UND_ERR_NOT_SUPPORTED and UND_ERR_INVALID_ARG, too.)
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_INVALID_ARG'])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'FST_REPLY_FROM_GATEWAY_TIMEOUT', 'FST_REPLY_FROM_TIMEOUT'])
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS'])
 
@@ -170,7 +171,12 @@ export async function buildStandbyApp (config: Config, deps: StandbyDeps, logger
       retryDelay: () => null,
       rewriteRequestHeaders: (r, headers: IncomingHttpHeaders) => {
         const prior = headers['x-forwarded-for']
-        return { ...headers, [FORWARDED_BY]: deps.instanceId, 'x-forwarded-for': prior !== undefined ? `${String(prior)}, ${r.ip}` : r.ip }
+        // Hop-by-hop headers are this connection's, not the request's (and undici refuses
+        // to send them); Expect: 100-continue (curl's, for bodies over 1 KB) was answered
+        // by this server already.
+        const out: IncomingHttpHeaders = {}
+        for (const [k, v] of Object.entries(headers)) if (!HOP_BY_HOP.has(k) && k !== 'expect') out[k] = v
+        return { ...out, [FORWARDED_BY]: deps.instanceId, 'x-forwarded-for': prior !== undefined ? `${String(prior)}, ${r.ip}` : r.ip }
       },
       rewriteHeaders: (headers: IncomingHttpHeaders) => {
         const out: IncomingHttpHeaders = {}
