@@ -106,6 +106,9 @@ t.test('the same answer through the standby as from the active, and a write done
   for (const [method, path, opts] of [
     ['GET', '/v1/calls/sb-1', { token: TOKENS.supervisor }],
     ['GET', '/v1/agents', { token: TOKENS.supervisor }],
+    ['HEAD', '/v1/agents', { token: TOKENS.supervisor }],
+    ['OPTIONS', '/v1/agents', { token: TOKENS.supervisor }],
+    ['GET', '/docs', {}],
     ['GET', '/v1/calls/sb-1', {}], // 401: no token
     ['GET', '/v1/calls/sb-1', { token: TOKENS.agent1002 }], // 403: another agent's call
     ['GET', '/v1/calls/nope', { token: TOKENS.supervisor }], // 404
@@ -125,6 +128,11 @@ t.test('the same answer through the standby as from the active, and a write done
     t.equal(through.headers.get('x-cti-via'), 'cti-b', 'names the standby that forwarded it')
     t.equal(direct.headers.get('x-cti-via'), null, 'the active does not (the header is the standby\'s)')
   }
+  // /metrics counts requests, so two answers differ in their numbers, not their kind.
+  const [dm, vm] = await both('GET', '/metrics', { token: TOKENS.supervisor })
+  t.equal(vm.status, 200, '/metrics through the standby')
+  t.equal(vm.headers.get('content-type'), dm.headers.get('content-type'))
+  t.match(vm.text, /^# (HELP|TYPE) /m, 'Prometheus text, from the active')
   const [d401, v401] = await both('GET', '/v1/calls/sb-1')
   t.equal(v401.status, 401, 'without a token: 401 through the standby too')
   t.same(v401.body, d401.body)
