@@ -10,7 +10,8 @@
 // and is closed the moment the full app is ready to take the port (server.ts). The two
 // share the port, not a socket (Node 20 has no SO_REUSEPORT): the port is closed for
 // the time the full app takes to bind it (a few milliseconds); release() accepts what
-// is queued, then stops accepting without dropping what was accepted (see there).
+// is queued, then stops accepting without dropping what was accepted (see
+// src/http/port-handover.ts, shared with the standby app).
 //
 //  - GET /healthz: 200, the process lives;
 //  - GET /readyz (public): 503 { status: "starting", role, checks } with the reason in
@@ -22,8 +23,6 @@
 //    (401 without one); the role of each route is the full app's to check, since here
 //    none of them does anything. The pages (/, /agent, /ui/, /docs) are public there,
 //    so they are here.
-import { Server as NetServer } from 'node:net'
-import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises'
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import { ROLES, type Config } from '../config/schema.ts'
 import type { StoreKind } from '../store/port.ts'
@@ -31,6 +30,7 @@ import { whyStoreUnavailable } from '../store/why.ts'
 import { AccessLog } from './access-log.ts'
 import { authPlugin } from './auth.ts'
 import { installErrorHandler } from './errors.ts'
+import { answerWithoutKeepAlive, releasePort } from './port-handover.ts'
 
 export interface StartingTarget {
   ami: { host: string, port: number, user: string }
@@ -51,8 +51,6 @@ export interface StartingApp {
   release: () => Promise<{ closed: Promise<void> }>
 }
 
-const openConnections = async (server: NetServer): Promise<number> => await new Promise(resolve => { server.getConnections((err, n) => { resolve(err !== null ? 0 : n) }) })
-
 interface Wait { since: Date, attempts: number, lastError?: unknown, failedAt?: Date, nextTryAt?: Date }
 
 export async function buildStartingApp (config: Config, target: StartingTarget, instanceId: string, logger?: FastifyBaseLogger): Promise<StartingApp> {
@@ -68,10 +66,9 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
     logController: new AccessLog()
   })
   installErrorHandler(app)
-  // No keep-alive: a client's idle socket to this app would be closed under it at the
-  // hand-over, and its next request reset (ECONNRESET, seen in the test) instead of
-  // finding the full app. Each answer here is cheap, so a connection each costs little.
-  app.addHook('onSend', async (_req, reply) => { void reply.header('connection', 'close') })
+  // No keep-alive (the hand-over would reset idle sockets: src/http/port-handover.ts).
+  // Each answer here is cheap, so a connection each costs little.
+  answerWithoutKeepAlive(app)
   await app.register(authPlugin, { tokens: config.auth.tokens })
 
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' as const }))
@@ -137,23 +134,8 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
     },
     reason,
     async release () {
-      // First a full turn of the event loop (its poll phase accepts what is queued): the
-      // full service's boot kept the loop busy, a probe that came meanwhile waits in the
-      // kernel's accept queue, and closing the listening socket would reset it (the test
-      // saw one such reset per hand-over before this).
-      await immediate()
-      await immediate()
-      // Then stop accepting (the port is free at once) and nothing more: Node's http
-      // close() would also drop the connections accepted whose request has not arrived
-      // yet, a reset for their clients. Those are answered here (503, connection: close),
-      // and the app is closed once they are done, or after a second at most.
-      NetServer.prototype.close.call(app.server)
-      const closed = (async () => {
-        const deadline = Date.now() + 1000
-        while (await openConnections(app.server) > 0 && Date.now() < deadline) await delay(10)
-        await app.close()
-      })()
-      return { closed }
+      // The port is free at once; what was accepted is answered here (503), then closed.
+      return await releasePort(app)
     }
   }
 }
