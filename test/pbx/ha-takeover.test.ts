@@ -1,0 +1,173 @@
+// The HA group on the real parts (issue 14; CONTRACT.md section 6): two service processes
+// (src/server.ts) with the same config but their own ha.instanceId, one real PostgreSQL,
+// the Asterisk sandbox and a real APKT receiver that deduplicates by Idempotency-Key.
+//
+// 1. SIGKILL the active while (a) a call is connected with its topic and consent recorded
+//    (through the standby: forwarded), (c) the other agent is in ACW, (d) APKT records
+//    are pending with the receiver down. The standby takes over within leaseMs + 3 s; the
+//    transfer pressed on it sends exactly one BlindTransfer; the agent in ACW is unpaused
+//    at the original deadline, not before and not much after; once the receiver is back
+//    each record is held exactly once.
+// 2. SIGSTOP the new active longer than the lease: the other (restarted) instance takes
+//    over; the frozen one, resumed, finds its lease gone and serves as a standby.
+// One sandbox, one cluster, one pair of processes for both parts: npm test is near its
+// 20-minute limit and each process start costs seconds.
+import t from 'tap'
+import type { AmiEvent } from '../../src/ami/index.ts'
+import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
+import { eventually } from '../helpers/ami.ts'
+import { baseRawConfig, TOKENS } from '../helpers/config.ts'
+import { needPostgres } from '../helpers/postgres.ts'
+import { http, sleep, spawnService, stopProc, writeConfig, type Proc } from '../faults/lib.ts'
+import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from './fixture.ts'
+import { freePort } from './sandbox.ts'
+
+const LEASE_MS = 2000
+const ACW_SECONDS = 14 // outlasts the takeover (lease expiry + the survivor building its service) with room
+const agentToken = (id: string): string => id === '1001' ? TOKENS.agent1001 : TOKENS.agent1002
+
+t.setTimeout(180_000)
+
+t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then frozen', async t => {
+  const cluster = await needPostgres(t)
+  if (cluster === undefined) return
+  const db = await cluster.createDatabase()
+  t.teardown(db.drop)
+  const sb = await startSandbox(t)
+  const { client: admin } = await sandboxClient(t, sb, ADMIN_USER)
+  const pbx: AmiEvent[] = []
+  admin.on('event', e => pbx.push(e))
+  const receiver = await Receiver.start()
+  t.teardown(async () => { await receiver.stop() })
+  await receiver.down() // records stay pending until part 1 brings it back
+
+  const ports = { 'cti-a': await freePort(), 'cti-b': await freePort() }
+  const files = Object.fromEntries(Object.entries(ports).map(([id, port]) => {
+    const raw = baseRawConfig(sb.amiPort)
+    raw.http.port = port
+    raw.log.level = 'info'
+    raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' }
+    raw.apkt = { url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 1000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 500 } } }
+    return [id, writeConfig(raw)]
+  })) as Record<keyof typeof ports, string>
+  const base = (id: keyof typeof ports): string => `http://127.0.0.1:${ports[id]}`
+  const procs: Proc[] = []
+  t.teardown(async () => { for (const p of procs) { try { process.kill(p.pid, 'SIGCONT') } catch {} await stopProc(p) } })
+  const start = (id: keyof typeof ports): Proc => {
+    const p = spawnService({
+      configFile: files[id],
+      env: { CTI_STORE_KIND: 'postgres', CTI_STORE_URL: db.url, CTI_HA_INSTANCE_ID: id, CTI_HA_ADVERTISE_URL: base(id), CTI_HA_LEASE_MS: String(LEASE_MS) }
+    })
+    procs.push(p)
+    return p
+  }
+  const role = async (id: keyof typeof ports): Promise<string | undefined> => {
+    const r = await http(base(id), 'GET', '/readyz', undefined, undefined, 1000).catch(() => undefined)
+    return r?.status === 200 ? r.body.role : undefined
+  }
+  const paused = async (agentId: string): Promise<boolean> => {
+    const q = await admin.list('QueueStatus', { Queue: 'pln123' })
+    return q.items.some(i => i.event === 'QueueMember' && i.fields.location === `Local/${agentId}@agents/n` && i.fields.paused === '1')
+  }
+  const connect = async (caller: string): Promise<{ callId: string, agentId: string }> => {
+    await placeCall(admin, caller)
+    const ac = await eventually(`${caller} at an agent`, async () => pbx.find(e => e.event === 'AgentConnect' && e.fields.calleridnum === caller), 15_000)
+    return { callId: ac.fields.linkedid ?? '', agentId: /Local\/(\d+)@/.exec(ac.fields.interface ?? '')?.[1] as string }
+  }
+  const customerChannel = async (caller: string): Promise<string> => await eventually('customer channel', async () => {
+    const ch = await admin.list('CoreShowChannels')
+    return ch.items.find(i => i.fields.calleridnum === caller && /^Local\/s@caller-.*;1$/.test(i.fields.channel ?? ''))?.fields.channel
+  })
+
+  const a = start('cti-a')
+  await eventually('cti-a active', async () => (await role('cti-a')) === 'active' ? true : undefined, 30_000)
+  await eventually('cti-a resynced', async () => a.lines().some(l => l.msg === 'call state resynced from Asterisk') ? true : undefined)
+  start('cti-b')
+  await eventually('cti-b standby', async () => (await role('cti-b')) === 'standby' ? true : undefined, 30_000)
+  const status = await http(base('cti-a'), 'GET', '/v1/status', TOKENS.supervisor)
+  t.same((status.body.instances as Array<{ id: string }>).map(i => i.id).sort(), ['cti-a', 'cti-b'], 'GET /v1/status lists the group')
+
+  // Part 1.
+  const call1 = await connect('0811970001')
+  await eventually('call 1 known', async () => (await http(base('cti-b'), 'GET', `/v1/calls/${call1.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  const inq = await http(base('cti-b'), 'POST', `/v1/calls/${call1.callId}/inquiry`, agentToken(call1.agentId), { topic: 'activation', customer: { name: 'Budi', salutation: 'Bapak' } })
+  t.equal(inq.status, 200, `the topic recorded through the standby: ${JSON.stringify(inq.body)}`)
+  const consent = await http(base('cti-b'), 'POST', `/v1/calls/${call1.callId}/consent`, agentToken(call1.agentId), { accepted: true })
+  t.equal(consent.status, 200, `the consent recorded through the standby: ${JSON.stringify(consent.body)}`)
+
+  const call2 = await connect('0811970002')
+  t.not(call2.agentId, call1.agentId, 'the second call at the other agent')
+  await eventually('call 2 known', async () => (await http(base('cti-a'), 'GET', `/v1/calls/${call2.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  const inq2 = await http(base('cti-a'), 'POST', `/v1/calls/${call2.callId}/inquiry`, agentToken(call2.agentId), { topic: 'billing', customer: { name: 'Sari', salutation: 'Ibu' }, subscribedViaPlnMobile: false })
+  t.equal(inq2.status, 200)
+  await admin.action('Hangup', { Channel: await customerChannel('0811970002') })
+  const acwEndsAt = await eventually('call 2 agent in ACW', async () => {
+    const v = await http(base('cti-a'), 'GET', `/v1/agents/${call2.agentId}`, TOKENS.supervisor)
+    return v.body.state === 'acw' && typeof v.body.acwEndsAt === 'string' ? Date.parse(v.body.acwEndsAt) : undefined
+  })
+  await eventually('paused for ACW', async () => await paused(call2.agentId) ? true : undefined)
+  await eventually('the billing record pending', async () => {
+    const r = await http(base('cti-a'), 'GET', '/v1/apkt/records?status=pending', TOKENS.supervisor)
+    return (r.body.records as Array<{ callId: string }>).some(x => x.callId === call2.callId) ? true : undefined
+  })
+
+  const killedAt = Date.now()
+  await stopProc(a, 'SIGKILL')
+  await eventually('cti-b takes over', async () => (await role('cti-b')) === 'active' ? true : undefined, LEASE_MS + 10_000)
+  const takeoverMs = Date.now() - killedAt
+  t.ok(takeoverMs <= LEASE_MS + 3000, `takeover in ${takeoverMs} ms (leaseMs ${LEASE_MS} + 3 s at most)`)
+
+  const view1 = await eventually('call 1 on the survivor', async () => {
+    const r = await http(base('cti-b'), 'GET', `/v1/calls/${call1.callId}`, TOKENS.supervisor)
+    return r.status === 200 ? r.body : undefined
+  })
+  t.match(view1, { state: 'connected', topic: 'activation', consent: { accepted: true } }, 'the call kept its topic and consent')
+  const press = await http(base('cti-b'), 'POST', `/v1/calls/${call1.callId}/direct-transfer`, agentToken(call1.agentId), { target: 3 })
+  t.equal(press.status, 200, `the transfer pressed on the survivor: ${JSON.stringify(press.body)}`)
+  const arrived = await eventually('customer 1 at ICONNET', async () => pbx.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === call1.callId))
+  t.equal(pbx.filter(e => e.event === 'BlindTransfer' && e.fields.transfereelinkedid === call1.callId).length, 1, 'one BlindTransfer')
+
+  const freedAt = await eventually('agent of call 2 unpaused', async () => (await paused(call2.agentId)) ? undefined : Date.now(), ACW_SECONDS * 1000 + 10_000)
+  t.ok(freedAt >= acwEndsAt - 150, `not unpaused before the original deadline (${freedAt - acwEndsAt} ms after it)`)
+  t.ok(freedAt <= acwEndsAt + 3000, `not left paused after it (${freedAt - acwEndsAt} ms after it)`)
+
+  await receiver.up()
+  const byCall = async (): Promise<Map<string, number>> => {
+    const n = new Map<string, number>()
+    for (const rec of receiver.accepted.values()) n.set(rec.callId, (n.get(rec.callId) ?? 0) + 1)
+    return n
+  }
+  await eventually('both records delivered', async () => { const n = await byCall(); return n.has(call1.callId) && n.has(call2.callId) ? true : undefined }, 15_000)
+  await sleep(1000) // a second delivery, if any, would come within the dispatcher's back-off
+  const held = await byCall()
+  t.equal(held.get(call1.callId), 1, 'the transfer record held once')
+  t.equal(held.get(call2.callId), 1, 'the billing record held once')
+  t.equal(receiver.received.filter(r => r.body.callId === call1.callId || r.body.callId === call2.callId).length - 2, receiver.duplicates, 'every extra request was a duplicate the receiver absorbed')
+  await admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
+
+  // Part 2: cti-a comes back as a standby; the active (cti-b) freezes longer than its lease.
+  const a2 = start('cti-a')
+  await eventually('cti-a back as standby', async () => (await role('cti-a')) === 'standby' ? true : undefined, 30_000)
+  const b = procs[1] as Proc
+  process.kill(b.pid, 'SIGSTOP')
+  const frozenAt = Date.now()
+  await eventually('cti-a takes over from the frozen one', async () => (await role('cti-a')) === 'active' ? true : undefined, LEASE_MS + 10_000)
+  t.ok(Date.now() - frozenAt <= LEASE_MS + 3000, `takeover from a frozen active in ${Date.now() - frozenAt} ms`)
+  await sleep(LEASE_MS) // frozen past the lease
+  process.kill(b.pid, 'SIGCONT')
+  await eventually('the resumed one serves as a standby', async () => (await role('cti-b')) === 'standby' ? true : undefined, 15_000)
+  t.equal(await role('cti-a'), 'active', 'one active')
+  await eventually('cti-a resynced', async () => a2.lines().some(l => l.msg === 'call state resynced from Asterisk') ? true : undefined)
+
+  // The group still works end to end, through the resumed standby.
+  const call3 = await connect('0811970003')
+  await eventually('call 3 known', async () => (await http(base('cti-b'), 'GET', `/v1/calls/${call3.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/inquiry`, agentToken(call3.agentId), { topic: 'disruption', customer: { name: 'Adi', salutation: 'Bapak' } })
+  await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/consent`, agentToken(call3.agentId), { accepted: true })
+  const press3 = await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/direct-transfer`, agentToken(call3.agentId), { target: 3 })
+  t.equal(press3.status, 200, `a transfer through the resumed standby: ${JSON.stringify(press3.body)}`)
+  const arrived3 = await eventually('customer 3 at ICONNET', async () => pbx.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === call3.callId))
+  t.equal(pbx.filter(e => e.event === 'BlindTransfer' && e.fields.transfereelinkedid === call3.callId).length, 1, 'one BlindTransfer')
+  await eventually('its record held', async () => [...receiver.accepted.values()].some(r => r.callId === call3.callId) ? true : undefined, 10_000)
+  await admin.action('Hangup', { Channel: arrived3.fields.channel ?? '' })
+})
