@@ -19,6 +19,12 @@ import { baseRawConfig, TOKENS } from '../helpers/config.ts'
 import { startCluster, type PgCluster } from '../helpers/postgres.ts'
 import { ADMIN_USER, PbxSandbox, freePort } from './sandbox.ts'
 
+// `--ha`: the group's demo instead (two instances, a takeover): test/pbx/demo-ha.ts.
+if (process.argv.includes('--ha')) {
+  await import('./demo-ha.ts')
+  await new Promise(() => {}) // it runs until Ctrl-C (or exits itself)
+}
+
 const say = (line: string): void => { process.stdout.write(`${line}\n`) }
 const step = (line: string): void => say(`  - ${line}`)
 const sleep = async (ms: number): Promise<void> => await new Promise(resolve => setTimeout(resolve, ms))
