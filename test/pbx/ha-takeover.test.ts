@@ -10,7 +10,10 @@
 //    each record is held exactly once.
 // 2. SIGSTOP the new active longer than the lease: the other (restarted) instance takes
 //    over; the frozen one, resumed, finds its lease gone and serves as a standby.
-// One sandbox, one cluster, one pair of processes for both parts: npm test is near its
+// 3. PostgreSQL crashes (pg_ctl stop -m immediate) with a call classified and an agent in
+//    ACW, and comes back: the group recovers by itself (one active), the transfer goes
+//    through once, the agent is freed, not before its deadline, and no record is lost.
+// One sandbox, one cluster, one pair of processes for all parts: npm test is near its
 // 20-minute limit and each process start costs seconds.
 import t from 'tap'
 import type { AmiEvent } from '../../src/ami/index.ts'
@@ -170,4 +173,45 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
   t.equal(pbx.filter(e => e.event === 'BlindTransfer' && e.fields.transfereelinkedid === call3.callId).length, 1, 'one BlindTransfer')
   await eventually('its record held', async () => [...receiver.accepted.values()].some(r => r.callId === call3.callId) ? true : undefined, 10_000)
   await admin.action('Hangup', { Channel: arrived3.fields.channel ?? '' })
+
+  // Part 3: the database crashes under the group and comes back.
+  const active = async (): Promise<keyof typeof ports | undefined> => {
+    for (const id of Object.keys(ports) as Array<keyof typeof ports>) if (await role(id) === 'active') return id
+    return undefined
+  }
+  const call4 = await connect('0811970004')
+  await eventually('call 4 known', async () => (await http(base('cti-a'), 'GET', `/v1/calls/${call4.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  t.equal((await http(base('cti-b'), 'POST', `/v1/calls/${call4.callId}/inquiry`, agentToken(call4.agentId), { topic: 'activation', customer: { name: 'Eko', salutation: 'Bapak' } })).status, 200)
+  t.equal((await http(base('cti-b'), 'POST', `/v1/calls/${call4.callId}/consent`, agentToken(call4.agentId), { accepted: true })).status, 200)
+  const call5 = await connect('0811970005')
+  await eventually('call 5 known', async () => (await http(base('cti-a'), 'GET', `/v1/calls/${call5.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  t.equal((await http(base('cti-a'), 'POST', `/v1/calls/${call5.callId}/inquiry`, agentToken(call5.agentId), { topic: 'billing', customer: { name: 'Dewi', salutation: 'Ibu' }, subscribedViaPlnMobile: true })).status, 200)
+  await admin.action('Hangup', { Channel: await customerChannel('0811970005') })
+  const acw5EndsAt = await eventually('call 5 agent in ACW', async () => {
+    const v = await http(base('cti-a'), 'GET', `/v1/agents/${call5.agentId}`, TOKENS.supervisor)
+    return v.body.state === 'acw' && typeof v.body.acwEndsAt === 'string' ? Date.parse(v.body.acwEndsAt) : undefined
+  })
+  await cluster.stop('immediate')
+  await sleep(LEASE_MS + 1000) // every instance's lease has run out by its own clock
+  await cluster.start()
+  const recovered = await eventually('an active again', active, 30_000)
+  t.pass(`the group recovered by itself: ${recovered} active`)
+  const press4 = await eventually('the transfer pressed after the crash', async () => {
+    const r = await http(base('cti-b'), 'POST', `/v1/calls/${call4.callId}/direct-transfer`, agentToken(call4.agentId), { target: 3 })
+    return r.status === 503 || r.status === 0 ? undefined : r
+  }, 20_000)
+  t.equal(press4.status, 200, `the transfer after the crash: ${JSON.stringify(press4.body)}`)
+  const arrived4 = await eventually('customer 4 at ICONNET', async () => pbx.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === call4.callId))
+  t.equal(pbx.filter(e => e.event === 'BlindTransfer' && e.fields.transfereelinkedid === call4.callId).length, 1, 'one BlindTransfer')
+  const freed5 = await eventually('agent of call 5 unpaused', async () => (await paused(call5.agentId)) ? undefined : Date.now(), ACW_SECONDS * 1000 + 20_000)
+  t.ok(freed5 >= acw5EndsAt - 150, `not unpaused before its deadline (${freed5 - acw5EndsAt} ms after it)`)
+  await eventually('every agent ready', async () => {
+    const agents = (await http(base('cti-b'), 'GET', '/v1/agents', TOKENS.supervisor)).body as Array<{ state: string }>
+    return Array.isArray(agents) && agents.every(a => a.state === 'ready') ? true : undefined
+  }, 10_000)
+  t.pass('no agent stuck')
+  await eventually('both records held', async () => { const n = await byCall(); return n.has(call4.callId) && n.has(call5.callId) ? true : undefined }, 15_000)
+  const held3 = await byCall()
+  t.same([held3.get(call4.callId), held3.get(call5.callId)], [1, 1], 'each record held once')
+  await admin.action('Hangup', { Channel: arrived4.fields.channel ?? '' })
 })
