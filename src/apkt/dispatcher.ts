@@ -27,7 +27,7 @@ export interface DispatcherOptions {
   timeoutMs: number
   concurrency?: number
   /**
-   * Records claimed ahead of the slots, at most (default 32 x concurrency): as many as
+   * Records claimed ahead of the slots, at most (default 64 x concurrency): as many as
    * the slots answer while the store records and claims, at the pace seen. A claim that
    * waited so long that its lease could run out before its delivery is settled is given
    * back instead of sent.
@@ -103,13 +103,15 @@ export class Dispatcher {
   /** answered, waiting for the next store call to record them */
   private answered: Answered[] = []
   private stopping = new AbortController()
+  /** each POST's own abort (its timeout, or stop()) */
+  private readonly posting = new Set<AbortController>()
   private agent: Agent | undefined
 
   constructor (private readonly opts: DispatcherOptions) {
     this.outbox = opts.outbox
     this.log = opts.log ?? silentLog
     this.concurrency = opts.concurrency ?? dispatcherDefaults.concurrency
-    this.claimAhead = opts.claimAhead ?? 32 * this.concurrency
+    this.claimAhead = opts.claimAhead ?? 64 * this.concurrency
     this.maxAgeMs = opts.maxAgeMs ?? dispatcherDefaults.maxAgeMs
     this.pollMs = opts.pollMs ?? dispatcherDefaults.pollMs
     this.initialMs = opts.backoff?.initialMs ?? dispatcherDefaults.backoff.initialMs
@@ -166,6 +168,7 @@ export class Dispatcher {
     if (timedOut) {
       this.log.warn({ inFlight: this.inFlight.size }, 'APKT deliveries still running at shutdown; aborted, they stay pending')
       this.stopping.abort()
+      for (const post of this.posting) post.abort()
       await settled
     }
     // What is left: results not recorded yet, and claims never started (given back).
@@ -337,7 +340,13 @@ export class Dispatcher {
   }
 
   private async post (record: ApktRecord): Promise<Outcome> {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs)
+    // One controller and one plain timer per request, aborted by stop() through the set:
+    // lighter than AbortSignal.timeout + AbortSignal.any (a composite signal per POST,
+    // thousands a second) and no listener piling up on the long-lived stop signal.
+    const abort = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; abort.abort() }, this.opts.timeoutMs)
+    this.posting.add(abort) // stop() aborts them all
     try {
       const res = await request(this.opts.url, {
         method: 'POST',
@@ -347,7 +356,7 @@ export class Dispatcher {
           'idempotency-key': record.id
         },
         body: JSON.stringify(record),
-        signal: AbortSignal.any([timeout, this.stopping.signal]),
+        signal: abort.signal,
         ...(this.agent !== undefined ? { dispatcher: this.agent } : {})
       })
       const status = res.statusCode
@@ -362,10 +371,13 @@ export class Dispatcher {
       return { kind: 'retry', detail, ...(after !== undefined ? { retryAfterMs: after } : {}) }
     } catch (err) {
       if (this.stopping.signal.aborted) return { kind: 'aborted' }
-      if (timeout.aborted) return { kind: 'retry', detail: `no answer within ${this.opts.timeoutMs} ms` }
+      if (timedOut) return { kind: 'retry', detail: `no answer within ${this.opts.timeoutMs} ms` }
       const e = err as Error & { code?: string, cause?: { code?: string, message?: string } }
       const code = e.cause?.code ?? e.code
       return { kind: 'retry', detail: `network error: ${code !== undefined ? `${code} ` : ''}${e.cause?.message ?? e.message}` }
+    } finally {
+      clearTimeout(timer)
+      this.posting.delete(abort)
     }
   }
 }

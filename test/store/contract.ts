@@ -304,6 +304,20 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.strictSame(rest.map(e => e.agentId), ['D'])
   })
 
+  t.test(`${engine}: claimDue finds an agent's head behind another agent's long backlog`, async t => {
+    const store = await fresh(t)
+    const a = (await fill(store, ['A'], 700)).get('A') ?? []
+    const b = (await fill(store, ['B'], 1, plus(NOW, 1000))).get('B') ?? []
+    const now = plus(NOW, 2000)
+    const claim = async (limit = 10): Promise<string[]> => ids(await store.outbox.claimDue({ now, limit, owner: 'd1', leaseMs: 60_000 }))
+    t.strictSame(await claim(), [a[0], b[0]], 'B0 comes after 700 records of A, and is A\'s equal: a head')
+    await store.outbox.markFailed(a[0] as string, 'HTTP 503', plus(now, 60_000))
+    await store.outbox.markDelivered(b[0] as string, now)
+    t.strictSame(await claim(), [], 'A waits for its failed head, B has nothing left')
+    const c = (await fill(store, ['C'], 1, plus(NOW, 1500))).get('C') ?? []
+    t.strictSame(ids(await store.outbox.settleAndClaim([], { now, limit: 10, owner: 'd1', leaseMs: 60_000 })), [c[0]], 'nor does the claim of settleAndClaim miss it')
+  })
+
   t.test(`${engine}: claims are leased: not handed to another owner until the lease runs out`, async t => {
     const store = await fresh(t)
     const got = await fill(store, ['A', 'B'], 2)
