@@ -7,10 +7,16 @@
 //
 // At least once: a record is marked delivered only after the 2xx, so a crash between
 // the receiver's commit and ours sends it again with the same Idempotency-Key.
+//
+// The store is paid per tick, not per record: the results that came back since the last
+// tick and the next claims go in one store call (Outbox.settleAndClaim: one transaction,
+// one durable commit), and a few records are claimed ahead of the free slots, so a slot
+// that frees starts its next POST at once instead of waiting for the store. A POST costs
+// well under a millisecond on a LAN; a durable commit costs one or more.
 import { backoffDelay } from '../backoff.ts'
 import { Agent, request } from 'undici'
 import { silentLog, type Log } from '../log.ts'
-import type { Outbox, OutboxEntry } from './outbox.ts'
+import type { DeliveryResult, Outbox, OutboxEntry } from './outbox.ts'
 import type { ApktRecord } from './record.ts'
 
 export interface DispatcherOptions {
@@ -20,6 +26,13 @@ export interface DispatcherOptions {
   /** Whole request, connect to last body byte. */
   timeoutMs: number
   concurrency?: number
+  /**
+   * Records claimed ahead of the slots, at most (default 64 x concurrency): as many as
+   * the slots answer while the store records and claims, at the pace seen. A claim that
+   * waited so long that its lease could run out before its delivery is settled is given
+   * back instead of sent.
+   */
+  claimAhead?: number
   maxAgeMs?: number
   /** How often the outbox is looked at without a kick(): records written by others, retries due. */
   pollMs?: number
@@ -35,6 +48,9 @@ export interface DispatcherOptions {
    */
   mayAct?: () => boolean
 }
+
+/** A result on its way to the store, and what to do once it is recorded. */
+interface Answered { entry: OutboxEntry, result: DeliveryResult, recorded?: () => void }
 
 type Outcome =
   | { kind: 'delivered', status: number }
@@ -58,12 +74,19 @@ function retryAfterMs (header: string | string[] | undefined, now: number): numb
   return Number.isNaN(at) ? undefined : Math.max(0, at - now)
 }
 
+/** A moving average that follows a change within a few samples. */
+const smooth = (avg: number | undefined, sample: number): number => avg === undefined ? sample : avg + (sample - avg) / 8
+
 const brief = (text: string): string => text.replace(/\s+/g, ' ').trim().slice(0, 200)
 
 export class Dispatcher {
   private readonly outbox: Outbox
   private readonly log: Log
   private readonly concurrency: number
+  private readonly claimAhead: number
+  /** how long a POST and a store call take, smoothed (ms): how far to claim ahead */
+  private postMs: number | undefined
+  private storeMs: number | undefined
   private readonly maxAgeMs: number
   private readonly pollMs: number
   private readonly initialMs: number
@@ -71,20 +94,29 @@ export class Dispatcher {
   private readonly random: () => number
   private readonly now: () => Date
   private running = false
-  /** a claim is being read: one at a time, so two ticks never claim past the concurrency */
+  /** a store call (results, claim) is under way: one at a time, so two ticks never claim past the window() */
   private claiming = false
   /** woken while claiming: look again right after */
   private again = false
   private timer: NodeJS.Timeout | undefined
   private timerAt = 0
+  private soon: NodeJS.Immediate | undefined
+  /** deliveries going, by record id (and '(claim)': the store call under way) */
   private readonly inFlight = new Map<string, Promise<void>>()
+  /** claimed, waiting for a free slot, oldest first */
+  private readonly ready: OutboxEntry[] = []
+  /** answered, waiting for the next store call to record them */
+  private answered: Answered[] = []
   private stopping = new AbortController()
+  /** each POST's own abort (its timeout, or stop()) */
+  private readonly posting = new Set<AbortController>()
   private agent: Agent | undefined
 
   constructor (private readonly opts: DispatcherOptions) {
     this.outbox = opts.outbox
     this.log = opts.log ?? silentLog
     this.concurrency = opts.concurrency ?? dispatcherDefaults.concurrency
+    this.claimAhead = opts.claimAhead ?? 64 * this.concurrency
     this.maxAgeMs = opts.maxAgeMs ?? dispatcherDefaults.maxAgeMs
     this.pollMs = opts.pollMs ?? dispatcherDefaults.pollMs
     this.initialMs = opts.backoff?.initialMs ?? dispatcherDefaults.backoff.initialMs
@@ -92,6 +124,7 @@ export class Dispatcher {
     this.random = opts.random ?? Math.random
     this.now = opts.now ?? (() => new Date())
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) throw new RangeError('concurrency must be an integer >= 1')
+    if (!Number.isInteger(this.claimAhead) || this.claimAhead < 0) throw new RangeError('claimAhead must be an integer >= 0')
   }
 
   get inFlightCount (): number { return this.inFlight.size - (this.inFlight.has('(claim)') ? 1 : 0) }
@@ -128,6 +161,8 @@ export class Dispatcher {
     this.running = false
     clearTimeout(this.timer)
     this.timer = undefined
+    clearImmediate(this.soon)
+    this.soon = undefined
     const settled = Promise.allSettled([...this.inFlight.values()])
     let timer: NodeJS.Timeout | undefined
     const timedOut = await Promise.race([
@@ -138,8 +173,12 @@ export class Dispatcher {
     if (timedOut) {
       this.log.warn({ inFlight: this.inFlight.size }, 'APKT deliveries still running at shutdown; aborted, they stay pending')
       this.stopping.abort()
+      for (const post of this.posting) post.abort()
       await settled
     }
+    // What is left: results not recorded yet, and claims never started (given back).
+    for (const entry of this.ready.splice(0)) this.answered.push({ entry, result: { id: entry.id, kind: 'released' } })
+    await this.record(this.answered.splice(0), 0)
     const agent = this.agent
     this.agent = undefined
     await (timedOut ? agent?.destroy() : agent?.close())
@@ -147,6 +186,11 @@ export class Dispatcher {
 
   private wake (delayMs: number): void {
     if (!this.running) return
+    if (delayMs <= 0) {
+      // Not a 0 ms timer (clamped to 1 ms): a tick costs less than that.
+      this.soon ??= setImmediate(() => { this.soon = undefined; this.tick() })
+      return
+    }
     const at = Date.now() + delayMs
     if (this.timer !== undefined && this.timerAt <= at) return
     clearTimeout(this.timer)
@@ -170,84 +214,150 @@ export class Dispatcher {
   }
 
   private async claim (): Promise<void> {
-    try {
-      // Counted before this claim's own '(claim)' entry is in the map (tick() adds it once
-      // claim() returned its promise): count deliveries only, whatever the map holds.
-      const free = this.concurrency - this.inFlightCount
-      for (const entry of await this.outbox.claimDue(this.now(), free)) {
-        if (!this.running) { await this.outbox.release(entry.id); continue }
-        this.begin(entry)
+    // Counted before this claim's own '(claim)' entry is in the map (tick() adds it once
+    // claim() returned its promise): count deliveries only, whatever the map holds.
+    const free = this.window() - this.inFlightCount - this.ready.length
+    const answered = this.answered.splice(0)
+    const began = performance.now()
+    let claimed: OutboxEntry[]
+    if (answered.length > 0) {
+      claimed = await this.record(answered, free)
+    } else {
+      try {
+        claimed = await this.outbox.claimDue(this.now(), free)
+      } catch (err) {
+        // The store is the source of truth; if it cannot be read now, the next poll tries again.
+        this.log.error({ err }, 'APKT outbox: cannot claim records')
+        return
       }
-    } catch (err) {
-      // The store is the source of truth; if it cannot be read now, the next poll tries again.
-      this.log.error({ err }, 'APKT outbox: cannot claim records')
     }
+    if (free > 0 || answered.length > 0) this.storeMs = smooth(this.storeMs, performance.now() - began)
+    this.ready.push(...claimed)
+    if (!this.running) return // stop() gives them back
+    this.fill()
+    // Claimed all it asked for: more may be due, and slots free up as they answer.
+    if (claimed.length > 0 && claimed.length === free) this.again = true
+  }
+
+  /**
+   * Records `answered` and claims up to `limit` more, in one store call. If the store
+   * cannot, each claim is given back (or runs out) so a later poll tries again: at least
+   * once, the receiver deduplicates.
+   */
+  private async record (answered: Answered[], limit: number): Promise<OutboxEntry[]> {
+    if (answered.length === 0 && limit <= 0) return []
+    let claimed: OutboxEntry[]
+    try {
+      claimed = await this.outbox.settleAndClaim(answered.map(a => a.result), this.now(), limit)
+    } catch (err) {
+      this.log.error({ err, ids: answered.map(a => a.entry.id) }, 'APKT outbox: cannot record the delivery results')
+      await Promise.all(answered.map(async a => { await this.outbox.release(a.entry.id).catch(() => {}) }))
+      return []
+    }
+    for (const a of answered) {
+      if (a.result.kind === 'released') continue
+      a.recorded?.()
+      this.opts.onSettled?.(a.entry.id)
+    }
+    return claimed
+  }
+
+  /**
+   * Records claimed and not yet settled, at most: the slots, and as many claims ahead of
+   * them as the slots answer while one store call records what they answered and the
+   * next claims (so a slot never waits for the store), at most claimAhead. A slow
+   * receiver keeps it near the slots: claims do not sit waiting for one.
+   */
+  private window (): number {
+    if (this.postMs === undefined || this.storeMs === undefined) return this.concurrency
+    return this.concurrency + Math.min(this.claimAhead, Math.ceil(2 * this.concurrency * this.storeMs / Math.max(this.postMs, 0.1)))
+  }
+
+  /** Starts what was claimed, as slots allow. */
+  private fill (): void {
+    while (this.running && this.inFlightCount < this.concurrency) {
+      const entry = this.ready.shift()
+      if (entry === undefined) return
+      this.begin(entry)
+    }
+  }
+
+  /** Hands a result to the next store call. */
+  private answer (a: Answered): void {
+    this.answered.push(a)
+    this.wake(0)
   }
 
   private begin (entry: OutboxEntry): void {
     if (this.opts.mayAct?.() === false) {
       // The claim was taken while this instance could act; it may not any more: the record is the next active's.
-      const released = this.outbox.release(entry.id).catch(() => {})
-      this.inFlight.set(entry.id, released.finally(() => this.inFlight.delete(entry.id)))
+      this.answer({ entry, result: { id: entry.id, kind: 'released' } })
       return
     }
-    const age = this.now().getTime() - Date.parse(entry.createdAt)
+    const now = this.now()
+    // Its POST and settling must fit in what is left of the lease, or another
+    // dispatcher could take the record meanwhile: given back, claimed again later.
+    if (!this.outbox.claimHolds(entry.id, now, 2 * this.opts.timeoutMs)) {
+      this.answer({ entry, result: { id: entry.id, kind: 'released' } })
+      return
+    }
+    const age = now.getTime() - Date.parse(entry.createdAt)
     if (age > this.maxAgeMs) {
       const reason = `expired: not delivered within ${this.maxAgeMs} ms of ${entry.createdAt} after ${entry.attempts} attempt(s)${entry.lastError !== null ? `; last error: ${entry.lastError}` : ''}`
-      const settled = this.settle(entry, async () => { await this.outbox.markDead(entry.id, reason, { attempted: false }) })
-      this.inFlight.set(entry.id, settled.finally(() => this.inFlight.delete(entry.id)))
-      this.log.warn({ id: entry.id, callId: entry.callId, agentId: entry.agentId, attempts: entry.attempts }, 'APKT record expired; dead until a supervisor retries it')
-      this.wake(0)
+      this.answer({
+        entry,
+        result: { id: entry.id, kind: 'dead', error: reason, attempted: false },
+        recorded: () => { this.log.warn({ id: entry.id, callId: entry.callId, agentId: entry.agentId, attempts: entry.attempts }, 'APKT record expired; dead until a supervisor retries it') }
+      })
       return
     }
     const done = this.deliver(entry).finally(() => {
       this.inFlight.delete(entry.id)
-      this.wake(0) // the agent's next record, or a free slot for another agent
+      this.fill() // a free slot: the next claimed record at once
+      this.wake(0) // its result recorded, the agent's next record claimed
     })
     this.inFlight.set(entry.id, done)
   }
 
   private async deliver (entry: OutboxEntry): Promise<void> {
+    const began = performance.now()
     const outcome = await this.post(entry.record)
+    if (outcome.kind !== 'aborted') this.postMs = smooth(this.postMs, performance.now() - began)
     const ctx = { id: entry.id, callId: entry.callId, agentId: entry.agentId, attempt: entry.attempts + 1 }
+    const { id } = entry
     switch (outcome.kind) {
       case 'delivered':
-        await this.settle(entry, async () => { await this.outbox.markDelivered(entry.id, this.now()) })
-        this.log.info({ ...ctx, status: outcome.status }, 'APKT record delivered')
+        this.answer({ entry, result: { id, kind: 'delivered', at: this.now() }, recorded: () => { this.log.info({ ...ctx, status: outcome.status }, 'APKT record delivered') } })
         return
       case 'dead':
-        await this.settle(entry, async () => { await this.outbox.markDead(entry.id, outcome.detail) })
-        this.log.warn({ ...ctx, error: outcome.detail }, 'APKT refused the record; dead until a supervisor retries it')
+        this.answer({ entry, result: { id, kind: 'dead', error: outcome.detail, attempted: true }, recorded: () => { this.log.warn({ ...ctx, error: outcome.detail }, 'APKT refused the record; dead until a supervisor retries it') } })
         return
       case 'retry': {
         const delay = Math.min(this.maxMs, Math.max(backoffDelay(ctx.attempt, this.initialMs, this.maxMs, this.random), outcome.retryAfterMs ?? 0))
-        await this.settle(entry, async () => { await this.outbox.markFailed(entry.id, outcome.detail, new Date(this.now().getTime() + delay)) })
-        this.log.warn({ ...ctx, error: outcome.detail, retryInMs: delay }, 'APKT delivery failed; will retry')
-        this.wake(delay)
+        this.answer({
+          entry,
+          result: { id, kind: 'failed', error: outcome.detail, nextAttemptAt: new Date(this.now().getTime() + delay) },
+          recorded: () => {
+            this.log.warn({ ...ctx, error: outcome.detail, retryInMs: delay }, 'APKT delivery failed; will retry')
+            this.wake(delay)
+          }
+        })
         return
       }
       case 'aborted':
-        await this.outbox.release(entry.id).catch(() => {}) // a claim left behind is dropped at the next start
+        // Given back by stop(); a claim left behind is dropped at the next start.
+        this.answered.push({ entry, result: { id, kind: 'released' } })
     }
-  }
-
-  /**
-   * Records the result; if the store cannot, the claim is given back (or runs out) so a
-   * later poll tries again: at least once, the receiver deduplicates.
-   */
-  private async settle (entry: OutboxEntry, write: () => Promise<void>): Promise<void> {
-    try {
-      await write()
-    } catch (err) {
-      await this.outbox.release(entry.id).catch(() => {})
-      this.log.error({ err, id: entry.id }, 'APKT outbox: cannot record the delivery result')
-      return
-    }
-    this.opts.onSettled?.(entry.id)
   }
 
   private async post (record: ApktRecord): Promise<Outcome> {
-    const timeout = AbortSignal.timeout(this.opts.timeoutMs)
+    // One controller and one plain timer per request, aborted by stop() through the set:
+    // lighter than AbortSignal.timeout + AbortSignal.any (a composite signal per POST,
+    // thousands a second) and no listener piling up on the long-lived stop signal.
+    const abort = new AbortController()
+    let timedOut = false
+    const timer = setTimeout(() => { timedOut = true; abort.abort() }, this.opts.timeoutMs)
+    this.posting.add(abort) // stop() aborts them all
     try {
       const res = await request(this.opts.url, {
         method: 'POST',
@@ -257,7 +367,7 @@ export class Dispatcher {
           'idempotency-key': record.id
         },
         body: JSON.stringify(record),
-        signal: AbortSignal.any([timeout, this.stopping.signal]),
+        signal: abort.signal,
         ...(this.agent !== undefined ? { dispatcher: this.agent } : {})
       })
       const status = res.statusCode
@@ -272,10 +382,13 @@ export class Dispatcher {
       return { kind: 'retry', detail, ...(after !== undefined ? { retryAfterMs: after } : {}) }
     } catch (err) {
       if (this.stopping.signal.aborted) return { kind: 'aborted' }
-      if (timeout.aborted) return { kind: 'retry', detail: `no answer within ${this.opts.timeoutMs} ms` }
+      if (timedOut) return { kind: 'retry', detail: `no answer within ${this.opts.timeoutMs} ms` }
       const e = err as Error & { code?: string, cause?: { code?: string, message?: string } }
       const code = e.cause?.code ?? e.code
       return { kind: 'retry', detail: `network error: ${code !== undefined ? `${code} ` : ''}${e.cause?.message ?? e.message}` }
+    } finally {
+      clearTimeout(timer)
+      this.posting.delete(abort)
     }
   }
 }

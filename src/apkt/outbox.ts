@@ -7,11 +7,11 @@
 // mid-delivery leaves it pending and it is sent again (at least once; the receiver
 // deduplicates by Idempotency-Key = record id); its claim is dropped at the next start
 // (releaseAll) or, for another instance, once the lease ran out.
-import type { Change, OutboxEntry, OutboxQueries, OutboxStats, OutboxStatus } from '../store/port.ts'
+import type { Change, OutboxEntry, OutboxQueries, OutboxResult, OutboxStats, OutboxStatus } from '../store/port.ts'
 import type { ApktRecord } from './record.ts'
 
 export { outboxStatuses } from '../store/port.ts'
-export type { OutboxEntry, OutboxStats, OutboxStatus } from '../store/port.ts'
+export type { OutboxEntry, OutboxResult, OutboxStats, OutboxStatus } from '../store/port.ts'
 
 export interface OutboxOptions {
   queries: OutboxQueries
@@ -23,11 +23,15 @@ export interface OutboxOptions {
   leaseMs: number
 }
 
+/** A delivery's result as the dispatcher hands it in: a claim given back is this outbox's owner's. */
+export type DeliveryResult = Exclude<OutboxResult, { kind: 'released' }> | { id: string, kind: 'released' }
+
 /** Statuses kept in memory for views (a call's record), most recent first out. */
 const KNOWN_STATUSES = 5000
 
 export class Outbox {
-  private readonly claimed = new Set<string>()
+  /** record id -> when this process claimed it (ms) */
+  private readonly claimed = new Map<string, number>()
   private readonly statuses = new Map<string, OutboxStatus>()
 
   constructor (private readonly options: OutboxOptions) {}
@@ -50,8 +54,36 @@ export class Outbox {
   async claimDue (now: Date, limit: number): Promise<OutboxEntry[]> {
     if (limit <= 0) return []
     const rows = await this.options.queries.claimDue({ now, limit, owner: this.options.owner, leaseMs: this.options.leaseMs })
-    for (const r of rows) this.claimed.add(r.id)
+    for (const r of rows) this.claimed.set(r.id, now.getTime())
     return rows
+  }
+
+  /**
+   * Records the results of deliveries and claims up to `limit` more, in one store call
+   * (OutboxQueries.settleAndClaim). A result is settled only once this resolves; when it
+   * rejects, nothing of it was written (the claims are still held, running out with
+   * their lease unless given back).
+   */
+  async settleAndClaim (results: readonly DeliveryResult[], now: Date, limit: number): Promise<OutboxEntry[]> {
+    const owner = this.options.owner
+    const rows = await this.options.queries.settleAndClaim(
+      results.map(r => r.kind === 'released' ? { ...r, owner } : r),
+      limit > 0 ? { now, limit, owner, leaseMs: this.options.leaseMs } : undefined)
+    for (const r of results) {
+      this.claimed.delete(r.id)
+      if (r.kind !== 'released') this.known(r.id, r.kind === 'failed' ? 'pending' : r.kind)
+    }
+    for (const r of rows) this.claimed.set(r.id, now.getTime())
+    return rows
+  }
+
+  /**
+   * Whether this process's claim on `id` still holds for `ms` after `now` (false when not
+   * claimed here). At most half the lease is asked for, so a fresh claim always holds.
+   */
+  claimHolds (id: string, now: Date, ms: number): boolean {
+    const at = this.claimed.get(id)
+    return at !== undefined && at + this.options.leaseMs - now.getTime() >= Math.min(ms, this.options.leaseMs / 2)
   }
 
   /** At start: claims a previous run of this instance left behind. */

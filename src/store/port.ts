@@ -107,6 +107,20 @@ export interface AuditQueries {
   list: (opts?: { before?: number, limit?: number }) => Promise<AuditRow[]>
 }
 
+/** How one claimed record's delivery ended, as settleAndClaim records it. */
+export type OutboxResult =
+  /** as markDelivered */
+  | { id: string, kind: 'delivered', at: Date }
+  /** as markFailed */
+  | { id: string, kind: 'failed', error: string, nextAttemptAt: Date }
+  /** as markDead */
+  | { id: string, kind: 'dead', error: string, attempted: boolean }
+  /** as release: the claim given back, no attempt counted */
+  | { id: string, kind: 'released', owner: string }
+
+/** What claimDue takes. */
+export interface OutboxClaim { now: Date, limit: number, owner: string, leaseMs: number }
+
 /**
  * The APKT outbox's delivery side. Claims are durable and leased (`claimed_by`,
  * `claimed_until`), so several dispatchers (an HA group) never send one record at once
@@ -119,7 +133,15 @@ export interface OutboxQueries {
    * agent whose head record is claimed by anyone (live lease). On PostgreSQL the rows are
    * taken FOR UPDATE SKIP LOCKED, so concurrent claimers never get the same record.
    */
-  claimDue: (opts: { now: Date, limit: number, owner: string, leaseMs: number }) => Promise<OutboxEntry[]>
+  claimDue: (opts: OutboxClaim) => Promise<OutboxEntry[]>
+  /**
+   * Records `results` (each exactly as its mark or release call would), then, when
+   * `claim` is given, claims as claimDue does: one transaction, so a dispatcher pays one
+   * round trip and one durable commit for a tick's worth of deliveries instead of one or
+   * two per record. The claim sees the results (an agent whose record was just settled
+   * offers its next one). Rejects with nothing of it written.
+   */
+  settleAndClaim: (results: readonly OutboxResult[], claim?: OutboxClaim) => Promise<OutboxEntry[]>
   /** Drops every claim `owner` holds (at start: what a previous run of it left). */
   releaseAll: (owner: string) => Promise<void>
   /** Gives one claim back without recording an attempt (delivery abandoned at shutdown). */

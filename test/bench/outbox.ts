@@ -25,6 +25,7 @@
 //     records, 1 in 1,000 pending), vs the COUNT(*) ... GROUP BY it replaced, on the
 //     same file in the same run. (Skipped when --engines leaves sqlite out.)
 //   tsx test/bench/outbox.ts [--engines sqlite,postgres] [--rounds 5] [--records 2000] [--deliver 5000] [--history 100000]
+//                            [--parts writes,delivery,counts]   (default all three; e.g. `--parts delivery` for (2) alone)
 import os from 'node:os'
 import path from 'node:path'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -47,7 +48,7 @@ import { silentLog } from '../../src/log.ts'
 import { agentIds } from './lib/ami-stream.ts'
 import { startTarget } from './lib/proc.ts'
 import { figure, machineFigure, median, met, note, round, sleep, summary } from './lib/report.ts'
-import { numArg } from './lib/args.ts'
+import { listArg, numArg } from './lib/args.ts'
 import { enginesArg, Engines, type Engine } from './lib/engines.ts'
 
 const BENCH = 'outbox'
@@ -57,6 +58,8 @@ const RECORDS = numArg('records', 2000)
 const DELIVER = numArg('deliver', 5000)
 const HISTORY = numArg('history', 100_000)
 const AGENTS = agentIds(200)
+const PARTS = listArg('parts') ?? new Set(['writes', 'delivery', 'counts'])
+for (const p of PARTS) if (!['writes', 'delivery', 'counts'].includes(p)) throw new Error(`--parts: ${p}: choose from writes, delivery, counts`)
 
 const root = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-outbox-'))
 let seq = 0
@@ -161,7 +164,7 @@ machineFigure(BENCH)
 const variants = engines.flatMap(e => [`bare-${e}`, `outbox-${e}`, `outcome-${e}`])
 const writes = new Map<string, number[]>(variants.map(v => [v, []]))
 try {
-  for (let r = 0; r < rounds; r++) {
+  for (let r = 0; r < (PARTS.has('writes') ? rounds : 0); r++) {
     const records = makeRecords(RECORDS, `w${r}`)
     const order = variants.map((_, i) => variants[(i + r) % variants.length] as string)
     const line: string[] = []
@@ -178,13 +181,13 @@ try {
   throw err
 }
 const ratioTo = (v: string, base: string): number => median((writes.get(v) ?? []).map((x, i) => x / ((writes.get(base) ?? [])[i] ?? NaN)))
-for (const v of variants) {
+for (const v of PARTS.has('writes') ? variants : []) {
   const rs = writes.get(v) ?? []
   const engine = v.split('-')[1] as Engine
   figure({ bench: BENCH, engine, name: `writes_per_s.${v}`, value: median(rs), unit: 'records/s', runs: rs.map(Math.round), ratioToBare: round(ratioTo(v, `bare-${engine}`)), usPerRecord: round(1e6 / median(rs)) })
 }
 const writeRatio = new Map(engines.map(e => [e, ratioTo(`outbox-${e}`, `bare-${e}`)]))
-for (const [engine, v] of writeRatio) figure({ bench: BENCH, engine, name: `ratio.outbox_over_bare.${engine}`, value: v, unit: 'ratio', target: 0.5, met: v >= 0.5 })
+for (const [engine, v] of PARTS.has('writes') ? writeRatio : []) figure({ bench: BENCH, engine, name: `ratio.outbox_over_bare.${engine}`, value: v, unit: 'ratio', target: 0.5, met: v >= 0.5 })
 
 // (3) counts with a long history
 async function countsCost (): Promise<{ statsMs: number, groupByMs: number }> {
@@ -208,9 +211,9 @@ async function countsCost (): Promise<{ statsMs: number, groupByMs: number }> {
   raw.close()
   return out
 }
-const counts = engines.includes('sqlite') ? await countsCost() : { statsMs: NaN, groupByMs: NaN }
-figure({ bench: BENCH, engine: 'sqlite', name: 'stats_ms.long_history', value: counts.statsMs, unit: 'ms', records: HISTORY, baselineGroupByMs: round(counts.groupByMs), ratioBaselineOverThis: round(counts.groupByMs / counts.statsMs) })
-note(`counts with ${HISTORY} records: Outbox.stats() ${counts.statsMs.toFixed(3)} ms, COUNT(*) GROUP BY ${counts.groupByMs.toFixed(3)} ms`)
+const counts = engines.includes('sqlite') && PARTS.has('counts') ? await countsCost() : { statsMs: NaN, groupByMs: NaN }
+if (PARTS.has('counts')) figure({ bench: BENCH, engine: 'sqlite', name: 'stats_ms.long_history', value: counts.statsMs, unit: 'ms', records: HISTORY, baselineGroupByMs: round(counts.groupByMs), ratioBaselineOverThis: round(counts.groupByMs / counts.statsMs) })
+if (PARTS.has('counts')) note(`counts with ${HISTORY} records: Outbox.stats() ${counts.statsMs.toFixed(3)} ms, COUNT(*) GROUP BY ${counts.groupByMs.toFixed(3)} ms`)
 
 // (2) delivery
 const receiver = await startTarget(path.join(here, 'lib', 'serve.ts'), ['apkt'])
@@ -262,7 +265,7 @@ const delivery = new Map<string, number[]>()
 let lost = 0
 const dVariants: Array<[string, number, Engine | undefined]> = [4, 16].flatMap(c => [[`bare-${c}`, c, undefined] as [string, number, Engine | undefined], ...engines.map(e => [`dispatcher-${e}-${c}`, c, e] as [string, number, Engine | undefined])])
 try {
-  for (let r = 0; r < deliveryRounds; r++) {
+  for (let r = 0; r < (PARTS.has('delivery') ? deliveryRounds : 0); r++) {
     const line: string[] = []
     const order = dVariants.map((_, i) => dVariants[(i + r) % dVariants.length] as [string, number, Engine | undefined])
     for (const [v, c, engine] of order) {

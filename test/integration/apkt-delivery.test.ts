@@ -234,7 +234,7 @@ t.test('concurrency limit holds, one record per agent at a time', async t => {
     maxClaimed = Math.max(maxClaimed, outbox.claimedCount)
     maxDelivering = Math.max(maxDelivering, dispatcher.inFlightCount)
     return { status: 200, delayMs: 30 }
-  }, { concurrency: 3 })
+  }, { concurrency: 3, claimAhead: 0 }) // no claims ahead of the slots: claimed = delivering (the next test lets it claim ahead)
   await fillOutbox(outbox, Array.from({ length: 12 }, (_, i) => `a${i}`), 3)
   dispatcher.start()
   await eventually('all delivered', settled, 10_000)

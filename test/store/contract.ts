@@ -305,6 +305,20 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.strictSame(rest.map(e => e.agentId), ['D'])
   })
 
+  t.test(`${engine}: claimDue finds an agent's head behind another agent's long backlog`, async t => {
+    const store = await fresh(t)
+    const a = (await fill(store, ['A'], 700)).get('A') ?? []
+    const b = (await fill(store, ['B'], 1, plus(NOW, 1000))).get('B') ?? []
+    const now = plus(NOW, 2000)
+    const claim = async (limit = 10): Promise<string[]> => ids(await store.outbox.claimDue({ now, limit, owner: 'd1', leaseMs: 60_000 }))
+    t.strictSame(await claim(), [a[0], b[0]], 'B0 comes after 700 records of A, and is A\'s equal: a head')
+    await store.outbox.markFailed(a[0] as string, 'HTTP 503', plus(now, 60_000))
+    await store.outbox.markDelivered(b[0] as string, now)
+    t.strictSame(await claim(), [], 'A waits for its failed head, B has nothing left')
+    const c = (await fill(store, ['C'], 1, plus(NOW, 1500))).get('C') ?? []
+    t.strictSame(ids(await store.outbox.settleAndClaim([], { now, limit: 10, owner: 'd1', leaseMs: 60_000 })), [c[0]], 'nor does the claim of settleAndClaim miss it')
+  })
+
   t.test(`${engine}: claims are leased: not handed to another owner until the lease runs out`, async t => {
     const store = await fresh(t)
     const got = await fill(store, ['A', 'B'], 2)
@@ -344,6 +358,48 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     await store.outbox.releaseAll('d3')
     await store.outbox.markDead(c0, 'HTTP 400', true)
     t.strictSame(await claim('d1'), [got.get('C')?.[1]], 'dead: the agent\'s next record')
+  })
+
+  t.test(`${engine}: settleAndClaim records results as the mark and release calls do, then claims seeing them`, async t => {
+    const store = await fresh(t)
+    const got = await fill(store, ['A', 'B', 'C', 'D'], 2) // A0 B0 C0 D0 A1 B1 C1 D1
+    const [a0, a1] = got.get('A') as [string, string]
+    const [b0] = got.get('B') as [string, string]
+    const [c0, c1] = got.get('C') as [string, string]
+    const [d0, d1] = got.get('D') as [string, string]
+    const now = plus(NOW, 1000)
+    const lease = { owner: 'd1', leaseMs: 60_000 }
+    t.strictSame(ids(await store.outbox.claimDue({ now, limit: 10, ...lease })), [a0, b0, c0, d0])
+    const claimed = await store.outbox.settleAndClaim([
+      { id: a0, kind: 'delivered', at: plus(now, 5) },
+      { id: b0, kind: 'failed', error: 'x'.repeat(600), nextAttemptAt: plus(now, 60_000) },
+      { id: c0, kind: 'dead', error: 'HTTP 400: unit unknown', attempted: true },
+      { id: d0, kind: 'released', owner: 'd1' }
+    ], { now, limit: 10, ...lease })
+    t.strictSame(ids(claimed), [d0, a1, c1], 'in the same call: D0 given back and claimed again, A and C offer their next records, B waits for its back-off')
+    t.ok(claimed.every(e => e.status === 'pending'), 'handed out as pending')
+    t.match(await store.outbox.get(a0), { status: 'delivered', attempts: 1, deliveredAt: iso(plus(now, 5)), nextAttemptAt: null, lastError: null })
+    t.match(await store.outbox.get(b0), { status: 'pending', attempts: 1, lastError: `${'x'.repeat(500)}…`, nextAttemptAt: iso(plus(now, 60_000)) }, 'an error clipped as markFailed clips it')
+    t.match(await store.outbox.get(c0), { status: 'dead', attempts: 1, lastError: 'HTTP 400: unit unknown', nextAttemptAt: null })
+    t.match(await store.outbox.get(d0), { status: 'pending', attempts: 0 }, 'a release counts no attempt')
+    t.strictSame(await store.outbox.stats(now), { pending: 6, delivered: 1, dead: 1, oldestPendingAgeMs: 999 }, 'the counts follow')
+    t.strictSame(ids(await store.outbox.claimDue({ now, limit: 10, owner: 'd2', leaseMs: 60_000 })), [], 'what it claimed is leased like any claim')
+
+    t.strictSame(await store.outbox.settleAndClaim([{ id: d0, kind: 'released', owner: 'd2' }]), [], 'no claim asked: none made')
+    t.strictSame(ids(await store.outbox.claimDue({ now, limit: 10, owner: 'd2', leaseMs: 60_000 })), [], 'another owner cannot give back d1\'s claim')
+    const stray = await store.outbox.settleAndClaim([
+      { id: a0, kind: 'delivered', at: plus(now, 9000) },
+      { id: c0, kind: 'failed', error: 'late', nextAttemptAt: now },
+      { id: a0, kind: 'dead', error: 'late', attempted: true },
+      { id: 'no-such-id', kind: 'delivered', at: now }
+    ], { now, limit: 0, ...lease })
+    t.strictSame(stray, [], 'limit 0 claims nothing')
+    t.match(await store.outbox.get(a0), { status: 'delivered', attempts: 1, deliveredAt: iso(plus(now, 5)) }, 'a settled record is not changed by a stray result')
+    t.match(await store.outbox.get(c0), { status: 'dead', attempts: 1, lastError: 'HTTP 400: unit unknown' })
+    t.strictSame(await store.outbox.settleAndClaim([]), [], 'nothing to do')
+    await store.outbox.settleAndClaim([{ id: d0, kind: 'dead', error: 'expired', attempted: false }, { id: a1, kind: 'delivered', at: now }, { id: c1, kind: 'delivered', at: now }])
+    t.strictSame(ids(await store.outbox.settleAndClaim([], { now: plus(now, 60_000), limit: 10, ...lease })), [b0, d1], 'a claim alone, as claimDue: B0 due again, D1 after its dead head')
+    t.match(await store.outbox.get(d0), { status: 'dead', attempts: 0 }, 'dying without an attempt counts none')
   })
 
   t.test(`${engine}: results: attempts, last error clipped, next attempt, delivered time`, async t => {
@@ -460,6 +516,45 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     }
     await Promise.all([run(one, 'd1'), run(two, 'd2'), run(one, 'd3'), run(two, 'd4')])
     t.equal(twice, 0, 'no record was handed out twice')
+    t.equal(claimedBy.size, total, 'every record handed out once')
+    t.match(await one.outbox.stats(now), { pending: 0, delivered: total })
+    for (const a of agents) t.strictSame(deliveredOrder.get(a), got.get(a), `${a}: delivered in creation order`)
+    t.ok(new Set(claimedBy.values()).size > 1, 'the work was shared')
+  })
+
+  t.test(`${engine}: two dispatchers settling and claiming in one call each never get the same record, nor two of an agent`, async t => {
+    const one = await fresh(t)
+    const two = await another(t, one)
+    const agents = Array.from({ length: 20 }, (_, i) => `ag${i}`)
+    const got = await fill(one, agents, 4)
+    const total = agents.length * 4
+    const now = plus(NOW, 10_000)
+    const claimedBy = new Map<string, string>()
+    const held = new Map<string, string>() // agent -> owner holding one of its records now
+    const deliveredOrder = new Map<string, string[]>()
+    let twice = 0
+    let overlap = 0
+    const run = async (store: Store, owner: string): Promise<void> => {
+      let mine: OutboxEntry[] = []
+      for (let round = 0; round < 500 && (claimedBy.size < total || mine.length > 0); round++) {
+        const results = mine.map(e => ({ id: e.id, kind: 'delivered' as const, at: now }))
+        for (const e of mine) {
+          held.delete(e.agentId)
+          deliveredOrder.set(e.agentId, [...(deliveredOrder.get(e.agentId) ?? []), e.id])
+        }
+        mine = await store.outbox.settleAndClaim(results, { now, limit: 3, owner, leaseMs: 60_000 })
+        for (const e of mine) {
+          if (claimedBy.has(e.id)) twice++
+          if (held.has(e.agentId)) overlap++
+          claimedBy.set(e.id, owner)
+          held.set(e.agentId, owner)
+        }
+        await new Promise(resolve => setImmediate(resolve))
+      }
+    }
+    await Promise.all([run(one, 'd1'), run(two, 'd2'), run(one, 'd3'), run(two, 'd4')])
+    t.equal(twice, 0, 'no record was handed out twice')
+    t.equal(overlap, 0, 'never two records of one agent held at once')
     t.equal(claimedBy.size, total, 'every record handed out once')
     t.match(await one.outbox.stats(now), { pending: 0, delivered: total })
     for (const a of agents) t.strictSame(deliveredOrder.get(a), got.get(a), `${a}: delivered in creation order`)

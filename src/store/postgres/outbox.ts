@@ -4,7 +4,7 @@
 // out in creation order, and a dead dispatcher's claims lapse with their lease.
 import type pg from 'pg'
 import { OutboxError } from '../../apkt/errors.ts'
-import type { OutboxQueries, OutboxStats } from '../port.ts'
+import type { OutboxClaim, OutboxEntry, OutboxQueries, OutboxResult, OutboxStats } from '../port.ts'
 import { transaction } from './pool.ts'
 import { clipError, toOutboxEntry, type OutboxRow } from '../rows.ts'
 
@@ -39,6 +39,45 @@ const CLAIM = `
   UPDATE apkt_records a SET claimed_by = $3, claimed_until = $4 FROM picked p WHERE a.seq = p.seq
   RETURNING a.*`
 
+// A tick's results, one statement per kind (each row as markDelivered, markFailed,
+// markDead or release would change it), the values as parallel arrays. `a.id = ANY ($1)`
+// beside the join keeps the plan on the id index whatever the statistics say: without it
+// a table whose statistics predate a backlog (few pending then, thousands now) was
+// settled through a scan of every pending record.
+const SETTLE: Record<OutboxResult['kind'], string> = {
+  delivered: `UPDATE apkt_records a SET status = 'delivered', attempts = a.attempts + 1, delivered_at = v.at, next_attempt_at = NULL,
+    claimed_by = NULL, claimed_until = NULL FROM unnest($1::text[], $2::text[]) AS v (id, at)
+    WHERE a.id = ANY ($1::text[]) AND a.id = v.id AND a.status = 'pending'`,
+  failed: `UPDATE apkt_records a SET attempts = a.attempts + 1, last_error = v.error, next_attempt_at = v.next,
+    claimed_by = NULL, claimed_until = NULL FROM unnest($1::text[], $2::text[], $3::text[]) AS v (id, error, next)
+    WHERE a.id = ANY ($1::text[]) AND a.id = v.id AND a.status = 'pending'`,
+  dead: `UPDATE apkt_records a SET status = 'dead', attempts = a.attempts + v.tried, last_error = v.error, next_attempt_at = NULL,
+    claimed_by = NULL, claimed_until = NULL FROM unnest($1::text[], $2::text[], $3::int[]) AS v (id, error, tried)
+    WHERE a.id = ANY ($1::text[]) AND a.id = v.id AND a.status = 'pending'`,
+  released: `UPDATE apkt_records a SET claimed_by = NULL, claimed_until = NULL FROM unnest($1::text[], $2::text[]) AS v (id, owner)
+    WHERE a.id = ANY ($1::text[]) AND a.id = v.id AND a.claimed_by = v.owner`
+}
+
+/** The statements that record `results`, with their parameters. */
+function settleStatements (results: readonly OutboxResult[]): Array<[string, unknown[]]> {
+  const cols: { [K in OutboxResult['kind']]: unknown[][] } = { delivered: [[], []], failed: [[], [], []], dead: [[], [], []], released: [[], []] }
+  const push = (into: unknown[][], ...values: unknown[]): void => { values.forEach((v, i) => into[i]?.push(v)) }
+  // In id order: two transactions settling overlapping rows (a stale claim's holder and
+  // the new one) lock them in the same order, so they queue rather than deadlock.
+  for (const r of [...results].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) {
+    switch (r.kind) {
+      case 'delivered': push(cols.delivered, r.id, r.at.toISOString()); break
+      case 'failed': push(cols.failed, r.id, clipError(r.error), r.nextAttemptAt.toISOString()); break
+      case 'dead': push(cols.dead, r.id, clipError(r.error), r.attempted ? 1 : 0); break
+      case 'released': push(cols.released, r.id, r.owner)
+    }
+  }
+  return (Object.keys(SETTLE) as Array<OutboxResult['kind']>).filter(k => (cols[k][0] as unknown[]).length > 0).map(k => [SETTLE[k], cols[k]])
+}
+
+const claimParams = ({ now, limit, owner, leaseMs }: OutboxClaim): unknown[] => [now.toISOString(), limit, owner, new Date(now.getTime() + leaseMs).toISOString()]
+const claimed = (found: OutboxRow[]): OutboxEntry[] => found.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutboxEntry)
+
 export function pgOutbox (pool: pg.Pool): OutboxQueries {
   const rows = async (sql: string, params: unknown[]): Promise<OutboxRow[]> => (await pool.query<OutboxRow>(sql, params)).rows
   // Best effort: the sums stay exact whether or not a fold happens (or fails: a
@@ -46,10 +85,27 @@ export function pgOutbox (pool: pg.Pool): OutboxQueries {
   const fold = async (): Promise<void> => { await pool.query(FOLD).catch(() => {}) }
 
   return {
-    async claimDue ({ now, limit, owner, leaseMs }) {
-      if (limit <= 0) return []
-      const found = await rows(CLAIM, [now.toISOString(), limit, owner, new Date(now.getTime() + leaseMs).toISOString()])
-      return found.sort((a, b) => Number(a.seq) - Number(b.seq)).map(toOutboxEntry)
+    async claimDue (claim) {
+      if (claim.limit <= 0) return []
+      return claimed(await rows(CLAIM, claimParams(claim)))
+    },
+    async settleAndClaim (results, claim) {
+      const statements = settleStatements(results)
+      if (claim !== undefined && claim.limit > 0) statements.push([CLAIM, claimParams(claim)])
+      if (statements.length === 0) return []
+      const last = statements.length - 1
+      // One statement commits by itself; more share one transaction (one WAL flush).
+      const found = statements.length === 1
+        ? await rows(...(statements[0] as [string, unknown[]]))
+        : await transaction(pool, async client => {
+          let out: OutboxRow[] = []
+          for (const [i, [sql, params]] of statements.entries()) {
+            const res = await client.query<OutboxRow>(sql, params)
+            if (i === last) out = res.rows
+          }
+          return out
+        })
+      return claim !== undefined && claim.limit > 0 ? claimed(found) : []
     },
     async releaseAll (owner) {
       await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1', [owner])

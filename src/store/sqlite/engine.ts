@@ -21,8 +21,8 @@ import { SqliteRetentionStore } from '../retention-repository.ts'
 import { SqliteReports } from '../reports-repository.ts'
 import type { ReportFact } from '../../reports/fact.ts'
 import type { Store as SqliteFile } from '../sqlite.ts'
-import type { Change, OutboxStatus } from '../port.ts'
-import { isWrite, type Job, type Outcome } from './jobs.ts'
+import type { Change, OutboxEntry, OutboxStatus } from '../port.ts'
+import { isWrite, type ClaimData, type Job, type Outcome, type ResultData } from './jobs.ts'
 import { clipError, sessionValues, toAgentSession, toOutboxEntry, type OutboxRow, type SessionRow } from '../rows.ts'
 
 
@@ -148,18 +148,15 @@ export class SqliteEngine {
         return undefined
       }
       case 'check': this.file.check(); return undefined
-      case 'claimDue': {
-        if (job.limit <= 0) return [] // a negative LIMIT is no limit in SQLite
-        const until = new Date(Date.parse(job.now) + job.leaseMs).toISOString()
-        const rows = this.stmt.due.all({ now: job.now, limit: job.limit })
-        for (const r of rows) this.stmt.claim.run(job.owner, until, r.seq)
-        return rows.map(toOutboxEntry)
-      }
+      case 'claimDue': return this.claimDue(job)
+      case 'settleAndClaim':
+        for (const r of job.results) this.settle(r)
+        return job.claim === undefined ? [] : this.claimDue(job.claim)
       case 'releaseAll': this.stmt.releaseAll.run(job.owner); return undefined
-      case 'release': this.stmt.release.run(job.id, job.owner); return undefined
-      case 'markDelivered': this.stmt.delivered.run(job.at, job.id); return undefined
-      case 'markFailed': this.stmt.failed.run(clipError(job.error), job.nextAttemptAt, job.id); return undefined
-      case 'markDead': this.stmt.dead.run(job.attempted ? 1 : 0, clipError(job.error), job.id); return undefined
+      case 'release': this.settle({ kind: 'released', ...job }); return undefined
+      case 'markDelivered': this.settle({ kind: 'delivered', ...job }); return undefined
+      case 'markFailed': this.settle({ kind: 'failed', ...job }); return undefined
+      case 'markDead': this.settle({ kind: 'dead', ...job }); return undefined
       case 'retry': {
         const row = this.stmt.byId.get(job.id)
         if (row === undefined) throw new OutboxError('RECORD_NOT_FOUND', `no APKT record ${job.id}`)
@@ -186,6 +183,23 @@ export class SqliteEngine {
       case 'reportSummary': return this.reports.summary({ from: new Date(job.from), to: new Date(job.to), interval: job.interval, serviceLevelSeconds: job.serviceLevelSeconds })
       case 'reportAgents': return this.reports.agents({ from: new Date(job.from), to: new Date(job.to) })
       case 'deleteBatch': return this.retention.deleteBatch(job.table, job.cutoff, job.limit, job.after)
+    }
+  }
+
+  private claimDue (claim: ClaimData): OutboxEntry[] {
+    if (claim.limit <= 0) return [] // a negative LIMIT is no limit in SQLite
+    const until = new Date(Date.parse(claim.now) + claim.leaseMs).toISOString()
+    const rows = this.stmt.due.all({ now: claim.now, limit: claim.limit })
+    for (const r of rows) this.stmt.claim.run(claim.owner, until, r.seq)
+    return rows.map(toOutboxEntry)
+  }
+
+  private settle (r: ResultData): void {
+    switch (r.kind) {
+      case 'delivered': this.stmt.delivered.run(r.at, r.id); return
+      case 'failed': this.stmt.failed.run(clipError(r.error), r.nextAttemptAt, r.id); return
+      case 'dead': this.stmt.dead.run(r.attempted ? 1 : 0, clipError(r.error), r.id); return
+      case 'released': this.stmt.release.run(r.id, r.owner)
     }
   }
 

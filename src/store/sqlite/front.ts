@@ -10,8 +10,8 @@ import type { AgentSession } from '../../agents/session.ts'
 import type { AuditRow } from '../../audit/log.ts'
 import type { Call } from '../../calls/types.ts'
 import { isStoreUnavailable } from '../errors.ts'
-import type { Change, OutboxEntry, OutboxStats, OutboxStatus, Store, StoredAgent } from '../port.ts'
-import type { Job, Outcome } from './jobs.ts'
+import type { Change, OutboxClaim, OutboxEntry, OutboxResult, OutboxStats, OutboxStatus, Store, StoredAgent } from '../port.ts'
+import type { ClaimData, Job, Outcome, ResultData } from './jobs.ts'
 import type { AgentReportRow, SummaryRow } from '../../reports/types.ts'
 
 /** Where the jobs run. run() is called again only after its previous answer. */
@@ -31,6 +31,16 @@ export class StoreClosedError extends Error {
 
 /** Rows per page of outbox.entries(). */
 const PAGE = 256
+
+const claimData = (c: OutboxClaim): ClaimData => ({ now: c.now.toISOString(), limit: c.limit, owner: c.owner, leaseMs: c.leaseMs })
+
+function resultData (r: OutboxResult): ResultData {
+  switch (r.kind) {
+    case 'delivered': return { id: r.id, kind: r.kind, at: r.at.toISOString() }
+    case 'failed': return { id: r.id, kind: r.kind, error: r.error, nextAttemptAt: r.nextAttemptAt.toISOString() }
+    case 'dead': case 'released': return r
+  }
+}
 
 interface Queued { job: Job, resolve: (v: unknown) => void, reject: (e: unknown) => void }
 
@@ -93,7 +103,8 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
     sessions: { all: async () => await submit<AgentSession[]>({ op: 'sessionsAll' }) },
     audit: { list: async (opts = {}) => await submit<AuditRow[]>({ op: 'auditList', ...opts }) },
     outbox: {
-      claimDue: async ({ now, limit, owner, leaseMs }) => await submit<OutboxEntry[]>({ op: 'claimDue', now: now.toISOString(), limit, owner, leaseMs }),
+      claimDue: async claim => await submit<OutboxEntry[]>({ op: 'claimDue', ...claimData(claim) }),
+      settleAndClaim: async (results, claim) => await submit<OutboxEntry[]>({ op: 'settleAndClaim', results: results.map(resultData), ...(claim !== undefined ? { claim: claimData(claim) } : {}) }),
       releaseAll: async (owner: string) => { await submit<void>({ op: 'releaseAll', owner }) },
       release: async (id: string, owner: string) => { await submit<void>({ op: 'release', id, owner }) },
       markDelivered: async (id: string, at: Date) => { await submit<void>({ op: 'markDelivered', id, at: at.toISOString() }) },

@@ -11,12 +11,13 @@ export type Job =
   // writes: grouped, each in its own savepoint of one transaction (group commit)
   | { op: 'commit', changes: readonly Change[] }
   | { op: 'check' }
-  | { op: 'claimDue', now: string, limit: number, owner: string, leaseMs: number }
+  | ({ op: 'claimDue' } & ClaimData)
   | { op: 'releaseAll', owner: string }
   | { op: 'release', id: string, owner: string }
   | { op: 'markDelivered', id: string, at: string }
   | { op: 'markFailed', id: string, error: string, nextAttemptAt: string }
   | { op: 'markDead', id: string, error: string, attempted: boolean }
+  | { op: 'settleAndClaim', results: readonly ResultData[], claim?: ClaimData }
   | { op: 'retry', id: string, now: string }
   // reads: outside any transaction, after the writes handed in before them committed
   | { op: 'callGet', callId: string }
@@ -37,7 +38,16 @@ export type Job =
   // alone: retention's batch is its own short transaction (and sets its own sync level)
   | { op: 'deleteBatch', table: RetentionTable, cutoff: string, limit: number, after?: string }
 
-const WRITES = new Set<Job['op']>(['commit', 'check', 'claimDue', 'releaseAll', 'release', 'markDelivered', 'markFailed', 'markDead', 'retry'])
+/** OutboxResult with its times as ISO strings. */
+export type ResultData =
+  | { id: string, kind: 'delivered', at: string }
+  | { id: string, kind: 'failed', error: string, nextAttemptAt: string }
+  | { id: string, kind: 'dead', error: string, attempted: boolean }
+  | { id: string, kind: 'released', owner: string }
+
+export interface ClaimData { now: string, limit: number, owner: string, leaseMs: number }
+
+const WRITES = new Set<Job['op']>(['commit', 'check', 'claimDue', 'settleAndClaim', 'releaseAll', 'release', 'markDelivered', 'markFailed', 'markDead', 'retry'])
 export const isWrite = (job: Job): boolean => WRITES.has(job.op)
 
 export type Outcome = { ok: true, value: unknown } | { ok: false, error: unknown }
