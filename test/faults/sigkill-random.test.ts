@@ -1,4 +1,4 @@
-// Fault: SIGKILL at random moments during a scripted run of 50 calls on the real Asterisk
+// Fault: SIGKILL at random moments during a scripted run of calls (50 for a group, 30 for one instance) on the real Asterisk
 // sandbox, against the real process of src/server.ts, restarted each time. The script
 // mixes the SOP's topics (activation/disruption: consent + Direct Transfer; coverage/
 // billing: educate) with calls that are just hung up (by the caller or by the agent),
@@ -26,7 +26,9 @@ import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from '../pbx/fixtu
 import { freePort } from '../pbx/sandbox.ts'
 import { http, sleep, spawnService, stopProc, writeConfig, type HttpAnswer, type Proc } from './lib.ts'
 
-const CALLS = 50
+// 50 calls for the group (issue 14 asks for 50); 30 for one instance, whose restart path
+// the crash tests (acw-crash, sigkill-transfer) also cover: npm test is near its 20 minutes.
+const CALLS_OF: Record<'single' | 'group', number> = { single: 30, group: 50 }
 const AGENTS = ['1001', '1002', '1003', '1004']
 const ACW_SECONDS = 2
 const KILLS = 3
@@ -56,10 +58,11 @@ type Mode = 'single' | 'group'
 const LEASE_MS = 2000
 
 for (const mode of ['single', 'group'] as const) {
-  t.test(`${mode === 'single' ? 'one instance' : 'HA group of two'}: SIGKILL ${KILLS} times at random during ${CALLS} calls: no lost record, no stuck agent, no double transfer`, async t => { await run(t, mode) })
+  t.test(`${mode === 'single' ? 'one instance' : 'HA group of two'}: SIGKILL ${KILLS} times at random during ${CALLS_OF[mode]} calls: no lost record, no stuck agent, no double transfer`, async t => { await run(t, mode) })
 }
 
 async function run (t: Test, mode: Mode): Promise<void> {
+  const CALLS = CALLS_OF[mode]
   const seed = Number(process.env.FAULTS_SEED ?? Date.now() % 1_000_000)
   t.comment(`seed ${seed} (FAULTS_SEED=${seed} replays it)`)
   const rnd = mulberry32(seed)

@@ -9,7 +9,10 @@
 //    at the original deadline, not before and not much after; once the receiver is back
 //    each record is held exactly once.
 // 2. SIGSTOP the new active longer than the lease: the other (restarted) instance takes
-//    over; the frozen one, resumed, finds its lease gone and serves as a standby.
+//    over; the frozen one, resumed, finds its lease gone and serves as a standby. (b) A
+//    transfer pressed through that standby kills the active right after Asterisk did it
+//    (failpoint transfer:sent): the standby takes over and settles the call as transferred
+//    by the unknown-outcome rule; a second press is refused; one BlindTransfer, one record.
 // 3. PostgreSQL crashes (pg_ctl stop -m immediate) with a call classified and an agent in
 //    ACW, and comes back: the group recovers by itself (one active), the transfer goes
 //    through once, the agent is freed, not before its deadline, and no record is lost.
@@ -26,7 +29,7 @@ import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from './fixture.ts
 import { freePort } from './sandbox.ts'
 
 const LEASE_MS = 2000
-const ACW_SECONDS = 14 // outlasts the takeover (lease expiry + the survivor building its service) with room
+const ACW_SECONDS = 10 // outlasts the takeover (lease expiry + the survivor building its service) with room
 const agentToken = (id: string): string => id === '1001' ? TOKENS.agent1001 : TOKENS.agent1002
 
 t.setTimeout(180_000)
@@ -56,9 +59,10 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
   const base = (id: keyof typeof ports): string => `http://127.0.0.1:${ports[id]}`
   const procs: Proc[] = []
   t.teardown(async () => { for (const p of procs) { try { process.kill(p.pid, 'SIGCONT') } catch {} await stopProc(p) } })
-  const start = (id: keyof typeof ports): Proc => {
+  const start = (id: keyof typeof ports, failpoints?: string): Proc => {
     const p = spawnService({
       configFile: files[id],
+      ...(failpoints !== undefined ? { failpoints } : {}),
       env: { CTI_STORE_KIND: 'postgres', CTI_STORE_URL: db.url, CTI_HA_INSTANCE_ID: id, CTI_HA_ADVERTISE_URL: base(id), CTI_HA_LEASE_MS: String(LEASE_MS) }
     })
     procs.push(p)
@@ -149,7 +153,7 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
   await admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
 
   // Part 2: cti-a comes back as a standby; the active (cti-b) freezes longer than its lease.
-  const a2 = start('cti-a')
+  const a2 = start('cti-a', 'transfer:sent')
   await eventually('cti-a back as standby', async () => (await role('cti-a')) === 'standby' ? true : undefined, 30_000)
   const b = procs[1] as Proc
   process.kill(b.pid, 'SIGSTOP')
@@ -162,33 +166,45 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
   t.equal(await role('cti-a'), 'active', 'one active')
   await eventually('cti-a resynced', async () => a2.lines().some(l => l.msg === 'call state resynced from Asterisk') ? true : undefined)
 
-  // The group still works end to end, through the resumed standby.
+  // (b) A transfer in flight when the active dies, pressed through the resumed standby.
   const call3 = await connect('0811970003')
   await eventually('call 3 known', async () => (await http(base('cti-b'), 'GET', `/v1/calls/${call3.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
   await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/inquiry`, agentToken(call3.agentId), { topic: 'disruption', customer: { name: 'Adi', salutation: 'Bapak' } })
   await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/consent`, agentToken(call3.agentId), { accepted: true })
   const press3 = await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/direct-transfer`, agentToken(call3.agentId), { target: 3 })
-  t.equal(press3.status, 200, `a transfer through the resumed standby: ${JSON.stringify(press3.body)}`)
+  t.match(press3, { status: 503, body: { error: 'NO_ACTIVE' } }, `the active died under the press, forwarded by the standby: ${press3.status} ${JSON.stringify(press3.body)}`)
+  t.equal((await a2.exit).signal, 'SIGKILL', 'killed at its failpoint')
+  t.match(a2.out(), 'failpoint transfer:sent')
+  await eventually('cti-b takes over from the one that died mid-transfer', async () => (await role('cti-b')) === 'active' ? true : undefined, LEASE_MS + 10_000)
+  const view3 = await eventually('call 3 settled', async () => {
+    const r = await http(base('cti-b'), 'GET', `/v1/calls/${call3.callId}`, TOKENS.supervisor)
+    return r.status === 200 && r.body.state !== 'transferring' && r.body.state !== 'connected' ? r.body : undefined
+  }, 10_000)
+  t.match(view3, { state: 'transferred', transfer: { status: 'completed' } }, 'Asterisk did it: transferred')
+  const again3 = await http(base('cti-b'), 'POST', `/v1/calls/${call3.callId}/direct-transfer`, agentToken(call3.agentId), { target: 3 })
+  t.match(again3, { status: 409, body: { error: 'ALREADY_TRANSFERRED' } }, 'a second press is refused')
   const arrived3 = await eventually('customer 3 at ICONNET', async () => pbx.find(e => e.event === 'UserEvent' && e.fields.userevent === 'IconnetArrived' && e.fields.linkedid === call3.callId))
   t.equal(pbx.filter(e => e.event === 'BlindTransfer' && e.fields.transfereelinkedid === call3.callId).length, 1, 'one BlindTransfer')
   await eventually('its record held', async () => [...receiver.accepted.values()].some(r => r.callId === call3.callId) ? true : undefined, 10_000)
+  await sleep(500)
+  t.equal([...receiver.accepted.values()].filter(r => r.callId === call3.callId).length, 1, 'one record')
   await admin.action('Hangup', { Channel: arrived3.fields.channel ?? '' })
 
-  // Part 3: the database crashes under the group and comes back.
+  // Part 3: the database crashes under the group (cti-b, alone now) and comes back.
   const active = async (): Promise<keyof typeof ports | undefined> => {
     for (const id of Object.keys(ports) as Array<keyof typeof ports>) if (await role(id) === 'active') return id
     return undefined
   }
   const call4 = await connect('0811970004')
-  await eventually('call 4 known', async () => (await http(base('cti-a'), 'GET', `/v1/calls/${call4.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  await eventually('call 4 known', async () => (await http(base('cti-b'), 'GET', `/v1/calls/${call4.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
   t.equal((await http(base('cti-b'), 'POST', `/v1/calls/${call4.callId}/inquiry`, agentToken(call4.agentId), { topic: 'activation', customer: { name: 'Eko', salutation: 'Bapak' } })).status, 200)
   t.equal((await http(base('cti-b'), 'POST', `/v1/calls/${call4.callId}/consent`, agentToken(call4.agentId), { accepted: true })).status, 200)
   const call5 = await connect('0811970005')
-  await eventually('call 5 known', async () => (await http(base('cti-a'), 'GET', `/v1/calls/${call5.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
-  t.equal((await http(base('cti-a'), 'POST', `/v1/calls/${call5.callId}/inquiry`, agentToken(call5.agentId), { topic: 'billing', customer: { name: 'Dewi', salutation: 'Ibu' }, subscribedViaPlnMobile: true })).status, 200)
+  await eventually('call 5 known', async () => (await http(base('cti-b'), 'GET', `/v1/calls/${call5.callId}`, TOKENS.supervisor)).body.state === 'connected' ? true : undefined)
+  t.equal((await http(base('cti-b'), 'POST', `/v1/calls/${call5.callId}/inquiry`, agentToken(call5.agentId), { topic: 'billing', customer: { name: 'Dewi', salutation: 'Ibu' }, subscribedViaPlnMobile: true })).status, 200)
   await admin.action('Hangup', { Channel: await customerChannel('0811970005') })
   const acw5EndsAt = await eventually('call 5 agent in ACW', async () => {
-    const v = await http(base('cti-a'), 'GET', `/v1/agents/${call5.agentId}`, TOKENS.supervisor)
+    const v = await http(base('cti-b'), 'GET', `/v1/agents/${call5.agentId}`, TOKENS.supervisor)
     return v.body.state === 'acw' && typeof v.body.acwEndsAt === 'string' ? Date.parse(v.body.acwEndsAt) : undefined
   })
   await cluster.stop('immediate')
