@@ -21,15 +21,12 @@
 //    x-cti-via: <this instance>. Never retried: a POST reaches the active at most once.
 //    No active known, or it cannot be reached: 503 NO_ACTIVE, Retry-After: 1; no answer
 //    in time: 503 ACTIVE_TIMEOUT (the request may have been done).
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import replyFrom from '@fastify/reply-from'
 import type { IncomingHttpHeaders } from 'node:http'
 import type { Readable } from 'node:stream'
 import type { Config } from '../config/schema.ts'
-import { AccessLog } from '../http/access-log.ts'
-import { authPlugin } from '../http/auth.ts'
-import { installErrorHandler } from '../http/errors.ts'
-import { answerWithoutKeepAlive, releasePort } from '../http/port-handover.ts'
+import { buildHandOverApp, releasePort } from '../http/port-handover.ts'
 import { storeConfigOf, storeWhere } from '../store/open.ts'
 import type { StandbyDeps } from './group-status.ts'
 
@@ -88,17 +85,8 @@ interface ForwardedStream { target: string, stream: Readable }
 
 export async function buildStandbyApp (config: Config, deps: StandbyDeps, logger?: FastifyBaseLogger, tuning: { timeoutMs?: number } = {}): Promise<StandbyApp> {
   const timeoutMs = tuning.timeoutMs ?? forwardTimeoutMs(config)
-  const app = Fastify({
-    ...(logger !== undefined ? { loggerInstance: logger } : { logger: false }),
-    bodyLimit: config.http.bodyLimit,
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    logController: new AccessLog()
-  })
-  installErrorHandler(app)
-  // This app gives its port to the full one at a takeover (src/http/port-handover.ts).
-  answerWithoutKeepAlive(app)
-  await app.register(authPlugin, { tokens: config.auth.tokens })
+  // Gives its port to the full app later (src/http/port-handover.ts): no keep-alive.
+  const app = await buildHandOverApp(config, logger)
   await app.register(replyFrom, {
     undici: { headersTimeout: timeoutMs, bodyTimeout: STREAM_SILENCE_MS, connect: { timeout: CONNECT_TIMEOUT_MS } },
     // The agent's sockets go with the app (they would keep a closed app's process alive).

@@ -4,7 +4,11 @@
 // for the time the full app takes to bind it (a few milliseconds).
 import { Server as NetServer } from 'node:net'
 import { setImmediate as immediate, setTimeout as delay } from 'node:timers/promises'
-import type { FastifyInstance } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { Config } from '../config/schema.ts'
+import { AccessLog } from './access-log.ts'
+import { authPlugin } from './auth.ts'
+import { installErrorHandler } from './errors.ts'
 
 const openConnections = async (server: NetServer): Promise<number> => await new Promise(resolve => { server.getConnections((err, n) => { resolve(err !== null ? 0 : n) }) })
 
@@ -15,6 +19,25 @@ const openConnections = async (server: NetServer): Promise<number> => await new 
  */
 export function answerWithoutKeepAlive (app: FastifyInstance): void {
   app.addHook('onSend', async (_req, reply) => { void reply.header('connection', 'close') })
+}
+
+/**
+ * A small app that will hand its port over: the full app's body limit, error rendering,
+ * access log and tokens (the config's), idle sockets closed at close, 503 while closing,
+ * and no keep-alive. Its own routes are the caller's.
+ */
+export async function buildHandOverApp (config: Config, logger?: FastifyBaseLogger): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(logger !== undefined ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit: config.http.bodyLimit,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    logController: new AccessLog()
+  })
+  installErrorHandler(app)
+  answerWithoutKeepAlive(app)
+  await app.register(authPlugin, { tokens: config.auth.tokens })
+  return app
 }
 
 /**

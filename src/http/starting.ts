@@ -23,14 +23,11 @@
 //    (401 without one); the role of each route is the full app's to check, since here
 //    none of them does anything. The pages (/, /agent, /ui/, /docs) are public there,
 //    so they are here.
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
+import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify'
 import { ROLES, type Config } from '../config/schema.ts'
 import type { StoreKind } from '../store/port.ts'
 import { whyStoreUnavailable } from '../store/why.ts'
-import { AccessLog } from './access-log.ts'
-import { authPlugin } from './auth.ts'
-import { installErrorHandler } from './errors.ts'
-import { answerWithoutKeepAlive, releasePort } from './port-handover.ts'
+import { buildHandOverApp, releasePort } from './port-handover.ts'
 
 export interface StartingTarget {
   ami: { host: string, port: number, user: string }
@@ -58,18 +55,8 @@ export async function buildStartingApp (config: Config, target: StartingTarget, 
   const reason = (): string => wait.lastError === undefined ? 'it is being opened' : (whyStoreUnavailable(wait.lastError) ?? 'it is unavailable')
   const retryAfterS = (): number => Math.max(1, Math.ceil(((wait.nextTryAt?.getTime() ?? Date.now()) - Date.now()) / 1000))
 
-  const app = Fastify({
-    ...(logger !== undefined ? { loggerInstance: logger } : { logger: false }),
-    bodyLimit: config.http.bodyLimit,
-    forceCloseConnections: 'idle',
-    return503OnClosing: true,
-    logController: new AccessLog()
-  })
-  installErrorHandler(app)
-  // No keep-alive (the hand-over would reset idle sockets: src/http/port-handover.ts).
-  // Each answer here is cheap, so a connection each costs little.
-  answerWithoutKeepAlive(app)
-  await app.register(authPlugin, { tokens: config.auth.tokens })
+  // Gives its port to the full app later (src/http/port-handover.ts): no keep-alive.
+  const app = await buildHandOverApp(config, logger)
 
   app.get('/healthz', { config: { auth: 'public' } }, async () => ({ status: 'ok' as const }))
 

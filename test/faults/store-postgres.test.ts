@@ -119,7 +119,7 @@ async function transfersNow (t: Test, s: Stack, c: { callId: string, token: stri
 t.test('postgres: restarted (stop -m immediate, start) under a live call: 503 meanwhile, the ended call and its ACW recorded and enforced after', async t => {
   // ACW longer than the outage (crash, restart, the journal's next retry): it is still
   // running when the database is back, so its pause is seen to be applied, then lifted.
-  const ACW_SECONDS = 25
+  const ACW_SECONDS = 15
   const got = await setup(t, ACW_SECONDS)
   if (got === undefined) return
   const { s, cluster, sql } = got

@@ -12,13 +12,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import Fastify from 'fastify'
 import pino from 'pino'
 import YAML from 'yaml'
 import { AmiClient, type AmiEvent } from '../../src/ami/index.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
 import { startCluster } from '../helpers/postgres.ts'
 import { ADMIN_USER, PbxSandbox, freePort } from './sandbox.ts'
+import { DEMO_APKT_TOKEN, startDemoReceiver } from './demo-receiver.ts'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const LEASE_MS = 3000
@@ -41,15 +41,8 @@ const cluster = await startCluster()
 const db = await cluster.createDatabase({ name: 'pln123' })
 say(`  Asterisk AMI on 127.0.0.1:${sb.amiPort}; PostgreSQL on ${cluster.host}:${cluster.port}, database ${db.name} owned by ${db.role} (not a superuser)`)
 
-const received: Array<Record<string, unknown>> = []
-const apkt = Fastify()
-apkt.post('/apkt/records', async (req, reply) => {
-  if (req.headers.authorization !== 'Bearer demo-apkt-token') return await reply.code(401).send({ error: 'bad token' })
-  received.push(req.body as Record<string, unknown>)
-  return await reply.code(201).send({ ok: true })
-})
-const apktPort = await freePort()
-await apkt.listen({ host: '127.0.0.1', port: apktPort })
+const apkt = await startDemoReceiver()
+const { received } = apkt
 
 const firstPort = Number(process.env.CTI_HTTP_PORT ?? 8123)
 const portA = firstPort === 0 ? await freePort() : firstPort
@@ -61,7 +54,7 @@ const instances: Instance[] = [['cti-a', portA], ['cti-b', portB]].map(([id, por
   raw.http.port = port
   raw.log.level = process.env.CTI_LOG_LEVEL ?? 'warn'
   raw.acw = { seconds: 5, mode: 'fixed' }
-  raw.apkt = { url: `http://127.0.0.1:${apktPort}/apkt/records`, token: 'demo-apkt-token', timeoutMs: 2000, dispatcher: { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } } }
+  raw.apkt = { url: apkt.url, token: DEMO_APKT_TOKEN, timeoutMs: 2000, dispatcher: { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } } }
   const file = path.join(dir, `${id as string}.yaml`)
   writeFileSync(file, YAML.stringify(raw))
   return { id: id as string, url: `http://127.0.0.1:${port as number}`, file }

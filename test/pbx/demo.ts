@@ -6,7 +6,6 @@
 // (nothing to set up); `npm run demo -- --postgres` runs the same on a local PostgreSQL
 // server started for the demo (test/helpers/postgres.ts: a throwaway cluster, a database
 // owned by a non-superuser role, as a DBA would hand it over).
-import Fastify from 'fastify'
 import os from 'node:os'
 import path from 'node:path'
 import { mkdtempSync } from 'node:fs'
@@ -17,7 +16,8 @@ import { parseConfig } from '../../src/config/load.ts'
 import { createService } from '../../src/service.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
 import { startCluster, type PgCluster } from '../helpers/postgres.ts'
-import { ADMIN_USER, PbxSandbox, freePort } from './sandbox.ts'
+import { ADMIN_USER, PbxSandbox } from './sandbox.ts'
+import { DEMO_APKT_TOKEN, startDemoReceiver } from './demo-receiver.ts'
 
 // `--ha`: the group's demo instead (two instances, a takeover): test/pbx/demo-ha.ts.
 if (process.argv.includes('--ha')) {
@@ -44,22 +44,15 @@ const sb = await PbxSandbox.start()
 say(`  Asterisk up, AMI on 127.0.0.1:${sb.amiPort}`)
 
 // The local APKT receiver: what PLN's complaint system would get.
-const received: Array<Record<string, unknown>> = []
-const apkt = Fastify()
-apkt.post('/apkt/records', async (req, reply) => {
-  if (req.headers.authorization !== 'Bearer demo-apkt-token') return await reply.code(401).send({ error: 'bad token' })
-  received.push(req.body as Record<string, unknown>)
-  return await reply.code(201).send({ ok: true })
-})
-const apktPort = await freePort()
-await apkt.listen({ host: '127.0.0.1', port: apktPort })
-say(`  APKT receiver on http://127.0.0.1:${apktPort}/apkt/records`)
+const apkt = await startDemoReceiver()
+const { received } = apkt
+say(`  APKT receiver on ${apkt.url}`)
 
 const raw = baseRawConfig(sb.amiPort)
 raw.http.port = Number(process.env.CTI_HTTP_PORT ?? 8123)
 raw.log.level = process.env.CTI_LOG_LEVEL ?? 'warn'
 raw.store.path = path.join(mkdtempSync(path.join(os.tmpdir(), 'pln123-demo-')), 'pln123-cti.db')
-raw.apkt = { url: `http://127.0.0.1:${apktPort}/apkt/records`, token: 'demo-apkt-token', timeoutMs: 2000, dispatcher: { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } } }
+raw.apkt = { url: apkt.url, token: DEMO_APKT_TOKEN, timeoutMs: 2000, dispatcher: { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } } }
 const onPostgres = process.argv.includes('--postgres')
 let cluster: PgCluster | undefined
 const env: NodeJS.ProcessEnv = { ...process.env }

@@ -145,9 +145,12 @@ t.test('where the transferred customer landed, on a real Asterisk', async t => {
     })
     const gone = await landingOf(s, ringing.callId, 'abandoned')
     t.ok(gone.endedAt, 'the call the customer left while the service was down is over')
+    // A landing is counted once durable (the tracker's 'landing' event follows the commit).
+    await s.svc.tracker.lifecycle.saved(ringing.callId)
     t.equal((await landings(s)).abandoned, 1, 'counted by the new service')
     await landingOf(s, late.callId, 'answered')
     t.pass('answered while the service was down: the resync finds the customer bridged at the target')
+    await s.svc.tracker.lifecycle.saved(late.callId)
     t.equal((await landings(s)).answered, 1, 'counted by the new service')
     await s.admin.action('Hangup', { Channel: late.customer })
     const kept = await s.http('GET', `/v1/calls/${answered.callId}`, TOKENS.supervisor)
