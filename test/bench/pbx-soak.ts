@@ -22,6 +22,7 @@
 // every process of the cluster), not added in. Targets (issue 13): 0 lost on both
 // engines; service CPU per call <= Asterisk's.
 //   tsx test/bench/pbx-soak.ts [--engines sqlite,postgres] [--calls 500] [--rate 5] [--agents 20] [--acw 2]
+//   BENCH_CPU_PROF=<dir> ... writes the service's V8 CPU profile there (its start included)
 import { spawn } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
@@ -87,7 +88,8 @@ async function startService (engine: Engine): Promise<Running> {
   raw.http.port = await freePort()
   raw.apkt.dispatcher = { pollMs: 200, backoff: { initialMs: 200, maxMs: 2000 } }
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify(raw)) // JSON is YAML
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: { ...process.env, ...db.env, CTI_CONFIG: path.join(dir, 'config.json') }, stdio: ['ignore', 'ignore', 'pipe'] })
+  const prof = process.env.BENCH_CPU_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : []
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', 'src/server.ts'], { cwd: projectRoot, env: { ...process.env, ...db.env, CTI_CONFIG: path.join(dir, 'config.json') }, stdio: ['ignore', 'ignore', 'pipe'] })
   let childErr = ''
   child.stderr?.on('data', (d: Buffer) => { childErr += d.toString() })
   const childExit = new Promise<void>(resolve => child.once('exit', () => resolve()))
@@ -97,7 +99,7 @@ async function startService (engine: Engine): Promise<Running> {
     stderr: () => childErr,
     stop: async () => {
       child.kill('SIGTERM')
-      await Promise.race([childExit, sleep(10_000)])
+      await Promise.race([childExit, sleep(prof.length > 0 ? 60_000 : 10_000)]) // a profile is written at exit
       if (child.exitCode === null) child.kill('SIGKILL')
       rmSync(dir, { recursive: true, force: true })
       await db.drop()

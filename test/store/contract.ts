@@ -131,6 +131,29 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.strictSame((await store.calls.unfinished()).find(c => c.callId === 'c1'), full, 'whole calls come back')
   })
 
+  t.test(`${engine}: one commit saving a call several times keeps its last save, the other changes beside it`, async t => {
+    const store = await fresh(t)
+    const r = record({ callId: 'g1' })
+    // What a group commit hands in: one AMI read's changes of two calls, interleaved with
+    // an audit entry and an APKT record, a call saved again after the others.
+    await store.commit([
+      { kind: 'call', call: call('g1', 'offered') },
+      { kind: 'call', call: call('g2', 'offered', { agentId: '1002' }) },
+      { kind: 'call', call: call('g1', 'connected', { connectedAt: iso(NOW) }) },
+      { kind: 'audit', entry: { actor: 'agent 1001', role: 'agent', action: 'direct-transfer', target: 'g1' }, at: iso(NOW) },
+      apkt(r),
+      { kind: 'call', call: call('g2', 'ended', { agentId: '1002', endedAt: iso(NOW) }) },
+      { kind: 'call', call: call('g1', 'transferring', { connectedAt: iso(NOW) }) }
+    ])
+    t.strictSame(await store.calls.get('g1'), call('g1', 'transferring', { connectedAt: iso(NOW) }), 'g1 as last saved')
+    t.strictSame(await store.calls.get('g2'), call('g2', 'ended', { agentId: '1002', endedAt: iso(NOW) }), 'g2 as last saved')
+    t.strictSame((await store.calls.unfinished()).map(c => c.callId), ['g1'], 'the ended call is finished, the other not')
+    t.strictSame((await store.audit.list()).map(a => a.target), ['g1'], 'the audit entry written')
+    t.equal((await store.outbox.get(r.id))?.status, 'pending', 'the APKT record written')
+    // A later commit still replaces it (nothing of the earlier saves lingers).
+    await store.commit([{ kind: 'call', call: call('g1', 'transferred', { endedAt: iso(NOW) }) }, { kind: 'call', call: call('g1', 'ended', { endedAt: iso(NOW) }) }])
+    t.equal((await store.calls.get('g1'))?.state, 'ended')
+  })
   t.test(`${engine}: ACW: saved, replaced, ended; all() oldest first`, async t => {
     const store = await fresh(t)
     const a: AcwEntry = { agentId: '1001', callId: 'c1', startedAt: '2026-11-24T03:00:02.000Z', endsAt: '2026-11-24T03:00:32.000Z', state: 'active', seconds: 30, interface: 'PJSIP/1001', pauseReason: 'Wrapup' }

@@ -6,6 +6,7 @@ import type { PgClient } from './pool.ts'
 import { sessionValues } from '../rows.ts'
 import type { ReportFact } from '../../reports/fact.ts'
 import { mergeRollups, rollupsOf } from '../report-rollups.ts'
+import { lastCallSaves } from '../superseded.ts'
 
 // Two-key advisory locks (never colliding with the single-key migration lock): the
 // first key says what is locked, the second is the agent's hash.
@@ -39,7 +40,7 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
       // All of the batch's at its end, in three statements (report facts ride on the
       // call's commit; a round trip each would cost more than the rest of it).
       case 'reportFact': facts.push(c.fact); break
-      case 'call': await saveCall(client, c.call); break
+      case 'call': break // all of the batch's at its end, once each (saveCalls)
       case 'acw': await saveAcw(client, c.entry); break
       case 'acwEnded': await client.query('DELETE FROM acw WHERE agent_id = $1', [c.agentId]); break
       case 'agentSession':
@@ -82,6 +83,7 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
       }
     }
   }
+  await saveCalls(client, lastCallSaves(changes).map(c => c.call))
   if (facts.length > 0) await recordFacts(client, facts)
 }
 
@@ -123,14 +125,21 @@ async function bumpAgentsVersion (client: PgClient, at: string): Promise<void> {
 /** The NOTIFY channel of agent and token changes. */
 export const AGENTS_CHANNEL = 'pln123_agents'
 
-async function saveCall (client: PgClient, call: Call): Promise<void> {
+/**
+ * The calls of a batch in one statement: a round trip per save made a busy AMI stream's
+ * groups wait on the loopback once per event. The calls are distinct (lastCallSaves),
+ * as one INSERT ... ON CONFLICT may touch each row once only.
+ */
+async function saveCalls (client: PgClient, calls: readonly Call[]): Promise<void> {
+  if (calls.length === 0) return
   const now = new Date().toISOString()
   // Retention's clock (migration 8): NULL while the call is live, so a purge never takes it.
-  const closedAt = call.state === 'ended' || call.state === 'transferred' ? call.endedAt ?? now : null
-  await client.query(`INSERT INTO calls (call_id, state, agent_id, data, updated_at, closed_at) VALUES ($1, $2, $3, $4, $5, $6)
+  const closedAt = (call: Call): string | null => call.state === 'ended' || call.state === 'transferred' ? call.endedAt ?? now : null
+  await client.query(`INSERT INTO calls (call_id, state, agent_id, data, updated_at, closed_at)
+    SELECT c.call_id, c.state, c.agent_id, c.data::jsonb, $5::text, c.closed_at FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $6::text[]) AS c (call_id, state, agent_id, data, closed_at)
     ON CONFLICT (call_id) DO UPDATE SET state = excluded.state, agent_id = excluded.agent_id, data = excluded.data,
       updated_at = excluded.updated_at, closed_at = excluded.closed_at`,
-  [call.callId, call.state, call.agentId ?? null, JSON.stringify(call), now, closedAt])
+  [calls.map(c => c.callId), calls.map(c => c.state), calls.map(c => c.agentId ?? null), calls.map(c => JSON.stringify(c)), now, calls.map(closedAt)])
 }
 
 async function saveAcw (client: PgClient, e: AcwEntry): Promise<void> {

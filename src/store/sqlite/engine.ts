@@ -22,6 +22,7 @@ import { SqliteReports } from '../reports-repository.ts'
 import type { ReportFact } from '../../reports/fact.ts'
 import type { Store as SqliteFile } from '../sqlite.ts'
 import type { Change, OutboxEntry, OutboxStatus } from '../port.ts'
+import { lastCallSaves } from '../superseded.ts'
 import { isWrite, type ClaimData, type Job, type Outcome, type ResultData } from './jobs.ts'
 import { clipError, sessionValues, toAgentSession, toOutboxEntry, type OutboxRow, type SessionRow } from '../rows.ts'
 
@@ -138,12 +139,14 @@ export class SqliteEngine {
   private exec (job: Job): unknown {
     switch (job.op) {
       case 'commit': {
-        // A commit's report facts go in together at its end (their rollup rows merged).
+        // A commit's report facts go in together at its end (their rollup rows merged),
+        // its calls once each, as last saved (superseded.ts says why that is the same).
         const facts: ReportFact[] = []
         for (const c of job.changes) {
           if (c.kind === 'reportFact') facts.push(c.fact)
-          else this.apply(c)
+          else if (c.kind !== 'call') this.apply(c)
         }
+        for (const c of lastCallSaves(job.changes)) this.calls.save(c.call)
         if (facts.length > 0) this.reports.record(facts)
         return undefined
       }
@@ -205,7 +208,7 @@ export class SqliteEngine {
 
   private apply (c: Change): void {
     switch (c.kind) {
-      case 'call': this.calls.save(c.call); return
+      case 'call': this.calls.save(c.call); return // (exec saves a commit's calls itself, once each)
       case 'acw': this.acw.save(c.entry); return
       case 'acwEnded': this.acw.delete(c.agentId); return
       case 'agentSession': this.stmt.sessionSave.run(...sessionValues(c.session, new Date().toISOString())); return
