@@ -142,13 +142,14 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
       { kind: 'call', call: call('g1', 'connected', { connectedAt: iso(NOW) }) },
       { kind: 'audit', entry: { actor: 'agent 1001', role: 'agent', action: 'direct-transfer', target: 'g1' }, at: iso(NOW) },
       apkt(r),
+      { kind: 'audit', entry: { actor: 'agent 1002', role: 'agent', action: 'consent', target: 'g2' }, at: iso(NOW) },
       { kind: 'call', call: call('g2', 'ended', { agentId: '1002', endedAt: iso(NOW) }) },
       { kind: 'call', call: call('g1', 'transferring', { connectedAt: iso(NOW) }) }
     ])
     t.strictSame(await store.calls.get('g1'), call('g1', 'transferring', { connectedAt: iso(NOW) }), 'g1 as last saved')
     t.strictSame(await store.calls.get('g2'), call('g2', 'ended', { agentId: '1002', endedAt: iso(NOW) }), 'g2 as last saved')
     t.strictSame((await store.calls.unfinished()).map(c => c.callId), ['g1'], 'the ended call is finished, the other not')
-    t.strictSame((await store.audit.list()).map(a => a.target), ['g1'], 'the audit entry written')
+    t.strictSame((await store.audit.list()).map(a => a.target), ['g2', 'g1'], 'the audit entries written, newest (the later one) first')
     t.equal((await store.outbox.get(r.id))?.status, 'pending', 'the APKT record written')
     // A later commit still replaces it (nothing of the earlier saves lingers).
     await store.commit([{ kind: 'call', call: call('g1', 'transferred', { endedAt: iso(NOW) }) }, { kind: 'call', call: call('g1', 'ended', { endedAt: iso(NOW) }) }])
@@ -166,6 +167,10 @@ export function storeContract (t: Test, engine: string, open: () => Promise<Stor
     t.strictSame(await store.acw.all(), [b2, a])
     await store.commit([{ kind: 'acwEnded', agentId: '1001' }, { kind: 'acwEnded', agentId: 'never-paused' }])
     t.strictSame(await store.acw.all(), [b2], 'ending an ACW that is not there is no error')
+    // Several changes of one agent's ACW in one commit: the last one counts.
+    const a2: AcwEntry = { ...a, state: 'ending' }
+    await store.commit([{ kind: 'acw', entry: a }, { kind: 'acwEnded', agentId: '1002' }, { kind: 'acw', entry: a2 }, { kind: 'acw', entry: b }, { kind: 'acwEnded', agentId: '1003' }, { kind: 'acw', entry: c }, { kind: 'acwEnded', agentId: '1003' }])
+    t.strictSame(await store.acw.all(), [b, a2], 'saved after ended: there, as last saved; ended after saved: gone')
   })
 
   t.test(`${engine}: agent sessions: saved, replaced, ended; all() by login time; one agent per interface`, async t => {

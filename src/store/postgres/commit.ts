@@ -33,32 +33,34 @@ export async function lockAgents (client: PgClient, changes: readonly Change[]):
     SELECT DISTINCT hashtext(a) AS h FROM unnest($2::text[]) AS a ORDER BY h) AS s`, [AGENT_OUTBOX_LOCK, agents])
 }
 
+/**
+ * The batch's changes of the busy kinds (calls, ACW, audit entries, APKT records, report
+ * facts) go in one statement per kind, at the end: a round trip per change made a group
+ * commit of a burst (200 presses: 400 changes) wait on the loopback 400 times. Tables do
+ * not refer to each other and nothing in a commit reads what it writes, so only the order
+ * within a kind matters, and that is kept: a call's or an agent's ACW last change wins,
+ * audit entries and APKT records get their seq in the order handed in. The rare kinds
+ * (agents, tokens, sessions) run one by one, in order.
+ */
 export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
   const facts: ReportFact[] = []
+  const acw = new Map<string, AcwEntry | null>() // by agent, the last change: an entry, or null once ended
+  const audits: Array<Extract<Change, { kind: 'audit' }>> = []
+  const records: Array<Extract<Change, { kind: 'apktRecord' }>> = []
   for (const c of changes) {
     switch (c.kind) {
-      // All of the batch's at its end, in three statements (report facts ride on the
-      // call's commit; a round trip each would cost more than the rest of it).
       case 'reportFact': facts.push(c.fact); break
-      case 'call': break // all of the batch's at its end, once each (saveCalls)
-      case 'acw': await saveAcw(client, c.entry); break
-      case 'acwEnded': await client.query('DELETE FROM acw WHERE agent_id = $1', [c.agentId]); break
+      case 'call': break // lastCallSaves below
+      case 'acw': acw.delete(c.entry.agentId); acw.set(c.entry.agentId, c.entry); break
+      case 'acwEnded': acw.delete(c.agentId); acw.set(c.agentId, null); break
+      case 'audit': audits.push(c); break
+      case 'apktRecord': records.push(c); break // the agent's outbox lock is already held (lockAgents)
       case 'agentSession':
         await client.query(`INSERT INTO agent_sessions (agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
           ON CONFLICT (agent_id) DO UPDATE SET interface = excluded.interface, queues = excluded.queues, since = excluded.since, pause_reason = excluded.pause_reason,
             paused_since = excluded.paused_since, next = excluded.next, updated_at = excluded.updated_at`, sessionValues(c.session, new Date().toISOString()))
         break
       case 'agentSessionEnded': await client.query('DELETE FROM agent_sessions WHERE agent_id = $1', [c.agentId]); break
-      case 'audit':
-        await client.query('INSERT INTO audit (at, actor, role, action, target, details) VALUES ($1, $2, $3, $4, $5, $6)',
-          [c.at, c.entry.actor, c.entry.role, c.entry.action, c.entry.target, JSON.stringify(c.entry.details ?? {})])
-        break
-      case 'apktRecord':
-        // The agent's outbox lock is already held (lockAgents).
-        await client.query(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
-          VALUES ($1, $2, $3, $4, 'pending', 0, $5, $5, $6) ON CONFLICT (outcome_key) DO NOTHING`,
-        [c.record.id, c.outcomeKey, c.record.agentId, c.record.callId, c.at, JSON.stringify(c.record)])
-        break
       case 'agent':
         await client.query(`INSERT INTO agents (agent_id, data, from_config, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
           ON CONFLICT (agent_id) DO UPDATE SET data = excluded.data, from_config = excluded.from_config, updated_at = excluded.updated_at`, [c.agent.id, JSON.stringify(c.agent), c.fromConfig === true, c.at])
@@ -84,7 +86,35 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
     }
   }
   await saveCalls(client, lastCallSaves(changes).map(c => c.call))
+  await saveAcw(client, [...acw.values()].filter((e): e is AcwEntry => e !== null))
+  const ended = [...acw].filter(([, e]) => e === null).map(([agentId]) => agentId)
+  if (ended.length > 0) await client.query('DELETE FROM acw WHERE agent_id = ANY($1::text[])', [ended])
+  await addAudit(client, audits)
+  await addRecords(client, records)
   if (facts.length > 0) await recordFacts(client, facts)
+}
+
+/** Entries in the order handed in: the seq each gets follows the ordinality. */
+async function addAudit (client: PgClient, entries: ReadonlyArray<Extract<Change, { kind: 'audit' }>>): Promise<void> {
+  if (entries.length === 0) return
+  await client.query(`INSERT INTO audit (at, actor, role, action, target, details)
+    SELECT a.at, a.actor, a.role, a.action, a.target, a.details::jsonb
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS a (at, actor, role, action, target, details, n)
+    ORDER BY a.n`,
+  [entries.map(c => c.at), entries.map(c => c.entry.actor), entries.map(c => c.entry.role), entries.map(c => c.entry.action), entries.map(c => c.entry.target),
+    entries.map(c => JSON.stringify(c.entry.details ?? {}))])
+}
+
+/** Records in the order handed in (an agent's delivery order is seq order); one per outcome key. */
+async function addRecords (client: PgClient, records: ReadonlyArray<Extract<Change, { kind: 'apktRecord' }>>): Promise<void> {
+  if (records.length === 0) return
+  await client.query(`INSERT INTO apkt_records (id, outcome_key, agent_id, call_id, status, attempts, next_attempt_at, created_at, body)
+    SELECT r.id, r.outcome_key, r.agent_id, r.call_id, 'pending', 0, r.at, r.at, r.body
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) WITH ORDINALITY AS r (id, outcome_key, agent_id, call_id, at, body, n)
+    ORDER BY r.n
+    ON CONFLICT (outcome_key) DO NOTHING`,
+  [records.map(c => c.record.id), records.map(c => c.outcomeKey), records.map(c => c.record.agentId), records.map(c => c.record.callId), records.map(c => c.at),
+    records.map(c => JSON.stringify(c.record))])
 }
 
 /** Keeps the facts not stored yet and adds those to the rollups (src/store/report-rollups.ts). */
@@ -142,11 +172,15 @@ async function saveCalls (client: PgClient, calls: readonly Call[]): Promise<voi
   [calls.map(c => c.callId), calls.map(c => c.state), calls.map(c => c.agentId ?? null), calls.map(c => JSON.stringify(c)), now, calls.map(closedAt)])
 }
 
-async function saveAcw (client: PgClient, e: AcwEntry): Promise<void> {
+/** ACW entries of distinct agents, in one statement. */
+async function saveAcw (client: PgClient, entries: readonly AcwEntry[]): Promise<void> {
+  if (entries.length === 0) return
   await client.query(`INSERT INTO acw (agent_id, call_id, started_at, ends_at, state, seconds, interface, pause_reason, updated_at)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+    SELECT e.agent_id, e.call_id, e.started_at, e.ends_at, e.state, e.seconds, e.interface, e.pause_reason, $9::text
+    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::integer[], $7::text[], $8::text[]) AS e (agent_id, call_id, started_at, ends_at, state, seconds, interface, pause_reason)
     ON CONFLICT (agent_id) DO UPDATE SET call_id = excluded.call_id, started_at = excluded.started_at, ends_at = excluded.ends_at,
       state = excluded.state, seconds = excluded.seconds, interface = excluded.interface, pause_reason = excluded.pause_reason,
       updated_at = excluded.updated_at`,
-  [e.agentId, e.callId ?? null, e.startedAt, e.endsAt ?? null, e.state, e.seconds, e.interface ?? null, e.pauseReason ?? null, new Date().toISOString()])
+  [entries.map(e => e.agentId), entries.map(e => e.callId ?? null), entries.map(e => e.startedAt), entries.map(e => e.endsAt ?? null), entries.map(e => e.state),
+    entries.map(e => e.seconds), entries.map(e => e.interface ?? null), entries.map(e => e.pauseReason ?? null), new Date().toISOString()])
 }
