@@ -14,8 +14,14 @@
 //                /v1/calls/:id/direct-transfer -> 200, timed by the HTTP client on
 //                loopback (what the agent's screen waits for); the service-side time
 //                (Fastify's start of the request -> the 200 handed to the socket) too.
+//   held         the SOP's floor: the same bare client sends QueuePause for the agent's
+//                interface (ACW's hold, which the service sends before the customer
+//                leaves) and then BlindTransfer on the same session: QueuePause's write
+//                -> the BlindTransfer event. The agent is unpaused after the call.
 // Reported per variant: p50/p99; per engine: button / bare for p50 and p99 (client
-// round trip; the service-side ratio beside it). Target (issue 13): both <= 1.5.
+// round trip; the service-side ratio beside it), button / held beside it, and the
+// service-side phases (to BlindTransfer written, the PBX to its event, event to 200).
+// Target (issue 13): button / bare both <= 1.5.
 //   tsx test/bench/button-floor.ts [--engines sqlite,postgres] [--rounds 3] [--presses 20] [--agents 4] [--acw 1]
 import path from 'node:path'
 import os from 'node:os'
@@ -100,8 +106,13 @@ async function endAtIconnet (callId: string): Promise<void> {
   await waitFor(`call ${callId} hung up`, () => hungUp.has(arrived) ? true : undefined, 10_000)
 }
 
-/** The floor: `n` presses by a bare asterisk-manager client, ms from write to its BlindTransfer event. */
-async function bareRound (n: number): Promise<number[]> {
+/**
+ * The floor: `n` presses by a bare asterisk-manager client, ms from write to its
+ * BlindTransfer event. `held`: the SOP's floor, the agent paused (QueuePause, as ACW's
+ * hold) before the BlindTransfer on the same session, timed from the QueuePause's write;
+ * the agent is unpaused after the call.
+ */
+async function bareRound (n: number, held = false): Promise<number[]> {
   const mgr = AsteriskManager(sb.amiPort, '127.0.0.1', CTI_USER.username, CTI_USER.secret, true)
   const waiting = new Map<string, { t0: number, resolve: (ms: number) => void, reject: (err: Error) => void }>()
   mgr.on('managerevent', (ev: Record<string, string>) => {
@@ -121,10 +132,16 @@ async function bareRound (n: number): Promise<number[]> {
       const c = await connectCall()
       await sleep(200) // the call settles (the agent says hello), as before the button
       const done = new Promise<number>((resolve, reject) => { waiting.set(c.agentChannel, { t0: performance.now(), resolve, reject }) })
+      if (held) mgr.action({ action: 'QueuePause', interface: memberInterface(c.agentId), paused: 'true', reason: 'ACW' })
       mgr.action({ action: 'BlindTransfer', channel: c.agentChannel, context: 'direct-transfer', exten: '3' })
       const timeout = sleep(10_000).then(() => { throw new Error(`no BlindTransfer event for ${c.agentChannel}`) })
       out.push(await Promise.race([done, timeout]))
       await endAtIconnet(c.callId)
+      if (held) {
+        const unpausedBefore = unpauses.get(memberInterface(c.agentId)) ?? 0
+        mgr.action({ action: 'QueuePause', interface: memberInterface(c.agentId), paused: 'false' })
+        await waitFor(`agent ${c.agentId} unpaused`, () => (unpauses.get(memberInterface(c.agentId)) ?? 0) > unpausedBefore ? true : undefined, 10_000)
+      }
     }
   } finally {
     await new Promise<void>(resolve => mgr.disconnect(() => resolve()))
@@ -133,7 +150,9 @@ async function bareRound (n: number): Promise<number[]> {
 }
 
 /** `n` presses of the button on a service running on `engine`: client round trips and the service's timings. */
-async function serviceRound (engine: Engine, n: number): Promise<{ client: number[], service: number[] }> {
+interface Presses { client: number[], service: number[], toBlindTransfer: number[], pbx: number[], eventTo200: number[] }
+
+async function serviceRound (engine: Engine, n: number): Promise<Presses> {
   const db = await stores.database(engine)
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pln123-bench-floor-'))
   const raw = benchRawConfig({ amiPort: sb.amiPort, agents: AGENTS, acwSeconds: ACW, apktUrl, storePath: path.join(dir, 'cti.db'), logLevel: 'info' })
@@ -171,7 +190,7 @@ async function serviceRound (engine: Engine, n: number): Promise<{ client: numbe
       }, 20_000)
     }
     const t = (await s.ask<Timing[]>({ cmd: 'timings' })).filter(x => x.kind === 'transfer' && x.status === 200)
-    return { client, service: t.map(x => (x.end ?? NaN) - x.start) }
+    return { client, service: t.map(x => (x.end ?? NaN) - x.start), toBlindTransfer: t.map(x => (x.blindTransferAt ?? NaN) - x.start), pbx: t.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)), eventTo200: t.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)) }
   } finally {
     await svc?.stop()
     rmSync(dir, { recursive: true, force: true })
@@ -180,25 +199,29 @@ async function serviceRound (engine: Engine, n: number): Promise<{ client: numbe
 }
 
 const bare: number[] = []
-const button = new Map<Engine, { client: number[], service: number[] }>(engines.map(e => [e, { client: [], service: [] }]))
+const held: number[] = []
+const button = new Map<Engine, Presses>(engines.map(e => [e, { client: [], service: [], toBlindTransfer: [], pbx: [], eventTo200: [] }]))
 try {
   admin.start()
   await waitFor('driver login', () => admin.ready, 60_000)
-  const variants: Array<Engine | 'bare'> = ['bare', ...engines]
+  const variants: Array<Engine | 'bare' | 'held'> = ['bare', 'held', ...engines]
   const perRound = Math.max(1, Math.ceil(PRESSES / ROUNDS))
   for (let r = 0; r < ROUNDS; r++) {
-    const order = variants.map((_, i) => variants[(i + r) % variants.length] as Engine | 'bare')
+    const order = variants.map((_, i) => variants[(i + r) % variants.length] as Engine | 'bare' | 'held')
     const line: string[] = []
     for (const v of order) {
       if (v === 'bare') {
         const ms = await bareRound(perRound)
         bare.push(...ms)
         line.push(`bare p50 ${percentile(ms, 50).toFixed(2)} ms`)
+      } else if (v === 'held') {
+        const ms = await bareRound(perRound, true)
+        held.push(...ms)
+        line.push(`held p50 ${percentile(ms, 50).toFixed(2)} ms`)
       } else {
         const res = await serviceRound(v, perRound)
-        const b = button.get(v) as { client: number[], service: number[] }
-        b.client.push(...res.client)
-        b.service.push(...res.service)
+        const b = button.get(v) as Presses
+        for (const k of ['client', 'service', 'toBlindTransfer', 'pbx', 'eventTo200'] as const) b[k].push(...res[k])
         line.push(`${v} p50 ${percentile(res.client, 50).toFixed(2)} ms`)
       }
     }
@@ -214,6 +237,8 @@ try {
 
 figure({ bench: BENCH, name: 'bare.blindtransfer_to_event.p50', value: percentile(bare, 50), unit: 'ms', presses: bare.length })
 figure({ bench: BENCH, name: 'bare.blindtransfer_to_event.p99', value: percentile(bare, 99), unit: 'ms', presses: bare.length })
+figure({ bench: BENCH, name: 'held.queuepause_blindtransfer_to_event.p50', value: percentile(held, 50), unit: 'ms', presses: held.length })
+figure({ bench: BENCH, name: 'held.queuepause_blindtransfer_to_event.p99', value: percentile(held, 99), unit: 'ms', presses: held.length })
 const texts: string[] = []
 for (const [engine, b] of button) {
   const e = { engine }
@@ -222,10 +247,17 @@ for (const [engine, b] of button) {
     figure({ bench: BENCH, ...e, name: `${engine}.button_to_200.p${q}`, value: percentile(b.client, q), unit: 'ms', presses: b.client.length, serviceSide: round(percentile(b.service, q)) })
     figure({ bench: BENCH, ...e, name: `${engine}.ratio.button_over_bare.p${q}`, value: ratio, unit: 'ratio', serviceSideRatio: round(percentile(b.service, q) / percentile(bare, q)), target: TARGET, met: ratio <= TARGET })
   }
+  const h50 = percentile(b.client, 50) / percentile(held, 50)
+  const h99 = percentile(b.client, 99) / percentile(held, 99)
+  figure({ bench: BENCH, ...e, name: `${engine}.ratio.button_over_held`, value: h50, unit: 'ratio', p99: round(h99) })
+  figure({ bench: BENCH, ...e, name: `${engine}.phases_p50`, value: percentile(b.service, 50), unit: 'ms', toBlindTransfer: round(percentile(b.toBlindTransfer, 50)), pbxRoundTrip: round(percentile(b.pbx, 50)), eventTo200: round(percentile(b.eventTo200, 50)) })
   const r50 = percentile(b.client, 50) / percentile(bare, 50)
   const r99 = percentile(b.client, 99) / percentile(bare, 99)
   texts.push(`[${engine}] button -> 200 p50 ${percentile(b.client, 50).toFixed(2)} ms, p99 ${percentile(b.client, 99).toFixed(2)} ms (service-side ${percentile(b.service, 50).toFixed(2)} / ${percentile(b.service, 99).toFixed(2)} ms): ` +
-    `${r50.toFixed(2)}x / ${r99.toFixed(2)}x the floor (target <= ${TARGET}: p50 ${met(r50 <= TARGET)}, p99 ${met(r99 <= TARGET)})`)
+    `${r50.toFixed(2)}x / ${r99.toFixed(2)}x the floor (target <= ${TARGET}: p50 ${met(r50 <= TARGET)}, p99 ${met(r99 <= TARGET)}), ` +
+    `${h50.toFixed(2)}x / ${h99.toFixed(2)}x the held floor; service-side p50 phases: to BlindTransfer written ${percentile(b.toBlindTransfer, 50).toFixed(2)} ms, ` +
+    `PBX to its event ${percentile(b.pbx, 50).toFixed(2)} ms, event to 200 ${percentile(b.eventTo200, 50).toFixed(2)} ms`)
 }
-summary(BENCH, `one press at a time on Asterisk 22, ${bare.length} presses per variant: floor (bare asterisk-manager BlindTransfer -> its event) p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${texts.join('; ')}`)
+summary(BENCH, `one press at a time on Asterisk 22, ${bare.length} presses per variant: floor (bare asterisk-manager BlindTransfer -> its event) p50 ${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ` +
+  `held floor (QueuePause then BlindTransfer -> its event, the SOP's order) p50 ${percentile(held, 50).toFixed(2)} ms, p99 ${percentile(held, 99).toFixed(2)} ms; ${texts.join('; ')}`)
 process.exit(0)
