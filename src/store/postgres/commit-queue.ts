@@ -9,9 +9,9 @@
 // the COMMIT) fails the whole group, each batch rejecting as unavailable.
 import type pg from 'pg'
 import type { Change } from '../port.ts'
-import { applyChanges, lockAgents } from './commit.ts'
+import { applyChanges, lockAgents, singleStatement } from './commit.ts'
 import { isPgUnavailable } from './errors.ts'
-import { transaction } from './pool.ts'
+import { autocommit, transaction } from './pool.ts'
 import { assertFence, FencedError } from './lease.ts'
 import type { FenceToken } from '../../ha/lease.ts'
 
@@ -68,9 +68,16 @@ export class CommitQueue {
     // First without savepoints (a savepoint and its release are two more round trips per
     // batch); a batch failing is rare (a bug), and then the group is redone with them.
     try {
+      const changes = group.flatMap(job => job.changes)
+      // Outside an HA group, most groups are one statement, its own transaction: one round trip.
+      const single = token === undefined ? singleStatement(changes) : undefined
+      if (single !== undefined) {
+        await autocommit(this.pool, single)
+        for (const job of group) job.resolve()
+        return
+      }
       await transaction(this.pool, async client => {
         await fenced(client)
-        const changes = group.flatMap(job => job.changes)
         await lockAgents(client, changes)
         // As one batch: no savepoints between them here, and the report facts of the
         // whole group go in together.

@@ -5,7 +5,7 @@ import type { PgClient } from './pool.ts'
 import { sessionValues } from '../rows.ts'
 import type { ReportFact } from '../../reports/fact.ts'
 import { lastCallSaves } from '../superseded.ts'
-import { busyStatement } from './batch-statement.ts'
+import { busyStatement, type BusyChanges } from './batch-statement.ts'
 
 // Two-key advisory locks (never colliding with the single-key migration lock): the
 // first key says what is locked, the second is the agent's hash.
@@ -32,15 +32,8 @@ export async function lockAgents (client: PgClient, changes: readonly Change[]):
     SELECT DISTINCT hashtext(a) AS h FROM unnest($2::text[]) AS a ORDER BY h) AS s`, [AGENT_OUTBOX_LOCK, agents])
 }
 
-/**
- * The batch's busy kinds (calls, ACW, audit entries, APKT records, report facts) go in
- * one statement at the end (batch-statement.ts): a round trip per change made a group
- * commit of a burst (200 presses: 400 changes) wait on the loopback 400 times. Only the
- * order within a kind matters, and that is kept: a call's or an agent's ACW last change
- * wins, audit entries and APKT records get their seq in the order handed in. The rare
- * kinds (agents, tokens, sessions) run one by one, in order.
- */
-export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
+/** The busy kinds of `changes` (batch-statement.ts): only the order within a kind matters, and is kept. */
+function busyOf (changes: readonly Change[]): BusyChanges {
   const facts: ReportFact[] = []
   const acw = new Map<string, AcwEntry | null>() // by agent, the last change: an entry, or null once ended
   const audits: Array<Extract<Change, { kind: 'audit' }>> = []
@@ -48,11 +41,48 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
   for (const c of changes) {
     switch (c.kind) {
       case 'reportFact': facts.push(c.fact); break
-      case 'call': break // lastCallSaves below
       case 'acw': acw.delete(c.entry.agentId); acw.set(c.entry.agentId, c.entry); break
       case 'acwEnded': acw.delete(c.agentId); acw.set(c.agentId, null); break
       case 'audit': audits.push(c); break
-      case 'apktRecord': records.push(c); break // the agent's outbox lock is already held (lockAgents)
+      case 'apktRecord': records.push(c); break
+    }
+  }
+  return {
+    calls: lastCallSaves(changes).map(c => c.call),
+    acwSaved: [...acw.values()].filter((e): e is AcwEntry => e !== null),
+    acwEnded: [...acw].filter(([, e]) => e === null).map(([agentId]) => agentId),
+    audits,
+    records,
+    facts
+  }
+}
+
+/** Changes that need no statement of their own and no agent lock: the busy kinds but APKT records. */
+const ALONE = new Set<Change['kind']>(['call', 'acw', 'acwEnded', 'audit', 'reportFact'])
+
+/**
+ * The whole of `changes` as one statement, when that is all they need (no APKT record,
+ * whose agent lock must be taken first; no rare kind); else undefined. Most commits are
+ * such (a call's state, an ACW, the press's "transferring"): with no BEGIN and COMMIT
+ * around it, one round trip (CommitQueue).
+ */
+export function singleStatement (changes: readonly Change[]): { text: string, values: unknown[] } | undefined {
+  if (!changes.every(c => ALONE.has(c.kind))) return undefined
+  return busyStatement(busyOf(changes), new Date().toISOString())
+}
+
+/**
+ * Writes `changes` inside the caller's transaction. The busy kinds (calls, ACW, audit
+ * entries, APKT records, report facts) go in one statement at the end
+ * (batch-statement.ts): a round trip per change made a group commit of a burst (200
+ * presses: 400 changes) wait on the loopback 400 times. The rare kinds (agents, tokens,
+ * sessions) run one by one, in order, before it. The agents' outbox locks are already
+ * held (lockAgents).
+ */
+export async function applyChanges (client: PgClient, changes: readonly Change[]): Promise<void> {
+  for (const c of changes) {
+    switch (c.kind) {
+      case 'reportFact': case 'call': case 'acw': case 'acwEnded': case 'audit': case 'apktRecord': break // busyOf
       case 'agentSession':
         await client.query(`INSERT INTO agent_sessions (agent_id, interface, queues, since, pause_reason, paused_since, next, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
           ON CONFLICT (agent_id) DO UPDATE SET interface = excluded.interface, queues = excluded.queues, since = excluded.since, pause_reason = excluded.pause_reason,
@@ -83,14 +113,7 @@ export async function applyChanges (client: PgClient, changes: readonly Change[]
       }
     }
   }
-  const statement = busyStatement({
-    calls: lastCallSaves(changes).map(c => c.call),
-    acwSaved: [...acw.values()].filter((e): e is AcwEntry => e !== null),
-    acwEnded: [...acw].filter(([, e]) => e === null).map(([agentId]) => agentId),
-    audits,
-    records,
-    facts
-  }, new Date().toISOString())
+  const statement = busyStatement(busyOf(changes), new Date().toISOString())
   if (statement !== undefined) await client.query(statement.text, statement.values)
 }
 

@@ -112,6 +112,22 @@ export async function transaction<T> (pool: pg.Pool, fn: (client: PgClient) => P
   }
 }
 
+/**
+ * One statement as its own transaction (PostgreSQL commits a lone statement by itself,
+ * with the same durability): one round trip where BEGIN, the statement and COMMIT are
+ * three. The connection is destroyed after a failure, as transaction() does.
+ */
+export async function autocommit (pool: pg.Pool, statement: { text: string, values: unknown[] }): Promise<void> {
+  const client = await checkout(pool)
+  try {
+    await client.query(statement.text, statement.values)
+    client.release()
+  } catch (err) {
+    client.release(err instanceof Error ? err : new Error(String(err)))
+    throw err
+  }
+}
+
 /** A pool checkout that fails as "unavailable" when the pool itself times out. */
 export async function checkout (pool: pg.Pool): Promise<PgClient> {
   try {
