@@ -69,8 +69,9 @@ export class CommitQueue {
     // batch); a batch failing is rare (a bug), and then the group is redone with them.
     try {
       const changes = group.flatMap(job => job.changes)
-      // Outside an HA group, most groups are one statement, its own transaction: one round trip.
-      const single = token === undefined ? singleStatement(changes) : undefined
+      // Outside an HA group (this process the database's only writer), most groups are one
+      // statement, its own transaction: one round trip.
+      const single = token === undefined ? singleStatement(changes, true) : undefined
       if (single !== undefined) {
         await autocommit(this.pool, single)
         for (const job of group) job.resolve()

@@ -57,17 +57,21 @@ function busyOf (changes: readonly Change[]): BusyChanges {
   }
 }
 
-/** Changes that need no statement of their own and no agent lock: the busy kinds but APKT records. */
-const ALONE = new Set<Change['kind']>(['call', 'acw', 'acwEnded', 'audit', 'reportFact'])
+/** Changes the one statement takes (batch-statement.ts): all but the rare kinds. */
+const BUSY = new Set<Change['kind']>(['call', 'acw', 'acwEnded', 'audit', 'reportFact', 'apktRecord'])
 
 /**
- * The whole of `changes` as one statement, when that is all they need (no APKT record,
- * whose agent lock must be taken first; no rare kind); else undefined. Most commits are
- * such (a call's state, an ACW, the press's "transferring"): with no BEGIN and COMMIT
- * around it, one round trip (CommitQueue).
+ * The whole of `changes` as one statement, when that is all they need; else undefined.
+ * Most commits are such (a call's state, an ACW, the press's "transferring", an outcome
+ * and its record): sent with no BEGIN and COMMIT around it, one round trip where the
+ * transaction took four (CommitQueue). Not with a rare kind (a statement each), and not
+ * with an APKT record unless this process is the database's `soleWriter` (outside an HA
+ * group): the agent locks (lockAgents) keep two writers' records of one agent in seq
+ * order, and must be taken before the insert; one writer commits one transaction at a
+ * time (CommitQueue), so its seq order is its commit order anyway.
  */
-export function singleStatement (changes: readonly Change[]): { text: string, values: unknown[] } | undefined {
-  if (!changes.every(c => ALONE.has(c.kind))) return undefined
+export function singleStatement (changes: readonly Change[], soleWriter: boolean): { text: string, values: unknown[] } | undefined {
+  if (!changes.every(c => BUSY.has(c.kind) && (soleWriter || c.kind !== 'apktRecord'))) return undefined
   return busyStatement(busyOf(changes), new Date().toISOString())
 }
 
