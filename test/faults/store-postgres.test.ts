@@ -33,6 +33,13 @@ interface Setup {
   sql: <R extends pg.QueryResultRow>(text: string, params?: unknown[]) => Promise<R[]>
   /** commits of the service's journal that the database failed as "unavailable" (the fault met a transaction) */
   unavailableCommits: string[]
+  /**
+   * Kills the service's connections while one of its commits is in flight, for sure: a
+   * lock on the calls table (taken by a connection of the test) makes the next commit
+   * wait on the server, and the kill comes while it waits. A kill at a moment of the
+   * test's choosing found none in flight once a commit became one round trip.
+   */
+  killDuringCommit: () => Promise<number>
 }
 
 async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
@@ -62,7 +69,22 @@ async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
       throw err
     }
   }
-  return { s, cluster, db, sql, unavailableCommits }
+  const killDuringCommit = async (): Promise<number> => {
+    const blocker = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 })
+    blocker.on('error', () => {}) // killed with the service's connections: that ends its lock
+    await blocker.connect()
+    try {
+      const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid
+      await blocker.query('BEGIN')
+      await blocker.query('LOCK TABLE calls IN SHARE ROW EXCLUSIVE MODE') // writers wait, readers do not
+      await eventually('a commit of the service waiting on the lock', async () => ((await sql<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> $2", [db.name, pid]))[0]?.n ?? 0) > 0)
+      return await cluster.terminateConnections(db.name) - 1 // not counting the blocker
+    } finally {
+      await blocker.end().catch(() => {})
+    }
+  }
+  return { s, cluster, db, sql, unavailableCommits, killDuringCommit }
 }
 
 /** Resolves with p's value, or fails the test's step when p does not settle within HANG_MS. */
@@ -178,7 +200,7 @@ t.test('postgres: restarted (stop -m immediate, start) under a live call: 503 me
 t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, requests succeed', async t => {
   const got = await setup(t, 1)
   if (got === undefined) return
-  const { s, cluster, db, sql, unavailableCommits } = got
+  const { s, cluster, db, sql, unavailableCommits, killDuringCommit } = got
   const a = await readyToTransfer(t, s, '0811980101')
   const c = await s.call('0811980102')
   const auditBefore = (await sql<{ n: number }>('SELECT count(*)::int AS n FROM audit WHERE action = \'call.consent\' AND target = $1', [a.callId]))[0]?.n ?? 0
@@ -202,7 +224,8 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
     // only drops idle connections, which the pool replaces without anyone noticing).
     const more = done > (KILLS_AT.at(-1) ?? 0) && done % 4 === 0 && unavailableCommits.length === 0
     if (!KILLS_AT.includes(done) && !more) return
-    kills.push(cluster.terminateConnections(db.name))
+    // The first kill meets a commit in flight for sure; the others at whatever moment comes.
+    kills.push(done === KILLS_AT[0] ? killDuringCommit() : cluster.terminateConnections(db.name))
     if (done === KILLS_AT[0]) void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
   }
   const client = async (k: number): Promise<void> => {
