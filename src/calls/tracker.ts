@@ -57,6 +57,8 @@ interface TrackerEvents {
   released: [agentId: string, call: Call, reason: string]
   /** a BlindTransfer event concerning a tracked call */
   transfer: [callId: string, success: boolean, result: string]
+  /** app_queue is done with the call's agent (its AgentComplete: it wrote COMPLETECALLER/COMPLETEAGENT or BLINDTRANSFER to queue_log first) */
+  queueComplete: [callId: string]
   /** a QueueMemberPause for a configured agent */
   memberPause: [agentId: string, paused: boolean, reason: string]
   /** an outcome was recorded (after its transaction committed, unlike the outcome effects) */
@@ -106,6 +108,8 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * and views find them without a store read. Older ones are in the store only (find()).
    */
   private readonly recent = new Map<string, Call>()
+  /** The call each agent was last released from (an AgentComplete without its call's fields is about it). */
+  private readonly lastCallOf = new Map<string, string>()
 
   /** AMI event name → its handler; events not listed change nothing here. */
   private readonly amiHandlers: AmiHandlers = {
@@ -382,8 +386,13 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onAgentComplete (ev: Extract<KnownAmiEvent, { event: 'AgentComplete' }>): void {
     const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-    const callId = ev.linkedid
+    // The caller gone before app_queue published it, AgentComplete can come with no
+    // channel fields at all, only the member (seen on the sandbox's Asterisk 22): it is
+    // about the agent's call, or the one the agent was just released from (a Hangup first).
+    const callId = ev.linkedid !== '' || agentId === undefined ? ev.linkedid : this.status.get(agentId)?.callId ?? this.lastCallOf.get(agentId) ?? ''
+    if (callId === '') return
     const reason = ev.reason === 'transfer' ? 'transferred' : ev.reason === 'agent' ? 'agent hung up' : ev.reason === 'caller' ? 'caller hung up' : `call ended (${ev.reason || 'unknown'})`
+    this.emit('queueComplete', callId)
     if (agentId !== undefined) this.release(agentId, callId, reason)
     // app_queue knows who hung up; Hangup events of the two legs may come in either order.
     const call = this.get(callId)
@@ -544,6 +553,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     const st = this.status.get(agentId)
     if (st === undefined || st.callId !== callId) return
     this.status.set(agentId, { callId: undefined })
+    this.lastCallOf.set(agentId, callId)
     const call = this.get(callId)
     if (call !== undefined && call.agentChannel !== undefined) this.byChannel.delete(call.agentChannel)
     this.releasedBecause.set(callId, reason)

@@ -11,6 +11,10 @@ import { AcwService, type AcwAgent } from '../acw/service.ts'
 import { systemClock } from '../acw/types.ts'
 import type { OutcomeEffect } from '../calls/outcome-effects.ts'
 import { JournaledAcwRepository } from '../store/acw-records.ts'
+import { orderedQueueLog } from './queue-log-order.ts'
+
+/** How long an ACWSTART waits for app_queue's AgentComplete of its call (it normally follows the Hangup within milliseconds). */
+const QUEUE_COMPLETE_WAIT_MS = 2000
 
 export interface AcwWiring { acw: AcwService, deadlineEffect: OutcomeEffect }
 
@@ -34,7 +38,7 @@ export function wireAcw (config: Config, logger: Logger, { store, journal, audit
     onCall: id => tracker.agentStatus(id)?.callId !== undefined,
     confirmTimeoutMs: config.ami.actionTimeoutMs,
     retry: config.ami.reconnect, // a refused unpause is tried again at the pace of an AMI reconnect
-    queueLog: { async write (e) { await ami.action('QueueLog', { Queue: e.queue, Event: e.event, Interface: e.agent, UniqueID: e.callId, Message: e.data.join('|') }) } },
+    queueLog: orderedQueueLog(tracker, { async write (e) { await ami.action('QueueLog', { Queue: e.queue, Event: e.event, Interface: e.agent, UniqueID: e.callId, Message: e.data.join('|') }) } }, QUEUE_COMPLETE_WAIT_MS),
     ...(failpoint !== undefined ? { failpoint } : {})
   })
   tracker.on('released', (agentId, call, reason) => {
