@@ -19,21 +19,27 @@ const REMEMBERED = 2000
 
 export function orderedQueueLog (tracker: QueueCompletions, port: QueueLogPort, waitMs: number): QueueLogPort {
   const completed = new Set<string>()
-  const waiting = new Map<string, Array<() => void>>()
+  const waiting = new Map<string, Set<() => void>>()
   tracker.on('queueComplete', callId => {
     completed.add(callId)
     if (completed.size > REMEMBERED) completed.delete(completed.values().next().value as string)
     for (const wake of waiting.get(callId) ?? []) wake()
-    waiting.delete(callId)
   })
   const queueDone = async (callId: string): Promise<void> => {
     if (completed.has(callId) || tracker.get(callId)?.queue === undefined) return
     await new Promise<void>(resolve => {
+      const wakers = waiting.get(callId) ?? new Set<() => void>()
+      waiting.set(callId, wakers)
+      // Woken or timed out, each waiter takes only itself off the call's list.
+      const done = (): void => {
+        clearTimeout(timer)
+        wakers.delete(done)
+        if (wakers.size === 0 && waiting.get(callId) === wakers) waiting.delete(callId)
+        resolve()
+      }
       const timer = setTimeout(done, waitMs)
-      function done (): void { clearTimeout(timer); resolve() }
-      waiting.set(callId, [...(waiting.get(callId) ?? []), done])
+      wakers.add(done)
     })
-    waiting.delete(callId)
   }
   const perAgent = new Map<string, Promise<void>>()
   return {
