@@ -38,8 +38,10 @@ interface Setup {
    * lock on the calls table (taken by a connection of the test) makes the next commit
    * wait on the server, and the kill comes while it waits. A kill at a moment of the
    * test's choosing found none in flight once a commit became one round trip.
+   * `locked` is called once the lock is held: traffic that waits for it cannot run out
+   * before the lock is taken (a CI run saw the last request answered before the LOCK).
    */
-  killDuringCommit: () => Promise<number>
+  killDuringCommit: (locked: () => void) => Promise<number>
 }
 
 async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
@@ -69,7 +71,7 @@ async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
       throw err
     }
   }
-  const killDuringCommit = async (): Promise<number> => {
+  const killDuringCommit = async (locked: () => void): Promise<number> => {
     const blocker = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 })
     blocker.on('error', () => {}) // killed with the service's connections: that ends its lock
     await blocker.connect()
@@ -77,6 +79,7 @@ async function setup (t: Test, acwSeconds: number): Promise<Setup | undefined> {
       const pid = (await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]?.pid
       await blocker.query('BEGIN')
       await blocker.query('LOCK TABLE calls IN SHARE ROW EXCLUSIVE MODE') // writers wait, readers do not
+      locked()
       await eventually('a commit of the service waiting on the lock', async () => ((await sql<{ n: number }>(
         "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> $2", [db.name, pid]))[0]?.n ?? 0) > 0)
       return await cluster.terminateConnections(db.name) - 1 // not counting the blocker
@@ -218,6 +221,8 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
   const other: string[] = []
   const ctiAcked: string[] = []
   const kills: Array<Promise<number>> = []
+  // Held from the first kill until its lock is taken: the next requests meet the lock.
+  let lockTaken: Promise<void> = Promise.resolve()
   const afterEach = (): void => {
     done++
     // Three kills; more while none has met a commit in flight (a kill between two commits
@@ -225,7 +230,15 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
     const more = done > (KILLS_AT.at(-1) ?? 0) && done % 4 === 0 && unavailableCommits.length === 0
     if (!KILLS_AT.includes(done) && !more) return
     // The first kill meets a commit in flight for sure; the others at whatever moment comes.
-    kills.push(done === KILLS_AT[0] ? killDuringCommit() : cluster.terminateConnections(db.name))
+    if (done === KILLS_AT[0]) {
+      let locked = (): void => {}
+      lockTaken = new Promise(resolve => { locked = resolve })
+      const kill = killDuringCommit(locked)
+      kill.finally(locked).catch(() => {}) // a failed kill must not hold the traffic: the test fails on `kills`
+      kills.push(kill)
+    } else {
+      kills.push(cluster.terminateConnections(db.name))
+    }
     if (done === KILLS_AT[0]) void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
   }
   const client = async (k: number): Promise<void> => {
@@ -233,6 +246,7 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
       const isConsent = k === 0
       const callId = `kill-${k}-${i}`
       for (let attempt = 0; ; attempt++) {
+        await lockTaken
         const r = isConsent
           ? await settles('consent', s.http('POST', `/v1/calls/${a.callId}/consent`, a.token, { accepted: true }))
           : await settles('CTI event', s.http('POST', '/v1/cti/events', TOKENS.pbx, { type: 'call.offered', callId, data: { callerIdNum: `0811981${k}${String(i).padStart(2, '0')}` } }))
