@@ -55,13 +55,17 @@ export class SqliteEngine {
           paused_since = excluded.paused_since, next = excluded.next, updated_at = excluded.updated_at`),
       sessionDelete: db.prepare('DELETE FROM agent_sessions WHERE agent_id = ?'),
       sessionsAll: db.prepare<[], SessionRow>('SELECT * FROM agent_sessions ORDER BY since, agent_id'),
-      // Today's due query (src/apkt/outbox.ts, INDEXED BY for the same reason), with the
-      // claim in the row (migration 10) instead of the process's memory: an agent whose
-      // head record holds a live lease is skipped, whoever holds it. Only heads are ever
-      // claimed, so the head's claim is the agent's.
-      due: db.prepare<{ now: string, limit: number }, OutboxRow>(`SELECT r.* FROM apkt_records r
-        JOIN (SELECT agent_id, MIN(seq) AS seq FROM apkt_records INDEXED BY apkt_records_pending_by_agent WHERE status = 'pending' GROUP BY agent_id) head ON head.seq = r.seq
-        WHERE r.next_attempt_at <= @now AND (r.claimed_until IS NULL OR r.claimed_until <= @now)
+      // The oldest due records that are their agent's head (no earlier pending record of
+      // the agent), with the claim in the row (migration 10): an agent whose head holds a
+      // live lease is skipped, whoever holds it. Only heads are ever claimed, so the head's
+      // claim is the agent's. The pending records are walked in seq order and the walk
+      // stops at `limit` heads; finding every agent's head first (MIN(seq) GROUP BY
+      // agent_id) read the whole backlog at each claim: 5,000 pending records, claims of
+      // about 18, cost ~25 us of the store thread per record delivered (in-thread
+      // measurement, 96 -> 82 us per record settled and claimed).
+      due: db.prepare<{ now: string, limit: number }, OutboxRow>(`SELECT r.* FROM apkt_records r INDEXED BY apkt_records_status
+        WHERE r.status = 'pending' AND r.next_attempt_at <= @now AND (r.claimed_until IS NULL OR r.claimed_until <= @now)
+          AND NOT EXISTS (SELECT 1 FROM apkt_records e INDEXED BY apkt_records_pending_by_agent WHERE e.status = 'pending' AND e.agent_id = r.agent_id AND e.seq < r.seq)
         ORDER BY r.seq LIMIT @limit`),
       claim: db.prepare('UPDATE apkt_records SET claimed_by = ?, claimed_until = ? WHERE seq = ?'),
       release: db.prepare('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?'),
