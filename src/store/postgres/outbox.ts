@@ -19,20 +19,23 @@ const FOLD_AFTER = 200
 const FOLD = `WITH gone AS (DELETE FROM apkt_count_deltas RETURNING status, n)
   INSERT INTO apkt_count_deltas (status, n) SELECT status, sum(n) FROM gone GROUP BY status`
 
-// Each agent's head (its oldest pending record) from this statement's snapshot, then
-// the head rows themselves locked FOR UPDATE SKIP LOCKED. The conditions that another
-// claimer changes (status, lease, due time) are on `r`, the locked row: when a row was
-// claimed or settled by a transaction that committed after this snapshot, PostgreSQL
-// re-reads the row and re-checks them (READ COMMITTED), so it is not taken twice. A head
-// that is locked right now (being claimed or settled) is skipped, and the agent's next
-// record is never a head while it is pending: per-agent order holds. The plan walks
-// apkt_records_pending_by_agent, already in (agent_id, seq) order.
+// The oldest due records that are their agent's head (no earlier pending record of the
+// agent in this statement's snapshot), walked in seq order until `limit` are found, the
+// rows themselves locked FOR UPDATE SKIP LOCKED. The conditions that another claimer
+// changes (status, lease, due time) are on `r`, the locked row: when a row was claimed or
+// settled by a transaction that committed after this snapshot, PostgreSQL re-reads the
+// row and re-checks them (READ COMMITTED), so it is not taken twice. A head that is
+// locked right now (being claimed or settled) is skipped, and the agent's next record is
+// never a head while it is pending: per-agent order holds. Finding every agent's head
+// first (DISTINCT ON over the pending records) sorted the whole backlog at each claim:
+// 3.4 ms a claim of 18 with 5,000 pending, against 0.1-0.2 ms walking (EXPLAIN ANALYZE).
+// With statistics that predate a backlog (few pending then) the planner checks the
+// earlier records through the status index instead, about as slow as the sort was.
 const CLAIM = `
-  WITH head AS (
-    SELECT DISTINCT ON (agent_id) seq FROM apkt_records WHERE status = 'pending' ORDER BY agent_id, seq
-  ), picked AS (
-    SELECT r.seq FROM apkt_records r JOIN head h ON h.seq = r.seq
+  WITH picked AS (
+    SELECT r.seq FROM apkt_records r
     WHERE r.status = 'pending' AND r.next_attempt_at <= $1 AND (r.claimed_until IS NULL OR r.claimed_until <= $1)
+      AND NOT EXISTS (SELECT 1 FROM apkt_records e WHERE e.status = 'pending' AND e.agent_id = r.agent_id AND e.seq < r.seq)
     ORDER BY r.seq LIMIT $2
     FOR UPDATE OF r SKIP LOCKED
   )
