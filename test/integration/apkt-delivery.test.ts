@@ -246,6 +246,31 @@ t.test('concurrency limit holds, one record per agent at a time', async t => {
   t.equal(receiver.accepted.size, 36)
 })
 
+t.test('in a backlog, store calls wait settleGapMs for more results to settle together; order and once-each hold', async t => {
+  // A receiver of 20 ms an answer, 2 slots: claimed records last long enough to wait.
+  // Store calls counted with the gap and without it, on the same backlog: the gap is what
+  // makes them fewer (each then settles more results in one commit).
+  const storeCalls = async (settleGapMs: number): Promise<number> => {
+    const { receiver, outbox, dispatcher, settled } = await rig(t, () => ({ status: 201, delayMs: 20 }), { concurrency: 2, claimAhead: 1000, settleGapMs, pollMs: 60_000 })
+    const agents = Array.from({ length: 60 }, (_, i) => `g${settleGapMs}-${i}`)
+    const made = await fillOutbox(outbox, agents, 2)
+    let calls = 0
+    const real = outbox.settleAndClaim.bind(outbox)
+    outbox.settleAndClaim = async (results, now, limit) => { calls++; return await real(results, now, limit) }
+    dispatcher.start()
+    await eventually('all delivered', settled, 30_000)
+    t.equal(receiver.accepted.size, 120, `gap ${settleGapMs} ms: every record delivered`)
+    t.equal(receiver.received.length, 120, `gap ${settleGapMs} ms: each once`)
+    const order = receiver.received.map(r => r.key)
+    const misordered = [...made.values()].filter(ids => order.indexOf(ids[0] as string) > order.indexOf(ids[1] as string))
+    t.equal(misordered.length, 0, `gap ${settleGapMs} ms: each agent's records in creation order`)
+    return calls
+  }
+  const without = await storeCalls(0)
+  const paced = await storeCalls(100)
+  t.ok(paced * 2 <= without, `store calls: ${paced} with a 100 ms gap, ${without} without`)
+})
+
 t.test('two dispatchers on one store (an HA group): each record sent once, never two of an agent at a time', async t => {
   let overlap = 0
   const { receiver, store, outbox, dispatcher, settled } = await rig(t, req => {
