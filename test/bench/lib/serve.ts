@@ -4,6 +4,7 @@
 //   tsx test/bench/lib/serve.ts hello                 bare Fastify hello-world
 //   tsx test/bench/lib/serve.ts apkt                  an APKT receiver: POST /apkt/records
 //                                                     answers 201, GET /count says how many
+//                                                     (?reset=1: and starts counting again)
 //   tsx test/bench/lib/serve.ts app [logLevel] [agents]  the real service (createService),
 //                                                     logged in to a fake AMI, with N agents
 //                                                     (and N agent tokens; default 200)
@@ -30,7 +31,13 @@ if (mode === 'apkt') {
     ids.add(String(req.headers['idempotency-key']))
     return await reply.code(201).send({ ok: true })
   })
-  app.get('/count', async () => ({ posts, unique: ids.size }))
+  // ?reset=1 starts a new count: the set of ids seen would otherwise grow with every run
+  // of a benchmark (hundreds of thousands), and the receiver slow down as it did.
+  app.get<{ Querystring: { reset?: string } }>('/count', async req => {
+    const out = { posts, unique: ids.size }
+    if (req.query.reset === '1') { ids.clear(); posts = 0 }
+    return out
+  })
   const url = await app.listen({ host: '127.0.0.1', port: 0 })
   process.stderr.write(`LISTENING ${url}\n`)
 } else if (mode === 'hello') {
