@@ -18,7 +18,7 @@
 // spaced settleGapMs apart: each then settles and claims more records in one commit, so
 // a record costs the store less (its pages and its fsync shared by more), and the event
 // loop makes fewer store round trips. Measured on 5,000 pending records, SQLite,
-// concurrency 4, alternating 10 ms and 0 ms in one run (10 rounds each): median 5,931 vs
+// concurrency 4, alternating 10 ms and 0 ms in one process (10 rounds each): median 5,931 vs
 // 5,176 records/s; CPU per record, main thread ~88 vs ~104 us, store thread ~78 vs ~92 us.
 // A record that arrives on a quiet outbox is still claimed at once.
 import { backoffDelay } from '../backoff.ts'
