@@ -285,8 +285,7 @@ export class Dispatcher {
    * Records claimed and not yet settled, at most: the slots, and as many claims ahead of
    * them as the slots answer while one store call records what they answered and the
    * next claims, with the gap before it (so a slot never waits for the store), at most
-   * claimAhead. A slow
-   * receiver keeps it near the slots: claims do not sit waiting for one.
+   * claimAhead. A slow receiver keeps it near the slots: claims do not sit waiting for one.
    */
   private window (): number {
     if (this.postMs === undefined || this.storeMs === undefined) return this.concurrency
