@@ -236,10 +236,10 @@ t.test('postgres: connections killed mid-traffic: nothing acknowledged is lost, 
       const kill = killDuringCommit(locked)
       kill.finally(locked).catch(() => {}) // a failed kill must not hold the traffic: the test fails on `kills`
       kills.push(kill)
+      void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
     } else {
       kills.push(cluster.terminateConnections(db.name))
     }
-    if (done === KILLS_AT[0]) void s.admin.action('Hangup', { Channel: s.svc.tracker.get(c.callId)?.customerChannel ?? '' })
   }
   const client = async (k: number): Promise<void> => {
     for (let i = 0; i < PER_CLIENT; i++) {
