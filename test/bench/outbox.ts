@@ -269,6 +269,8 @@ async function deliverBare (concurrency: number): Promise<number> {
 const deliveryRounds = Math.max(1, Math.min(5, rounds))
 const delivery = new Map<string, number[]>()
 let lost = 0
+/** Records of a dispatcher run not delivered, or delivered more than once. */
+const lostIn = (d: { delivered: number, unique: number }): number => DELIVER - d.delivered + (d.delivered - d.unique)
 const dVariants: Array<[string, number, Engine | undefined]> = [4, 16].flatMap(c => [[`bare-${c}`, c, undefined] as [string, number, Engine | undefined], ...engines.map(e => [`dispatcher-${e}-${c}`, c, e] as [string, number, Engine | undefined])])
 try {
   // Warm-up, not counted: the receiver (a fresh process) and this one run their first
@@ -277,7 +279,7 @@ try {
   if (PARTS.has('delivery')) {
     for (const [, c, engine] of dVariants) {
       if (engine === undefined) await deliverBare(c)
-      else lost += (d => DELIVER - d.delivered + (d.delivered - d.unique))(await deliverOutbox(engine, c))
+      else lost += lostIn(await deliverOutbox(engine, c))
     }
   }
   for (let r = 0; r < (PARTS.has('delivery') ? deliveryRounds : 0); r++) {
@@ -288,7 +290,7 @@ try {
       if (engine !== undefined) {
         const d = await deliverOutbox(engine, c)
         rate = d.rate
-        lost += DELIVER - d.delivered + (d.delivered - d.unique)
+        lost += lostIn(d)
       } else {
         rate = await deliverBare(c)
       }
