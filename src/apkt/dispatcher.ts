@@ -149,7 +149,7 @@ export class Dispatcher {
   start (): void {
     if (this.running) return
     this.running = true
-    // Claims a previous run of this instance left (killed mid-delivery) are ours to drop.
+    // Claims a dead run left (killed mid-delivery: this instance's, or a former active's) are ours to drop.
     this.claiming = true
     const released = this.outbox.releaseAll().catch((err: unknown) => { this.log.error({ err }, 'APKT outbox: cannot drop old claims; they run out with their lease') })
     this.inFlight.set('(claim)', released)

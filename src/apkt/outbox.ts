@@ -5,8 +5,9 @@
 // Claims are durable and leased (src/store/port.ts OutboxQueries): a record handed to the
 // dispatcher stays `pending` until its delivery is settled, so a process killed
 // mid-delivery leaves it pending and it is sent again (at least once; the receiver
-// deduplicates by Idempotency-Key = record id); its claim is dropped at the next start
-// (releaseAll) or, for another instance, once the lease ran out.
+// deduplicates by Idempotency-Key = record id); its claim is dropped when a dispatcher
+// starts (releaseAll: the next run of the instance, or an HA group's next active) or, at
+// the latest, once the lease ran out.
 import type { Change, OutboxEntry, OutboxQueries, OutboxResult, OutboxStats, OutboxStatus } from '../store/port.ts'
 import type { ApktRecord } from './record.ts'
 
@@ -86,8 +87,13 @@ export class Outbox {
     return at !== undefined && at + this.options.leaseMs - now.getTime() >= Math.min(ms, this.options.leaseMs / 2)
   }
 
-  /** At start: claims a previous run of this instance left behind. */
-  async releaseAll (): Promise<void> { await this.options.queries.releaseAll(this.options.owner) }
+  /**
+   * At the start of the service's dispatcher, the only one delivering (a single instance;
+   * a group's active): every claim left is a dead run's, this instance's or a former
+   * active's. Left to its lease, a former active's claim held the agent's records for up
+   * to the claim lease (30 s) after a takeover.
+   */
+  async releaseAll (): Promise<void> { await this.options.queries.releaseAll() }
 
   /** Gives a claim back without recording an attempt (delivery abandoned at shutdown). */
   async release (id: string): Promise<void> {

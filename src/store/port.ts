@@ -142,8 +142,12 @@ export interface OutboxQueries {
    * offers its next one). Rejects with nothing of it written.
    */
   settleAndClaim: (results: readonly OutboxResult[], claim?: OutboxClaim) => Promise<OutboxEntry[]>
-  /** Drops every claim `owner` holds (at start: what a previous run of it left). */
-  releaseAll: (owner: string) => Promise<void>
+  /**
+   * Drops every claim, whoever holds it: at the start of the one dispatcher that delivers
+   * (a single instance's; an HA group's new active, which could take the lease only after
+   * the former active's had run out, so whatever it claimed is a dead run's).
+   */
+  releaseAll: () => Promise<void>
   /** Gives one claim back without recording an attempt (delivery abandoned at shutdown). */
   release: (id: string, owner: string) => Promise<void>
   markDelivered: (id: string, at: Date) => Promise<void>

@@ -271,7 +271,7 @@ t.test('in a backlog, store calls wait settleGapMs for more results to settle to
   t.ok(paced * 2 <= without, `store calls: ${paced} with a 100 ms gap, ${without} without`)
 })
 
-t.test('two dispatchers on one store (an HA group): each record sent once, never two of an agent at a time', async t => {
+t.test('two dispatchers on one store at once (the claims in the store guard it): each record sent once, never two of an agent at a time', async t => {
   let overlap = 0
   const { receiver, store, outbox, dispatcher, settled } = await rig(t, req => {
     const mine = req.body.agentId
@@ -303,6 +303,19 @@ t.test('two dispatchers on one store (an HA group): each record sent once, never
   t.equal(overlap, 0, 'never two of one agent\'s records in flight together, across both instances')
   for (const [agent, list] of ids) t.strictSame(receiver.orderFor(agent), list, `agent ${agent} in creation order`)
   t.ok(settledBy.size > 0 && settledBy.size < all.length, `the work was shared (instance-2 delivered ${settledBy.size} of ${all.length})`)
+})
+
+t.test('a dispatcher that starts (an HA group\'s next active) delivers at once what a dead one had claimed, not after its claim lease', async t => {
+  const { receiver, store, outbox, dispatcher, settled } = await rig(t)
+  const ids = await fillOutbox(outbox, ['A', 'B'], 2)
+  // The former active claimed both heads for 10 minutes and died before settling them.
+  const former = openOutbox(store, { owner: 'former-active', leaseMs: 600_000 })
+  t.equal((await former.claimDue(new Date(), 10)).length, 2, 'both agents\' heads held by the dead one')
+  dispatcher.start()
+  await eventually('all four delivered', settled, 5000)
+    .catch(async () => { t.fail(`still pending 5 s after the start: ${JSON.stringify(await outbox.stats())}`) })
+  for (const [agent, list] of ids) t.strictSame(receiver.orderFor(agent), list, `agent ${agent} in creation order`)
+  t.equal(receiver.received.length, 4, 'each sent once')
 })
 
 t.test('stop() lets a delivery in flight finish', async t => {

@@ -3,11 +3,13 @@
 // the Asterisk sandbox and a real APKT receiver that deduplicates by Idempotency-Key.
 //
 // 1. SIGKILL the active while (a) a call is connected with its topic and consent recorded
-//    (through the standby: forwarded), (c) the other agent is in ACW, (d) APKT records
-//    are pending with the receiver down. The standby takes over within leaseMs + 3 s; the
-//    transfer pressed on it sends exactly one BlindTransfer; the agent in ACW is unpaused
-//    at the original deadline, not before and not much after; once the receiver is back
-//    each record is held exactly once.
+//    (through the standby: forwarded), (c) the other agent is in ACW, (d) an APKT record
+//    is pending, retried while the receiver was down, and claimed by the active mid-POST
+//    (the receiver back but not answering in time). The standby takes over within
+//    leaseMs + 3 s; the transfer pressed on it sends exactly one BlindTransfer; the agent
+//    in ACW is unpaused at the original deadline, not before and not much after; once the
+//    receiver answers, each record is held exactly once, and soon: the dead active's
+//    claim is dropped at the takeover, not left to its lease (30 s).
 // 2. SIGSTOP the new active longer than the lease: the other (restarted) instance takes
 //    over; the frozen one, resumed, finds its lease gone and serves as a standby. (b) A
 //    transfer pressed through that standby kills the active right after Asterisk did it
@@ -18,6 +20,7 @@
 //    through once, the agent is freed, not before its deadline, and no record is lost.
 // One sandbox, one cluster, one pair of processes for all parts: npm test is near its
 // 20-minute limit and each process start costs seconds.
+import pg from 'pg'
 import t from 'tap'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
@@ -117,9 +120,24 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
     const r = await http(base('cti-a'), 'GET', '/v1/apkt/records?status=pending', TOKENS.supervisor)
     return (r.body.records as Array<{ callId: string }>).some(x => x.callId === call2.callId) ? true : undefined
   })
+  // The receiver back, but answering only after the dispatcher gave up (timeoutMs 1000):
+  // the active is killed within its POST of the billing record, so it dies holding the claim.
+  let answering = false
+  let billingPostAt = 0
+  receiver.behaviour = req => {
+    if (req.body.callId === call2.callId) billingPostAt = Date.now()
+    return answering ? { status: 201 } : { status: 503, delayMs: 3000 }
+  }
+  await receiver.up()
+  await eventually('the active posting the billing record', async () => Date.now() - billingPostAt < 300 ? true : undefined, 5000)
 
   const killedAt = Date.now()
   await stopProc(a, 'SIGKILL')
+  const claims = new pg.Client({ connectionString: db.url })
+  await claims.connect()
+  const claim = (await claims.query<{ claimed_by: string | null }>('SELECT claimed_by FROM apkt_records WHERE call_id = $1', [call2.callId])).rows[0]
+  await claims.end()
+  t.equal(claim?.claimed_by, 'cti-a', 'the billing record claimed by the killed active')
   await eventually('cti-b takes over', async () => (await role('cti-b')) === 'active' ? true : undefined, LEASE_MS + 10_000)
   const takeoverMs = Date.now() - killedAt
   t.ok(takeoverMs <= LEASE_MS + 3000, `takeover in ${takeoverMs} ms (leaseMs ${LEASE_MS} + 3 s at most)`)
@@ -138,18 +156,21 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
   t.ok(freedAt >= acwEndsAt - 150, `not unpaused before the original deadline (${freedAt - acwEndsAt} ms after it)`)
   t.ok(freedAt <= acwEndsAt + 3000, `not left paused after it (${freedAt - acwEndsAt} ms after it)`)
 
-  await receiver.up()
+  answering = true
+  const answeredFrom = receiver.received.length // the requests before were answered 503
   const byCall = async (): Promise<Map<string, number>> => {
     const n = new Map<string, number>()
     for (const rec of receiver.accepted.values()) n.set(rec.callId, (n.get(rec.callId) ?? 0) + 1)
     return n
   }
-  await eventually('both records delivered', async () => { const n = await byCall(); return n.has(call1.callId) && n.has(call2.callId) ? true : undefined }, 15_000)
+  // Within the back-off (500 ms) and a timed-out POST (1 s) of the receiver answering; the
+  // dead active's claim, left to its lease, held the billing record 30 s from the kill.
+  await eventually('both records delivered', async () => { const n = await byCall(); return n.has(call1.callId) && n.has(call2.callId) ? true : undefined }, 5000)
   await sleep(1000) // a second delivery, if any, would come within the dispatcher's back-off
   const held = await byCall()
   t.equal(held.get(call1.callId), 1, 'the transfer record held once')
   t.equal(held.get(call2.callId), 1, 'the billing record held once')
-  t.equal(receiver.received.filter(r => r.body.callId === call1.callId || r.body.callId === call2.callId).length - 2, receiver.duplicates, 'every extra request was a duplicate the receiver absorbed')
+  t.equal(receiver.received.slice(answeredFrom).filter(r => r.body.callId === call1.callId || r.body.callId === call2.callId).length - 2, receiver.duplicates, 'every extra request was a duplicate the receiver absorbed')
   await admin.action('Hangup', { Channel: arrived.fields.channel ?? '' })
 
   // Part 2: cti-a comes back as a standby; the active (cti-b) freezes longer than its lease.

@@ -73,7 +73,7 @@ for (const mode of ['in-thread', 'worker'] as SqliteMode[]) {
     const next = await open(file)
     t.teardown(async () => { await next.close() })
     t.strictSame(await next.outbox.claimDue({ now: new Date(NOW.getTime() + 1000), limit: 5, owner: 'node-b', leaseMs: 30_000 }), [], 'held while the lease runs')
-    await next.outbox.releaseAll('node-a') // node-a restarted: what it left is given back
+    await next.outbox.releaseAll() // node-b starts delivering: what the dead node-a left is given back
     t.equal((await next.outbox.claimDue({ now: new Date(NOW.getTime() + 1000), limit: 5, owner: 'node-b', leaseMs: 30_000 }))[0]?.id, e?.id)
     await next.outbox.markDelivered(e?.id ?? '', NOW)
     const after = new Database(file, { readonly: true })

@@ -110,8 +110,8 @@ export function pgOutbox (pool: pg.Pool): OutboxQueries {
         })
       return claim !== undefined && claim.limit > 0 ? claimed(found) : []
     },
-    async releaseAll (owner) {
-      await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = $1', [owner])
+    async releaseAll () {
+      await pool.query("UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND claimed_by IS NOT NULL")
     },
     async release (id, owner) {
       await pool.query('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE id = $1 AND claimed_by = $2', [id, owner])

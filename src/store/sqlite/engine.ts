@@ -70,7 +70,7 @@ export class SqliteEngine {
       claim: db.prepare('UPDATE apkt_records SET claimed_by = ?, claimed_until = ? WHERE seq = ?'),
       release: db.prepare('UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE id = ? AND claimed_by = ?'),
       // Claims are only ever on pending records: the status index narrows the scan to them.
-      releaseAll: db.prepare("UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND claimed_by = ?"),
+      releaseAll: db.prepare("UPDATE apkt_records SET claimed_by = NULL, claimed_until = NULL WHERE status = 'pending' AND claimed_by IS NOT NULL"),
       delivered: db.prepare(`UPDATE apkt_records SET status = 'delivered', attempts = attempts + 1, delivered_at = ?, next_attempt_at = NULL, claimed_by = NULL, claimed_until = NULL
         WHERE id = ? AND status = 'pending'`),
       failed: db.prepare(`UPDATE apkt_records SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, claimed_by = NULL, claimed_until = NULL
@@ -159,7 +159,7 @@ export class SqliteEngine {
       case 'settleAndClaim':
         for (const r of job.results) this.settle(r)
         return job.claim === undefined ? [] : this.claimDue(job.claim)
-      case 'releaseAll': this.stmt.releaseAll.run(job.owner); return undefined
+      case 'releaseAll': this.stmt.releaseAll.run(); return undefined
       case 'release': this.settle({ kind: 'released', ...job }); return undefined
       case 'markDelivered': this.settle({ kind: 'delivered', ...job }); return undefined
       case 'markFailed': this.settle({ kind: 'failed', ...job }); return undefined

@@ -105,7 +105,7 @@ export function storeFront (runner: Runner, where: string, migrated: number[], e
     outbox: {
       claimDue: async claim => await submit<OutboxEntry[]>({ op: 'claimDue', ...claimData(claim) }),
       settleAndClaim: async (results, claim) => await submit<OutboxEntry[]>({ op: 'settleAndClaim', results: results.map(resultData), ...(claim !== undefined ? { claim: claimData(claim) } : {}) }),
-      releaseAll: async (owner: string) => { await submit<void>({ op: 'releaseAll', owner }) },
+      releaseAll: async () => { await submit<void>({ op: 'releaseAll' }) },
       release: async (id: string, owner: string) => { await submit<void>({ op: 'release', id, owner }) },
       markDelivered: async (id: string, at: Date) => { await submit<void>({ op: 'markDelivered', id, at: at.toISOString() }) },
       markFailed: async (id: string, error: string, nextAttemptAt: Date) => { await submit<void>({ op: 'markFailed', id, error, nextAttemptAt: nextAttemptAt.toISOString() }) },

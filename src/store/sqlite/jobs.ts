@@ -12,7 +12,7 @@ export type Job =
   | { op: 'commit', changes: readonly Change[] }
   | { op: 'check' }
   | ({ op: 'claimDue' } & ClaimData)
-  | { op: 'releaseAll', owner: string }
+  | { op: 'releaseAll' }
   | { op: 'release', id: string, owner: string }
   | { op: 'markDelivered', id: string, at: string }
   | { op: 'markFailed', id: string, error: string, nextAttemptAt: string }
