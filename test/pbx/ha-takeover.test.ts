@@ -56,7 +56,7 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
     raw.http.port = port
     raw.log.level = 'info'
     raw.acw = { seconds: ACW_SECONDS, mode: 'fixed' }
-    raw.apkt = { url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 1000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 500 } } }
+    raw.apkt = { url: receiver.url, token: RECEIVER_TOKEN, timeoutMs: 2000, dispatcher: { pollMs: 100, backoff: { initialMs: 100, maxMs: 500 } } }
     return [id, writeConfig(raw)]
   })) as Record<keyof typeof ports, string>
   const base = (id: keyof typeof ports): string => `http://127.0.0.1:${ports[id]}`
@@ -120,13 +120,13 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
     const r = await http(base('cti-a'), 'GET', '/v1/apkt/records?status=pending', TOKENS.supervisor)
     return (r.body.records as Array<{ callId: string }>).some(x => x.callId === call2.callId) ? true : undefined
   })
-  // The receiver back, but answering only after the dispatcher gave up (timeoutMs 1000):
+  // The receiver back, but answering only after the dispatcher gave up (timeoutMs 2000):
   // the active is killed within its POST of the billing record, so it dies holding the claim.
   let answering = false
   let billingPostAt = 0
   receiver.behaviour = req => {
     if (req.body.callId === call2.callId) billingPostAt = Date.now()
-    return answering ? { status: 201 } : { status: 503, delayMs: 3000 }
+    return answering ? { status: 201 } : { status: 503, delayMs: 5000 }
   }
   await receiver.up()
   await eventually('the active posting the billing record', async () => Date.now() - billingPostAt < 300 ? true : undefined, 5000)
@@ -163,9 +163,9 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
     for (const rec of receiver.accepted.values()) n.set(rec.callId, (n.get(rec.callId) ?? 0) + 1)
     return n
   }
-  // Within the back-off (500 ms) and a timed-out POST (1 s) of the receiver answering; the
+  // Within a timed-out POST (2 s) and the back-off (500 ms) of the receiver answering; the
   // dead active's claim, left to its lease, held the billing record 30 s from the kill.
-  await eventually('both records delivered', async () => { const n = await byCall(); return n.has(call1.callId) && n.has(call2.callId) ? true : undefined }, 5000)
+  await eventually('both records delivered', async () => { const n = await byCall(); return n.has(call1.callId) && n.has(call2.callId) ? true : undefined }, 8000)
   await sleep(1000) // a second delivery, if any, would come within the dispatcher's back-off
   const held = await byCall()
   t.equal(held.get(call1.callId), 1, 'the transfer record held once')
