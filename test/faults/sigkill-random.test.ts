@@ -16,6 +16,7 @@
 // at random too (the active or the standby) and restarted, and the softphone sends each
 // request to the next instance in turn, as a load balancer without stickiness would.
 // The seed is printed; FAULTS_SEED=<n> replays the same kill schedule and script.
+import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
@@ -223,6 +224,25 @@ async function run (t: Test, mode: Mode): Promise<void> {
   // Settled means: no agent still on a call (a call's record is written with its end)
   // and nothing pending, seen twice 300 ms apart, so a hangup still on its way from
   // Asterisk cannot add a record right after the check.
+  /**
+   * What is still pending or dead, oldest first (each agent's head is what holds the rest
+   * back), and in a group's database who holds its claim: for the failure message.
+   */
+  const leftInOutbox = async (): Promise<string> => {
+    const left = ([
+      ...(await api('GET', '/v1/apkt/records?status=pending&limit=200', TOKENS.supervisor)).body.records ?? [],
+      ...(await api('GET', '/v1/apkt/records?status=dead&limit=200', TOKENS.supervisor)).body.records ?? []
+    ] as Array<{ id: string, callId: string, agentId: string, status: string, attempts: number, lastError: string | null, nextAttemptAt: string | null, createdAt: string }>)
+      .sort((x, y) => x.createdAt.localeCompare(y.createdAt)).slice(0, 12)
+    const claims = new Map<string, string>()
+    if (db !== undefined) {
+      const c = new pg.Client({ connectionString: db.url })
+      await c.connect()
+      for (const r of (await c.query<{ id: string, claimed_by: string | null, claimed_until: string | null }>("SELECT id, claimed_by, claimed_until FROM apkt_records WHERE status <> 'delivered'")).rows) claims.set(r.id, `${r.claimed_by ?? 'unclaimed'}${r.claimed_until !== null ? ` until ${r.claimed_until}` : ''}`)
+      await c.end()
+    }
+    return left.map(r => `${r.callId} (agent ${r.agentId}, ${r.status}, ${r.attempts} attempt(s), last error ${r.lastError ?? 'none'}, next ${r.nextAttemptAt ?? '-'}${claims.has(r.id) ? `, claim: ${claims.get(r.id) as string}` : ''})`).join('; ')
+  }
   const settled = async (): Promise<boolean> => {
     const r = await api('GET', '/v1/apkt/records?status=pending&limit=1', TOKENS.supervisor)
     const a = await api('GET', '/v1/agents', TOKENS.supervisor)
@@ -234,7 +254,7 @@ async function run (t: Test, mode: Mode): Promise<void> {
     return await settled() ? true : undefined
   }, 15_000).catch(() => undefined)
   const stats = (await api('GET', '/v1/apkt/records?limit=1', TOKENS.supervisor)).body.stats
-  t.match(stats, { pending: 0, dead: 0 }, `outbox: ${JSON.stringify(stats)}`)
+  t.match(stats, { pending: 0, dead: 0 }, `outbox: ${JSON.stringify(stats)}${stats.pending > 0 || stats.dead > 0 ? `; left: ${await leftInOutbox()}` : ''}`)
 
   const held = [...receiver.accepted.values()]
   let expectedRecords = 0
