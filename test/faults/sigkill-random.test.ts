@@ -221,9 +221,6 @@ async function run (t: Test, mode: Mode): Promise<void> {
   t.same(unexpected, [], `the softphone never got an answer it should not have${unexpected.length > 0 ? `: ${unexpected.join(' | ')}` : ''}`)
 
   // ---- the end state ------------------------------------------------------------------
-  // Settled means: no agent still on a call (a call's record is written with its end)
-  // and nothing pending, seen twice 300 ms apart, so a hangup still on its way from
-  // Asterisk cannot add a record right after the check.
   /**
    * What is still pending or dead, oldest first (each agent's head is what holds the rest
    * back), and in a group's database who holds its claim: for the failure message.
@@ -243,6 +240,9 @@ async function run (t: Test, mode: Mode): Promise<void> {
     }
     return left.map(r => `${r.callId} (agent ${r.agentId}, ${r.status}, ${r.attempts} attempt(s), last error ${r.lastError ?? 'none'}, next ${r.nextAttemptAt ?? '-'}${claims.has(r.id) ? `, claim: ${claims.get(r.id) as string}` : ''})`).join('; ')
   }
+  // Settled means: no agent still on a call (a call's record is written with its end)
+  // and nothing pending, seen twice 300 ms apart, so a hangup still on its way from
+  // Asterisk cannot add a record right after the check.
   const settled = async (): Promise<boolean> => {
     const r = await api('GET', '/v1/apkt/records?status=pending&limit=1', TOKENS.supervisor)
     const a = await api('GET', '/v1/agents', TOKENS.supervisor)
