@@ -16,13 +16,12 @@
 // at random too (the active or the standby) and restarted, and the softphone sends each
 // request to the next instance in turn, as a load balancer without stickiness would.
 // The seed is printed; FAULTS_SEED=<n> replays the same kill schedule and script.
-import pg from 'pg'
 import t, { type Test } from 'tap'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
 import { eventually } from '../helpers/ami.ts'
 import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
-import { needPostgres } from '../helpers/postgres.ts'
+import { needPostgres, queryOnce } from '../helpers/postgres.ts'
 import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from '../pbx/fixture.ts'
 import { freePort } from '../pbx/sandbox.ts'
 import { http, sleep, spawnService, stopProc, writeConfig, type HttpAnswer, type Proc } from './lib.ts'
@@ -232,12 +231,8 @@ async function run (t: Test, mode: Mode): Promise<void> {
     ] as Array<{ id: string, callId: string, agentId: string, status: string, attempts: number, lastError: string | null, nextAttemptAt: string | null, createdAt: string }>)
       .sort((x, y) => x.createdAt.localeCompare(y.createdAt)).slice(0, 12)
     const claims = new Map<string, string>()
-    if (db !== undefined) {
-      const c = new pg.Client({ connectionString: db.url })
-      await c.connect()
-      for (const r of (await c.query<{ id: string, claimed_by: string | null, claimed_until: string | null }>("SELECT id, claimed_by, claimed_until FROM apkt_records WHERE status <> 'delivered'")).rows) claims.set(r.id, `${r.claimed_by ?? 'unclaimed'}${r.claimed_until !== null ? ` until ${r.claimed_until}` : ''}`)
-      await c.end()
-    }
+    const rows = db === undefined ? [] : await queryOnce<{ id: string, claimed_by: string | null, claimed_until: string | null }>(db.url, "SELECT id, claimed_by, claimed_until FROM apkt_records WHERE status <> 'delivered'")
+    for (const r of rows) claims.set(r.id, `${r.claimed_by ?? 'unclaimed'}${r.claimed_until !== null ? ` until ${r.claimed_until}` : ''}`)
     return left.map(r => `${r.callId} (agent ${r.agentId}, ${r.status}, ${r.attempts} attempt(s), last error ${r.lastError ?? 'none'}, next ${r.nextAttemptAt ?? '-'}${claims.has(r.id) ? `, claim: ${claims.get(r.id) as string}` : ''})`).join('; ')
   }
   // Settled means: no agent still on a call (a call's record is written with its end)

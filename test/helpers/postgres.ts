@@ -459,3 +459,17 @@ export async function needPostgres (t: Test): Promise<PgCluster | undefined> {
   const got = fileCluster
   return await needPart(t, 'postgres', async () => await got)
 }
+
+/**
+ * One query on a connection of its own, closed afterwards whatever happens: for tests
+ * that look into the service's database (as the service's role, from its URL).
+ */
+export async function queryOnce<R extends pg.QueryResultRow> (url: string, sql: string, params: unknown[] = []): Promise<R[]> {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 })
+  await c.connect()
+  try {
+    return (await c.query<R>(sql, params)).rows
+  } finally {
+    await c.end()
+  }
+}

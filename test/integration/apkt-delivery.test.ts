@@ -261,8 +261,7 @@ t.test('in a backlog, store calls wait settleGapMs for more results to settle to
     await eventually('all delivered', settled, 30_000)
     t.equal(receiver.accepted.size, 120, `gap ${settleGapMs} ms: every record delivered`)
     t.equal(receiver.received.length, 120, `gap ${settleGapMs} ms: each once`)
-    const order = receiver.received.map(r => r.key)
-    const misordered = [...made.values()].filter(ids => order.indexOf(ids[0] as string) > order.indexOf(ids[1] as string))
+    const misordered = [...made].filter(([agent, ids]) => receiver.orderFor(agent).join() !== ids.join())
     t.equal(misordered.length, 0, `gap ${settleGapMs} ms: each agent's records in creation order`)
     return calls
   }

@@ -20,13 +20,12 @@
 //    through once, the agent is freed, not before its deadline, and no record is lost.
 // One sandbox, one cluster, one pair of processes for all parts: npm test is near its
 // 20-minute limit and each process start costs seconds.
-import pg from 'pg'
 import t from 'tap'
 import type { AmiEvent } from '../../src/ami/index.ts'
 import { Receiver, RECEIVER_TOKEN } from '../helpers/apkt.ts'
 import { eventually } from '../helpers/ami.ts'
 import { baseRawConfig, TOKENS } from '../helpers/config.ts'
-import { needPostgres } from '../helpers/postgres.ts'
+import { needPostgres, queryOnce } from '../helpers/postgres.ts'
 import { http, sleep, spawnService, stopProc, writeConfig, type Proc } from '../faults/lib.ts'
 import { ADMIN_USER, placeCall, sandboxClient, startSandbox } from './fixture.ts'
 import { freePort } from './sandbox.ts'
@@ -133,10 +132,7 @@ t.test('HA group: the active killed mid-call, mid-ACW, with APKT pending; then f
 
   const killedAt = Date.now()
   await stopProc(a, 'SIGKILL')
-  const claims = new pg.Client({ connectionString: db.url })
-  await claims.connect()
-  const claim = (await claims.query<{ claimed_by: string | null }>('SELECT claimed_by FROM apkt_records WHERE call_id = $1', [call2.callId])).rows[0]
-  await claims.end()
+  const [claim] = await queryOnce<{ claimed_by: string | null }>(db.url, 'SELECT claimed_by FROM apkt_records WHERE call_id = $1', [call2.callId])
   t.equal(claim?.claimed_by, 'cti-a', 'the billing record claimed by the killed active')
   await eventually('cti-b takes over', async () => (await role('cti-b')) === 'active' ? true : undefined, LEASE_MS + 10_000)
   const takeoverMs = Date.now() - killedAt
