@@ -1,5 +1,7 @@
 // After-call work: the agent's time between calls, enforced by pausing the queue
 // member (CONTRACT.md section 2: app_queue's wrapuptime misses transfers and is silent).
+import { deadline, type Deadline } from '../deadline.ts'
+
 export type AcwState =
   | 'holding' // paused ahead of a blind transfer, deadline set once the transfer lands
   | 'active' // counting down to endsAt
@@ -71,8 +73,10 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   monotonic: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => { clearTimeout(h as NodeJS.Timeout) }
+  // A deadline, not a bare timer: a confirmation of QueuePause that came in time is read
+  // before its wait gives up, even after a stall of the process.
+  setTimeout: (fn, ms) => deadline(ms, fn),
+  clearTimeout: (h) => { (h as Deadline | undefined)?.cancel() }
 }
 
 export interface AcwSettings {

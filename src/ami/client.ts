@@ -19,6 +19,7 @@
 import { EventEmitter } from 'node:events'
 import AsteriskManager from 'asterisk-manager'
 import { Backoff } from '../backoff.ts'
+import { deadline, type Deadline } from '../deadline.ts'
 import { AmiError } from './errors.ts'
 import { normalizeEvent, normalizeResponse, type AmiEvent, type AmiResponse } from './events.ts'
 import { assertSafeFields, type Fields } from './guard.ts'
@@ -59,7 +60,7 @@ interface Pending {
   action: string
   resolve: (r: AmiResponse | AmiListResult) => void
   reject: (e: Error) => void
-  timer: NodeJS.Timeout
+  timer: Deadline
   list?: { items: AmiEvent[], response?: AmiResponse }
 }
 
@@ -175,12 +176,12 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
     const id = `CTI${this.generation}-${++this.seq}`
     const limit = timeoutMs ?? this.opts.actionTimeoutMs
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = deadline(limit, () => {
         if (this.pending.delete(id)) {
           mgr.removeAllListeners(id)
           reject(new AmiError('AMI_TIMEOUT', name, `Asterisk did not answer ${name} within ${limit} ms`))
         }
-      }, limit)
+      })
       const p: Pending = { action: name, resolve, reject, timer }
       if (isList) p.list = { items: [] }
       this.pending.set(id, p)
@@ -232,14 +233,14 @@ export class AmiClient extends EventEmitter<AmiClientEvents> {
   private settle (id: string): void {
     const p = this.pending.get(id)
     if (p === undefined) return
-    clearTimeout(p.timer)
+    p.timer.cancel()
     this.pending.delete(id)
     this.mgr?.removeAllListeners(id)
   }
 
   private failPending (code: 'AMI_UNAVAILABLE' | 'AMI_CONNECTION_LOST', why: string): void {
     for (const [id, p] of this.pending) {
-      clearTimeout(p.timer)
+      p.timer.cancel()
       this.pending.delete(id)
       p.reject(new AmiError(code, p.action, code === 'AMI_CONNECTION_LOST'
         ? `AMI connection lost while ${p.action} was in flight (${why}); its outcome is unknown`

@@ -3,6 +3,7 @@
 // journal never drops a change in an outage, it waits; a request must not wait with it.
 // So: refused at once while the store is known to be away, and a commit that does not
 // come in time answers 503 STORE_UNAVAILABLE (the change may still land later, in order).
+import { deadline, type Deadline } from '../deadline.ts'
 import { Errors } from '../errors.ts'
 
 export interface Durability {
@@ -22,15 +23,15 @@ export function assertStoreReady (d: Durability | undefined, what: string): void
 /** Resolves once `saved` does, or throws STORE_UNAVAILABLE after the commit timeout or on a refused commit. */
 export async function durableWithin (saved: Promise<void>, d: Durability | undefined, what: string): Promise<void> {
   if (d === undefined) { await saved; return }
-  let timer: NodeJS.Timeout | undefined
+  let timer: Deadline | undefined
   try {
     await Promise.race([saved, new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => { reject(new Errors.StoreUnavailable(`${what}: the store did not confirm it within ${d.commitTimeoutMs} ms`)) }, d.commitTimeoutMs)
+      timer = deadline(d.commitTimeoutMs, () => { reject(new Errors.StoreUnavailable(`${what}: the store did not confirm it within ${d.commitTimeoutMs} ms`)) })
     })])
   } catch (err) {
     if (err instanceof Errors.StoreUnavailable) throw err
     throw new Errors.StoreUnavailable(`${what}: the store cannot record it now (${d.why(err)})`)
   } finally {
-    clearTimeout(timer)
+    timer?.cancel()
   }
 }

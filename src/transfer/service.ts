@@ -6,6 +6,7 @@
 // the outcome is unknown, not failed: the call stays "transferring", the agent stays
 // held, no second BlindTransfer goes out, and what the PBX shows next decides.
 import { EventEmitter } from 'node:events'
+import { deadline } from '../deadline.ts'
 import { Errors, withDetails } from '../errors.ts'
 import { TRANSFER_TOPICS } from '../policy/types.ts'
 import type { Log } from '../log.ts'
@@ -337,15 +338,15 @@ export class TransferService extends EventEmitter<{ attempt: [TransferAttempt] }
   private waitForResult (callId: string): { promise: Promise<{ success: boolean, result: string }>, cancel: () => void } {
     let cancel = (): void => {}
     const promise = new Promise<{ success: boolean, result: string }>((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = deadline(this.opts.confirmTimeoutMs, () => {
         cleanup()
         reject(new Errors.TransferOutcomeUnknown(`Asterisk accepted the transfer but did not confirm it within ${this.opts.confirmTimeoutMs} ms; outcome unknown`))
-      }, this.opts.confirmTimeoutMs)
+      })
       const waiter: Waiter = {
-        resolve: r => { clearTimeout(timer); resolve(r) },
-        reject: err => { clearTimeout(timer); reject(err) }
+        resolve: r => { timer.cancel(); resolve(r) },
+        reject: err => { timer.cancel(); reject(err) }
       }
-      const cleanup = (): void => { clearTimeout(timer); if (this.waiting.get(callId) === waiter) this.waiting.delete(callId) }
+      const cleanup = (): void => { timer.cancel(); if (this.waiting.get(callId) === waiter) this.waiting.delete(callId) }
       cancel = cleanup
       this.waiting.set(callId, waiter)
     })

@@ -69,6 +69,23 @@ t.test('an action that never gets a response times out with a clear error', asyn
   t.equal((await ami.action('Ping')).response, 'Success', 'later actions still work')
 })
 
+t.test('an answer that came in time is not a timeout because our own process stalled', async t => {
+  // The fake shares our process: it writes the response, then blocks the loop past the
+  // action's timeout (a long GC pause, a CPU-starved host), so the answer waits in the
+  // kernel while the timer falls due. A bare setTimeout fires before the socket is read.
+  const { ami } = await setup(t, {
+    handler: (a, sock) => {
+      if (a.headers.action !== 'Answered') return false
+      sock.write(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: here in time\r\n\r\n`)
+      const until = Date.now() + 400
+      while (Date.now() < until) { /* the stall */ }
+      return true
+    }
+  }, { actionTimeoutMs: 150 })
+  const res = await ami.action('Answered').then(r => r, (e: unknown) => e)
+  t.match(res, { response: 'Success', message: 'here in time' }, 'the response that was waiting is read before the timeout decides')
+})
+
 t.test('actions while disconnected reject AMI_UNAVAILABLE and are never replayed later', async t => {
   const { fake, ami } = await setup(t)
   const port = fake.port

@@ -119,6 +119,35 @@ t.test('accepted, never confirmed, the customer still bridged with the agent: co
   t.equal(await apktRecordsOf(s, 'u-2'), 1, 'one APKT record')
 })
 
+t.test('Asterisk answered and confirmed in time, our process stalled past the timeouts: 200, not outcome unknown; one QueuePause', async t => {
+  // The fake shares our process: it answers the BlindTransfer (response and event), then
+  // blocks the loop past every 500 ms timeout (a long GC pause, a CPU-starved host). The
+  // answers wait in the kernel while the timers fall due; they must be read first.
+  const pbx = silentPbx(() => [
+    leg('PJSIP/trunk-u-9', 'u-9', 'b-9', 'Queue', 'inbound', '123'),
+    leg('Local/1001@agents-u-9;1', 'u-9', 'b-9', 'AppDial', 'agents', '1001')
+  ], 'confirm')
+  const stalling: Handler = (a, sock, f) => {
+    if ((a.headers.action ?? '').toLowerCase() !== 'blindtransfer') return pbx.handler(a, sock, f)
+    // In the check phase, after this turn's reads: what the service's socket had so far
+    // is read, the answers written here are not, until the loop's next poll.
+    setImmediate(() => {
+      pbx.handler(a, sock, f)
+      const until = Date.now() + 800
+      while (Date.now() < until) { /* the stall */ }
+    })
+    return true
+  }
+  const s = await startAppStack(t, { handler: stalling, edit: raw => { raw.acw = { seconds: 60, mode: 'fixed' } } })
+  await readyCall(s, 'u-9')
+  const press = await s.post('/v1/calls/u-9/direct-transfer', TOKENS.agent1001, { target: 3 })
+  t.equal(press.status, 200, press.text)
+  t.equal(s.svc.tracker.get('u-9')?.state, 'transferred')
+  t.equal(pauses(s, true), 1, 'one QueuePause: its confirmation was read, not given up on')
+  t.equal(s.fake.actionsNamed('BlindTransfer').length, 1)
+  t.equal(await apktRecordsOf(s, 'u-9'), 1, 'one APKT record')
+})
+
 t.test('the BlindTransfer action unanswered (AMI_TIMEOUT): outcome unknown too; the customer gone: ended, hold released', async t => {
   let customerHere = true
   const pbx = silentPbx(() => customerHere ? [leg('PJSIP/trunk-u-3', 'u-3', '', 'Wait', 'inbound', '123'), leg('Local/1001@agents-u-3;1', 'u-3', 'b-x', 'AppDial', 'agents', '1001')] : [], 'no-answer')
