@@ -75,6 +75,12 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
   private readonly agentOf: (agentId: string) => AcwAgent | undefined
   /** Agents with a pause change of ours under way (how many). */
   private readonly applying = new Map<string, number>()
+  /**
+   * Agents whose hold or ACW is saved and whose QueuePause waits for that commit (the
+   * step after it sends it): a re-apply meanwhile would pause ahead of the commit, and
+   * then the step once more. A token per mark, so an older step does not clear a newer one.
+   */
+  private readonly pauseAfterCommit = new Map<string, symbol>()
   /** The last QueueMemberPause (paused or not) seen while our change was under way. */
   private readonly seen = new Map<string, boolean>()
   private stopped = false
@@ -119,6 +125,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
         await this.finish(e.agentId, 'ACW time over', SYSTEM)
       } else if (this.agentOf(e.agentId) === undefined) {
         // Left the config: not ours to enforce any more, only to end at its deadline (recover's timer).
+      } else if (this.applying.has(e.agentId) || this.pauseAfterCommit.has(e.agentId)) {
+        // A QueuePause for it is under way on this session, or is sent once its hold or
+        // ACW has committed (a press, an ACW begun during the repair): that one confirms
+        // or retries by itself; a second would only be a duplicate at the PBX. (An
+        // unpause under way has its entry 'ending', above.)
       } else if (this.deps.pauseOf(e.agentId)?.paused !== true) {
         // Paused already (for ACW, or by a supervisor for a break): leave it as it is.
         await this.apply(e.agentId, true)
@@ -136,10 +147,11 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     const seconds = acwSeconds(this.deps.settings, agentId, queue)
     if (seconds === 0 || this.deps.repo.get(agentId) !== undefined) return () => {}
     void this.deps.repo.save({ agentId, callId, startedAt: new Date(this.deps.clock.now()).toISOString(), state: 'holding', seconds, ...this.stamp(agentId) })
+    const owed = this.owePause(agentId)
     // Not awaited: QueuePause is written to the AMI session now, before the transfer's
     // BlindTransfer, and Asterisk runs one session's actions in order. Confirmation
     // (and retries) go on in the background without slowing the transfer button.
-    return () => { this.background(this.apply(agentId, true), agentId) }
+    return () => { owed(); this.background(this.apply(agentId, true), agentId) }
   }
 
   /**
@@ -272,9 +284,10 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.schedule(e)
     this.emit('change', agentId)
     this.logStart(e, queue)
+    const owed = pause ? this.owePause(agentId) : () => {}
     // The deadline is durable before the PBX hears anything: a crash in between leaves
     // a deadline that a restart enforces, never a pause nobody will lift.
-    this.background(saved.then(async () => {
+    this.background(saved.finally(owed).then(async () => {
       if (this.stopped) return
       // Durable late (a store outage): this ACW may be over by now, or another begun;
       // a pause for an ACW that is no longer running would leave the agent paused for good.
@@ -327,6 +340,7 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
     this.clearTimer(agentId)
     this.dueAt.delete(agentId)
     this.stopPauseRetries(agentId)
+    this.pauseAfterCommit.delete(agentId) // a press that failed before its pause step
     if (e.state !== 'ending') void this.deps.repo.save({ ...e, state: 'ending' })
     if (e.endsAt !== undefined) {
       // A listener that fails must not keep the agent paused: logged, and the end goes on.
@@ -420,6 +434,13 @@ export class AcwService extends EventEmitter<{ change: [agentId: string], pauseF
       if (e === undefined || e.state === 'ending') { this.stopPauseRetries(agentId); return }
       this.background(this.apply(agentId, true), agentId)
     }, ms)
+  }
+
+  /** Marks the agent's pause as owed by a step after a commit; the returned function clears this mark. */
+  private owePause (agentId: string): () => void {
+    const token = Symbol(agentId)
+    this.pauseAfterCommit.set(agentId, token)
+    return () => { if (this.pauseAfterCommit.get(agentId) === token) this.pauseAfterCommit.delete(agentId) }
   }
 
   private stopPauseRetries (agentId: string): void {

@@ -108,6 +108,14 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * and views find them without a store read. Older ones are in the store only (find()).
    */
   private readonly recent = new Map<string, Call>()
+  /**
+   * A count of member events (pause, status, added, removed) and the count at each
+   * agent's last one. A resync's QueueStatus list can be read together with events
+   * Asterisk sent after it (one TCP read; the picture is applied once both lists are
+   * in): an agent with an event after the lists were asked for keeps the event's state.
+   */
+  private memberEvents = 0
+  private readonly lastMemberEvent = new Map<string, number>()
   /** The call each agent was last released from (an AgentComplete without its call's fields is about it). */
   private readonly lastCallOf = new Map<string, string>()
 
@@ -223,7 +231,15 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
 
   /** The agent left every queue (a logout): no QueueMemberRemoved may name it once its interface is no longer its own. */
-  memberGone (agentId: string): void { this.status.set(agentId, { presence: 'offline', paused: false, pausedReason: '' }) }
+  memberGone (agentId: string): void {
+    this.memberEvent(agentId)
+    this.status.set(agentId, { presence: 'offline', paused: false, pausedReason: '' })
+  }
+
+  /** Pass to resync() what this returned before the member list was asked for (see lastMemberEvent). */
+  memberEventMark (): number { return this.memberEvents }
+
+  private memberEvent (agentId: string): void { this.lastMemberEvent.set(agentId, ++this.memberEvents) }
 
   /** Whether `channel` is a leg of `agentId`'s device (the matching the AMI events use). */
   isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }
@@ -299,10 +315,12 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * bridged agent legs are connected calls; callers waiting in Queue are offered
    * calls; calls we knew of whose customer is gone ended while we could not see.
    */
-  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined): { connected: number, offered: number, ended: number } {
+  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined, membersAsOf?: number): { connected: number, offered: number, ended: number } {
     for (const m of members) {
       const agentId = this.agentByInterface.get(m.interface.toLowerCase())
-      if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(m.status), paused: m.paused, pausedReason: m.pausedReason })
+      if (agentId === undefined) continue
+      if (membersAsOf !== undefined && (this.lastMemberEvent.get(agentId) ?? 0) > membersAsOf) continue
+      this.status.set(agentId, { presence: presenceOf(m.status), paused: m.paused, pausedReason: m.pausedReason })
     }
     const live = new Set(channels.map(c => c.channel))
     const byBridge = new Map<string, ChannelSnapshot[]>()
@@ -433,7 +451,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onMemberState (ev: Extract<KnownAmiEvent, { event: 'QueueMemberStatus' | 'QueueMemberAdded' | 'QueueMemberPause' }>): string | undefined {
     const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-    if (agentId !== undefined) this.status.set(agentId, { presence: presenceOf(ev.status), paused: ev.paused, pausedReason: ev.pausedReason })
+    if (agentId === undefined) return undefined
+    this.memberEvent(agentId)
+    this.status.set(agentId, { presence: presenceOf(ev.status), paused: ev.paused, pausedReason: ev.pausedReason })
     return agentId
   }
 
@@ -444,7 +464,9 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
 
   private onMemberRemoved (ev: Extract<KnownAmiEvent, { event: 'QueueMemberRemoved' }>): void {
     const agentId = this.agentByInterface.get(ev.interface.toLowerCase())
-    if (agentId !== undefined) this.status.set(agentId, { presence: 'offline' })
+    if (agentId === undefined) return
+    this.memberEvent(agentId)
+    this.status.set(agentId, { presence: 'offline' })
   }
 
   /**

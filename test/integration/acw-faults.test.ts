@@ -5,6 +5,7 @@
 // after which the agent is no longer in the config or the pause reason has changed.
 import t, { type Test } from 'tap'
 import pino from 'pino'
+import Database from 'better-sqlite3'
 import { createService, type Service } from '../../src/service.ts'
 import { FakeAmi, FakeQueue } from '../helpers/fake-ami.ts'
 import { TOKENS, testConfig } from '../helpers/config.ts'
@@ -40,20 +41,20 @@ async function start (t: Test, fake: FakeAmi, edit: (raw: Record<string, any>) =
   t.teardown(async () => { await svc.stop() })
   await svc.start()
   await waitFor('AMI', () => svc.ami.ready)
-  // The login's repair (a resync, then ACW re-applied) runs first: an ACW begun during it
-  // would be paused once more by the re-apply, which is harmless but not what is counted.
+  // The login's repair (a resync, then ACW re-applied) runs first: the tests start from
+  // the pause picture it read.
   await waitFor('the resync after login', () => fake.actionsNamed('QueueStatus').length > listed ? true : undefined)
-  await new Promise(resolve => setTimeout(resolve, 200))
   return svc
 }
 
-/** A queue call answered by `agentId` and hung up: the agent goes into ACW. */
-async function callEnds (svc: Service, callId: string, agentId: string): Promise<void> {
+/** A queue call answered by `agentId` and hung up: the agent goes into ACW. `beforeEnd` runs just before the hangup is posted. */
+async function callEnds (svc: Service, callId: string, agentId: string, beforeEnd?: () => void): Promise<void> {
   for (const payload of [
     { type: 'call.offered', callId, data: { callerIdNum: '0811', customerChannel: `PJSIP/trunk-${callId}` } },
     { type: 'call.answered', callId, agentId, data: { agentChannel: `Local/${agentId}@agents-${callId};1` } },
     { type: 'call.ended', callId, data: { reason: 'caller hung up' } }
   ]) {
+    if (payload.type === 'call.ended') beforeEnd?.()
     const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
     if (r.statusCode !== 202) throw new Error(`${payload.type}: ${r.statusCode} ${r.body}`)
   }
@@ -144,4 +145,75 @@ t.test('restart with a changed acw.pauseReason: the ACW paused under the old rea
   await waitFor('resynced', () => second.tracker.agentStatus('1001')?.pausedReason === 'ACW' ? true : undefined)
   await waitFor('ACW over', () => second.acw.entry('1001') === undefined ? true : undefined, 10_000)
   t.same(q.members.get(I1001), { paused: false, reason: '' }, 'unpaused, not mistaken for somebody else\'s pause')
+})
+
+/**
+ * The repair after a login (a resync, then ACW re-applied) and a call ending meanwhile.
+ * Held: the resync's CoreShowChannels until ACW has begun (QueueStatus is answered at
+ * once, from before ACW's pause), and then, by `hold`: the QueuePause's answer until the
+ * re-apply is over ('pause'), nothing ('none': the pause is confirmed before the lists
+ * are in), or the store's commit of the ACW, by a write lock of another connection on
+ * the database, until the re-apply is over ('commit'). Returns every QueuePause sent,
+ * with whether ACW's commit was still held back then.
+ */
+async function acwDuringRepair (t: Test, hold: 'pause' | 'none' | 'commit'): Promise<{ svc: Service, pausesSent: Array<{ paused: boolean, uncommitted: boolean }> }> {
+  const q = new FakeQueue([I1001, I1002])
+  let holdLists = true
+  let uncommitted = false
+  const heldLists: Array<() => void> = []
+  const heldPauses: Array<() => void> = []
+  const pausesSent: Array<{ paused: boolean, uncommitted: boolean }> = []
+  const fake = await FakeAmi.start({
+    handler: (a, sock, f) => {
+      const name = (a.headers.action ?? '').toLowerCase()
+      if (name === 'coreshowchannels' && holdLists) { heldLists.push(() => q.handler(a, sock, f)); return true }
+      if (name === 'queuepause') {
+        pausesSent.push({ paused: a.headers.paused === 'true', uncommitted })
+        if (hold === 'pause') { heldPauses.push(() => q.handler(a, sock, f)); return true }
+      }
+      return q.handler(a, sock, f)
+    }
+  })
+  t.teardown(async () => { await fake.stop() })
+  const svc = await createService(testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 3000; raw.acw = { seconds: 30, mode: 'fixed' } }), pino({ level: process.env.DBG ?? 'silent' }))
+  t.teardown(async () => { await svc.stop() })
+  let reapplied = false
+  const reapply = svc.acw.reapply.bind(svc.acw)
+  svc.acw.reapply = async () => { await reapply(); reapplied = true }
+  await svc.start()
+  await waitFor('the resync\'s CoreShowChannels, held', () => heldLists.length > 0 ? true : undefined)
+
+  const lock = hold === 'commit' ? new Database(svc.config.store.path) : undefined
+  const ended = callEnds(svc, 'c1', '1001', () => { if (lock !== undefined) { lock.exec('BEGIN IMMEDIATE'); uncommitted = true } })
+  if (hold === 'commit') await waitFor('ACW begun (not committed)', () => svc.acw.entry('1001'))
+  else await ended
+  if (hold === 'pause') await waitFor('ACW\'s QueuePause', () => pausesSent.length > 0 ? true : undefined)
+  if (hold === 'none') await waitFor('its pause seen', () => svc.tracker.agentStatus('1001')?.paused)
+  holdLists = false
+  for (const answer of heldLists.splice(0)) answer()
+  await waitFor('the re-apply over (or a second QueuePause)', () => reapplied || pausesSent.length > (hold === 'commit' ? 0 : 1) ? true : undefined)
+  if (lock !== undefined) { lock.exec('COMMIT'); uncommitted = false; lock.close() }
+  await ended
+  for (const answer of heldPauses.splice(0)) answer()
+  await waitFor('paused', () => q.members.get(I1001)?.paused)
+  return { svc, pausesSent }
+}
+
+t.test('an ACW begun during the login\'s repair, its QueuePause under way: the re-apply does not send a second', async t => {
+  const { svc, pausesSent } = await acwDuringRepair(t, 'pause')
+  t.same(pausesSent.map(p => p.paused), [true], 'one QueuePause')
+  t.equal(svc.acw.entry('1001')?.state, 'active', 'ACW runs')
+})
+
+t.test('an ACW begun during the login\'s repair, its pause confirmed: the resync\'s older member list does not undo it', async t => {
+  const { svc, pausesSent } = await acwDuringRepair(t, 'none')
+  t.same(pausesSent.map(p => p.paused), [true], 'one QueuePause: the re-apply saw the agent paused')
+  t.match(svc.tracker.agentStatus('1001'), { paused: true, pausedReason: 'ACW' }, 'the picture keeps the pause that came after the list')
+  t.equal(svc.acw.entry('1001')?.state, 'active', 'ACW runs')
+})
+
+t.test('an ACW begun during the login\'s repair, not committed yet: the re-apply leaves its pause to the step after the commit', async t => {
+  const { svc, pausesSent } = await acwDuringRepair(t, 'commit')
+  t.same(pausesSent, [{ paused: true, uncommitted: false }], 'one QueuePause, once the deadline was durable')
+  t.equal(svc.acw.entry('1001')?.state, 'active', 'ACW runs')
 })

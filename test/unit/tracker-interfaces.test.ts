@@ -37,3 +37,26 @@ t.test('a login at another phone: its legs and members are the agent\'s once the
   tracker.memberGone('1001')
   t.equal(tracker.agentStatus('1001')?.presence, 'offline', 'memberGone: offline whatever events name its old phone')
 })
+
+t.test('a resync\'s member list older than an event read with it: the event\'s state stays, the list fills in the rest', async t => {
+  const configured: TrackedAgent[] = [
+    { id: '1001', interface: 'PJSIP/1001', queues: ['pln123'] },
+    { id: '1002', interface: 'PJSIP/1002', queues: ['pln123'] }
+  ]
+  const tracker = new CallTracker({ ids: () => configured.map(a => a.id), get: id => configured.find(x => x.id === id), loggedIn: () => false }, new MemoryCallRepository(), silentLog)
+  const member = (iface: string, paused: boolean, reason = ''): { interface: string, status: number, paused: boolean, pausedReason: string, inCall: boolean } =>
+    ({ interface: iface, status: 1, paused, pausedReason: reason, inCall: false })
+
+  // The lists are asked for; QueueStatus comes back (nobody paused), then, in the same
+  // read, ACW's pause of 1001; CoreShowChannels last, and the picture is applied.
+  const asOf = tracker.memberEventMark()
+  tracker.onAmi({ known: true, event: 'QueueMemberPause', queue: 'pln123', interface: 'PJSIP/1001', memberName: '1001', status: 1, paused: true, pausedReason: 'ACW' } as never)
+  tracker.resync([], [member('PJSIP/1001', false), member('PJSIP/1002', true, 'Istirahat')], undefined, asOf)
+  t.match(tracker.agentStatus('1001'), { presence: 'online', paused: true, pausedReason: 'ACW' }, 'the pause that came after the list is kept')
+  t.match(tracker.agentStatus('1002'), { presence: 'online', paused: true, pausedReason: 'Istirahat' }, 'an agent with no newer event takes the list\'s state')
+
+  // The next resync's list is newer than that event: it is taken as it is.
+  const next = tracker.memberEventMark()
+  tracker.resync([], [member('PJSIP/1001', false)], undefined, next)
+  t.match(tracker.agentStatus('1001'), { paused: false, pausedReason: '' }, 'a list asked for after the event wins')
+})
