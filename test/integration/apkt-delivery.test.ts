@@ -1,5 +1,7 @@
 // The dispatcher against a real HTTP receiver: what is sent, what is retried, what
 // dies, and a supervisor bringing a dead record back (CONTRACT.md sections 4 and 5).
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import t, { type Test } from 'tap'
 import { Dispatcher, type DispatcherOptions } from '../../src/apkt/dispatcher.ts'
@@ -107,6 +109,34 @@ t.test('500s and timeouts are retried until delivered; the receiver dedupes the 
   await waitFor('the late answers to land', () => receiver.inflight === 0)
   t.equal(receiver.accepted.size, 3, 'each record held once')
   t.equal(receiver.duplicates, 3, 'the timed-out attempt was committed too, and deduplicated')
+})
+
+t.test('an answer that came in time is read, not timed out, when our own process stalls: one POST', async t => {
+  // The receiver shares our process: it answers 201, then blocks the loop past the
+  // dispatcher's timeout (a long GC pause, a CPU-starved host); the answer waits in the
+  // kernel while the timer falls due.
+  let posts = 0
+  const server = http.createServer((req, res) => {
+    req.resume()
+    req.on('end', () => {
+      posts++
+      res.writeHead(201, { 'content-type': 'application/json' })
+      res.end('{"ok":true}')
+      const until = Date.now() + 600
+      while (Date.now() < until) { /* the stall */ }
+    })
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => { server.closeAllConnections(); server.close() })
+  const store = await openApktStore(path.join(t.testdir(), 'stall.db'))
+  const outbox = openOutbox(store)
+  const dispatcher = new Dispatcher({ outbox, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/apkt/records`, token: RECEIVER_TOKEN, timeoutMs: 200, concurrency: 1, pollMs: 20, backoff: { initialMs: 10, maxMs: 100 } })
+  t.teardown(async () => { await dispatcher.stop(1000); await store.close() })
+  const [id] = [...(await fillOutbox(outbox, ['1001'], 1)).values()].flat()
+  dispatcher.start()
+  await eventually('delivered', async () => (await outbox.get(id as string))?.status === 'delivered', 5000)
+  t.match(await outbox.get(id as string), { status: 'delivered', attempts: 1, lastError: null }, 'delivered at the first attempt')
+  t.equal(posts, 1, 'one POST: the answer was not given up on')
 })
 
 t.test('408, 429 (with Retry-After), 502, 503 and a dropped connection are retried', async t => {
