@@ -15,9 +15,9 @@ export interface LivePicture {
 /** True once done; false when the PBX's lists could not be read (the caller tries again). */
 export async function resyncFromPbx (pbx: LivePicture, tracker: CallTracker, log: Log, targetOf?: (index: number) => TransferTarget | undefined): Promise<boolean> {
   try {
-    const membersAsOf = tracker.memberEventMark()
+    const asOf = tracker.newsMark()
     const [channels, members] = await Promise.all([pbx.channels(), pbx.members()])
-    const result = tracker.resync(channels, members, targetOf, membersAsOf)
+    const result = tracker.resync(channels, members, targetOf, asOf)
     log.info({ resync: result, channels: channels.length }, 'call state resynced from Asterisk')
     return true
   } catch (err) {

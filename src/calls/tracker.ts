@@ -109,13 +109,16 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    */
   private readonly recent = new Map<string, Call>()
   /**
-   * A count of member events (pause, status, added, removed) and the count at each
-   * agent's last one. A resync's QueueStatus list can be read together with events
-   * Asterisk sent after it (one TCP read; the picture is applied once both lists are
-   * in): an agent with an event after the lists were asked for keeps the event's state.
+   * A count of the news a resync's lists can predate (member events; a call offered or
+   * answered by an AMI or CTI event), and the count at each agent's and live call's
+   * last news. The lists come in with whatever Asterisk and the dialplan said after
+   * them (the picture is applied once both lists are in): an agent or call with news
+   * after the lists were asked for is left as that news says, not judged by them (a
+   * call answered meanwhile is not in the channel list: it is not over).
    */
-  private memberEvents = 0
-  private readonly lastMemberEvent = new Map<string, number>()
+  private news = 0
+  private readonly lastMemberNews = new Map<string, number>()
+  private readonly lastCallNews = new Map<string, number>()
   /** The call each agent was last released from (an AgentComplete without its call's fields is about it). */
   private readonly lastCallOf = new Map<string, string>()
 
@@ -236,10 +239,13 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     this.status.set(agentId, { presence: 'offline', paused: false, pausedReason: '' })
   }
 
-  /** Pass to resync() what this returned before the member list was asked for (see lastMemberEvent). */
-  memberEventMark (): number { return this.memberEvents }
+  /** Pass to resync() what this returned before its lists were asked for (see lastMemberNews). */
+  newsMark (): number { return this.news }
 
-  private memberEvent (agentId: string): void { this.lastMemberEvent.set(agentId, ++this.memberEvents) }
+  private memberEvent (agentId: string): void { this.lastMemberNews.set(agentId, ++this.news) }
+
+  /** Live calls only: forget() drops the mark with the call, so finished calls leave none behind. */
+  private callNews (callId: string): void { if (this.calls.has(callId)) this.lastCallNews.set(callId, ++this.news) }
 
   /** Whether `channel` is a leg of `agentId`'s device (the matching the AMI events use). */
   isAgentLeg (agentId: string, channel: string): boolean { return this.agentOfChannel(channel) === agentId }
@@ -315,11 +321,12 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
    * bridged agent legs are connected calls; callers waiting in Queue are offered
    * calls; calls we knew of whose customer is gone ended while we could not see.
    */
-  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined, membersAsOf?: number): { connected: number, offered: number, ended: number } {
+  resync (channels: readonly ChannelSnapshot[], members: readonly MemberSnapshot[], targetOf?: (index: number) => TransferTarget | undefined, asOf?: number): { connected: number, offered: number, ended: number } {
+    const newer = (news: Map<string, number>, key: string): boolean => asOf !== undefined && (news.get(key) ?? 0) > asOf
     for (const m of members) {
       const agentId = this.agentByInterface.get(m.interface.toLowerCase())
       if (agentId === undefined) continue
-      if (membersAsOf !== undefined && (this.lastMemberEvent.get(agentId) ?? 0) > membersAsOf) continue
+      if (newer(this.lastMemberNews, agentId)) continue
       this.status.set(agentId, { presence: presenceOf(m.status), paused: m.paused, pausedReason: m.pausedReason })
     }
     const live = new Set(channels.map(c => c.channel))
@@ -346,6 +353,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     }
     let ended = 0
     for (const call of [...this.calls.values()]) {
+      if (newer(this.lastCallNews, call.callId)) continue
       const customerHere = call.customerChannel !== undefined && live.has(call.customerChannel)
       const agentHere = call.agentChannel !== undefined && live.has(call.agentChannel)
       // Not only active calls: a release undone because the store was unwritable leaves
@@ -484,6 +492,12 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   // --- what an event means for a call: the transition to ask of the lifecycle ------------
 
   private offered (callId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
+    const call = this.offer(callId, d, source, at)
+    if (source !== 'resync') this.callNews(callId)
+    return call
+  }
+
+  private offer (callId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
     const existing = this.get(callId)
     if (existing !== undefined) {
       if (d.customerChannel !== undefined && existing.customerChannel === undefined) return this.lifecycle.addCustomerChannel(callId, d.customerChannel)
@@ -504,6 +518,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
   private answered (callId: string, agentId: string, d: NonNullable<CtiEvent['data']>, source: Call['source'], at?: string): Call {
     const call = this.get(callId)
     if (call === undefined) throw new Error(`unknown call ${callId}`)
+    if (source !== 'resync') this.callNews(callId)
     if (call.state !== 'offered' && call.agentId === agentId) {
       // Already known (an AMI event and a CTI event for the same answer). The agent leg
       // is what the BlindTransfer moves, so Asterisk's word on it wins: AMI's DestChannel
@@ -625,6 +640,7 @@ export class CallTracker extends EventEmitter<TrackerEvents> {
     const call = this.calls.get(callId)
     if (call === undefined) return
     this.calls.delete(callId)
+    this.lastCallNews.delete(callId)
     this.releasedBecause.delete(callId)
     this.earlyLanding.delete(callId)
     if (call.customerChannel !== undefined && this.byChannel.get(call.customerChannel) === callId) this.byChannel.delete(call.customerChannel)

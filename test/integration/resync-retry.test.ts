@@ -1,6 +1,7 @@
-// A resync whose lists cannot be read right after a login (Asterisk just started, an
-// action refused or timing out) is tried again while the session lasts; before, the
-// picture stayed stale until the next reconnect, which may be hours away.
+// The resync after a login. Its lists cannot be read right after it (Asterisk just
+// started, an action refused or timing out): tried again while the session lasts; before,
+// the picture stayed stale until the next reconnect, which may be hours away. Its lists
+// are older than what the service heard while they were on their way: that news stands.
 import t from 'tap'
 import pino from 'pino'
 import { createService } from '../../src/service.ts'
@@ -39,4 +40,40 @@ t.test('the resync after a login fails once: it is tried again, and a call Aster
   await waitFor('the call ended by it', () => svc.tracker.get('gone-1')?.state === 'ended' ? true : undefined, 10_000)
   t.equal(svc.tracker.get('gone-1')?.endReason, 'call ended while the service could not see it')
   t.equal(svc.ami.status().connects, 1, 'on the same session (no reconnect did it)')
+})
+
+t.test('a call the dialplan announces while the resync\'s lists are on their way is not ended by them', async t => {
+  // Asterisk took its channel list before the call existed; the service hears of the
+  // call (a CTI event) before that list arrives. Before, the resync ended it "while the
+  // service could not see it": its agent freed mid-call, and put in ACW.
+  const q = new FakeQueue(['Local/1001@agents/n', 'Local/1002@agents/n'])
+  let hold = true
+  const held: Array<() => void> = []
+  const fake = await FakeAmi.start({
+    handler: (a, sock, f) => {
+      if ((a.headers.action ?? '').toLowerCase() === 'coreshowchannels' && hold) { held.push(() => q.handler(a, sock, f)); return true }
+      return q.handler(a, sock, f)
+    }
+  })
+  t.teardown(async () => { await fake.stop() })
+  const svc = await createService(testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 3000 }), pino({ level: 'silent' }))
+  t.teardown(async () => { await svc.stop() })
+  let repaired = false
+  const reapply = svc.acw.reapply.bind(svc.acw)
+  svc.acw.reapply = async () => { await reapply(); repaired = true } // the repair's last step, after the resync
+  await svc.start()
+  await waitFor('the resync\'s CoreShowChannels, held', () => held.length > 0 ? true : undefined)
+  for (const payload of [
+    { type: 'call.offered', callId: 'new-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-new' } },
+    { type: 'call.answered', callId: 'new-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-new;1' } }
+  ]) {
+    const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
+    t.equal(r.statusCode, 202)
+  }
+  hold = false
+  for (const answer of held.splice(0)) answer()
+  await waitFor('the resync and the repair done', () => repaired ? true : undefined)
+  t.equal(svc.tracker.get('new-1')?.state, 'connected', 'the call is still connected')
+  t.equal(svc.tracker.agentStatus('1001')?.callId, 'new-1', 'its agent still on it')
+  t.equal(svc.acw.entry('1001'), undefined, 'no ACW begun for a call that goes on')
 })

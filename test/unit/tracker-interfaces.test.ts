@@ -49,14 +49,37 @@ t.test('a resync\'s member list older than an event read with it: the event\'s s
 
   // The lists are asked for; QueueStatus comes back (nobody paused), then, in the same
   // read, ACW's pause of 1001; CoreShowChannels last, and the picture is applied.
-  const asOf = tracker.memberEventMark()
+  const asOf = tracker.newsMark()
   tracker.onAmi({ known: true, event: 'QueueMemberPause', queue: 'pln123', interface: 'PJSIP/1001', memberName: '1001', status: 1, paused: true, pausedReason: 'ACW' } as never)
   tracker.resync([], [member('PJSIP/1001', false), member('PJSIP/1002', true, 'Istirahat')], undefined, asOf)
   t.match(tracker.agentStatus('1001'), { presence: 'online', paused: true, pausedReason: 'ACW' }, 'the pause that came after the list is kept')
   t.match(tracker.agentStatus('1002'), { presence: 'online', paused: true, pausedReason: 'Istirahat' }, 'an agent with no newer event takes the list\'s state')
 
   // The next resync's list is newer than that event: it is taken as it is.
-  const next = tracker.memberEventMark()
+  const next = tracker.newsMark()
   tracker.resync([], [member('PJSIP/1001', false)], undefined, next)
   t.match(tracker.agentStatus('1001'), { paused: false, pausedReason: '' }, 'a list asked for after the event wins')
+})
+
+t.test('a call offered and answered after a resync\'s lists were asked for is not ended by those older lists', async t => {
+  const configured: TrackedAgent[] = [{ id: '1001', interface: 'PJSIP/1001', queues: ['pln123'] }]
+  const tracker = new CallTracker({ ids: () => configured.map(a => a.id), get: id => configured.find(x => x.id === id), loggedIn: () => false }, new MemoryCallRepository(), silentLog)
+  tracker.onCti({ type: 'call.offered', callId: 'old-1', data: { customerChannel: 'PJSIP/trunk-old-1' } })
+  tracker.onCti({ type: 'call.answered', callId: 'old-1', agentId: '1001', data: { agentChannel: 'PJSIP/1001-00000001' } })
+
+  // The lists are asked for (after a reconnect: old-1 ended while we could not see);
+  // meanwhile the dialplan offers a new call. The channel list has neither.
+  const asOf = tracker.newsMark()
+  tracker.onCti({ type: 'call.offered', callId: 'new-1', data: { customerChannel: 'PJSIP/trunk-new-1' } })
+  const result = tracker.resync([], [], undefined, asOf)
+  t.equal(result.ended, 1, 'one call ended by the resync')
+  t.equal(tracker.get('old-1')?.state, 'ended', 'the call known before the lists, and not in them, ended while unseen')
+  t.equal(tracker.get('new-1')?.state, 'offered', 'the call offered after the lists were asked for is left as its events say')
+
+  tracker.onCti({ type: 'call.answered', callId: 'new-1', agentId: '1001', data: { agentChannel: 'PJSIP/1001-00000002' } })
+  tracker.resync([], [], undefined, tracker.newsMark() - 1)
+  t.equal(tracker.get('new-1')?.state, 'connected', 'answered after the lists: still connected')
+  t.equal(tracker.agentStatus('1001')?.callId, 'new-1', 'and its agent on it')
+  tracker.resync([], [], undefined, tracker.newsMark())
+  t.equal(tracker.get('new-1')?.state, 'ended', 'lists asked for after its last news judge it: gone from them, ended')
 })
