@@ -313,13 +313,23 @@ for (const [v, rs] of delivery) {
 figure({ bench: BENCH, name: 'delivery_lost_or_duplicated', value: lost, unit: 'records' })
 const perEngine: string[] = []
 for (const e of engines) {
-  const d4 = median(delivery.get(`dispatcher-${e}-4`) ?? [])
-  const dr = dRatio(e, 4)
-  figure({ bench: BENCH, engine: e, name: `ratio.delivery_over_bare_undici.${e}`, value: dr, unit: 'ratio', concurrency: 4, target: 0.5, met: dr >= 0.5 })
-  figure({ bench: BENCH, engine: e, name: `target.delivery_rate.${e}`, value: d4, unit: 'records/s', target: 1000, met: d4 >= 1000 })
-  const w = writeRatio.get(e) ?? NaN
-  perEngine.push(`[${e}] durable writes, one commit each: bare client ${Math.round(median(writes.get(`bare-${e}`) ?? []))}/s, Outbox.add through the journal ${Math.round(median(writes.get(`outbox-${e}`) ?? []))}/s = ${w.toFixed(2)} of bare (target >= 0.5: ${met(w >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get(`outcome-${e}`) ?? []))}/s = ${ratioTo(`outcome-${e}`, `bare-${e}`).toFixed(2)}; ` +
-    `delivery of ${DELIVER} records: dispatcher concurrency 4 ${Math.round(d4)}/s = ${dr.toFixed(2)} of bare undici (target >= 0.5: ${met(dr >= 0.5)}; >= 1000/s: ${met(d4 >= 1000)}), concurrency 16 ${Math.round(median(delivery.get(`dispatcher-${e}-16`) ?? []))}/s = ${dRatio(e, 16).toFixed(2)}`)
+  // Only the parts that ran (--parts): a part left out is not reported as a miss.
+  const said: string[] = []
+  if (PARTS.has('writes')) {
+    const w = writeRatio.get(e) ?? NaN
+    said.push(`durable writes, one commit each: bare client ${Math.round(median(writes.get(`bare-${e}`) ?? []))}/s, Outbox.add through the journal ${Math.round(median(writes.get(`outbox-${e}`) ?? []))}/s = ${w.toFixed(2)} of bare (target >= 0.5: ${met(w >= 0.5)}), with the call's row (a transfer's commit) ${Math.round(median(writes.get(`outcome-${e}`) ?? []))}/s = ${ratioTo(`outcome-${e}`, `bare-${e}`).toFixed(2)}`)
+  }
+  if (PARTS.has('delivery')) {
+    const d4 = median(delivery.get(`dispatcher-${e}-4`) ?? [])
+    const dr = dRatio(e, 4)
+    figure({ bench: BENCH, engine: e, name: `ratio.delivery_over_bare_undici.${e}`, value: dr, unit: 'ratio', concurrency: 4, target: 0.5, met: dr >= 0.5 })
+    figure({ bench: BENCH, engine: e, name: `target.delivery_rate.${e}`, value: d4, unit: 'records/s', target: 1000, met: d4 >= 1000 })
+    said.push(`delivery of ${DELIVER} records: dispatcher concurrency 4 ${Math.round(d4)}/s = ${dr.toFixed(2)} of bare undici (target >= 0.5: ${met(dr >= 0.5)}; >= 1000/s: ${met(d4 >= 1000)}), concurrency 16 ${Math.round(median(delivery.get(`dispatcher-${e}-16`) ?? []))}/s = ${dRatio(e, 16).toFixed(2)}`)
+  }
+  perEngine.push(`[${e}] ${said.join('; ')}`)
 }
-summary(BENCH, `${perEngine.join('. ')}. Bare undici loop: ${Math.round(median(delivery.get('bare-4') ?? []))}/s (4), ${Math.round(median(delivery.get('bare-16') ?? []))}/s (16); lost or duplicated: ${lost}` +
-  (engines.includes('sqlite') ? `; SQLite counts with ${HISTORY} records: ${counts.statsMs.toFixed(3)} ms (COUNT(*) GROUP BY: ${counts.groupByMs.toFixed(2)} ms)` : ''))
+summary(BENCH, [
+  perEngine.join('. '),
+  ...(PARTS.has('delivery') ? [`Bare undici loop: ${Math.round(median(delivery.get('bare-4') ?? []))}/s (4), ${Math.round(median(delivery.get('bare-16') ?? []))}/s (16); lost or duplicated: ${lost}`] : []),
+  ...(PARTS.has('counts') && engines.includes('sqlite') ? [`SQLite counts with ${HISTORY} records: ${counts.statsMs.toFixed(3)} ms (COUNT(*) GROUP BY: ${counts.groupByMs.toFixed(2)} ms)`] : [])
+].join('. '))
