@@ -2,12 +2,23 @@
 // started, an action refused or timing out): tried again while the session lasts; before,
 // the picture stayed stale until the next reconnect, which may be hours away. Its lists
 // are older than what the service heard while they were on their way: that news stands.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import pino from 'pino'
-import { createService } from '../../src/service.ts'
+import { createService, type Service } from '../../src/service.ts'
 import { FakeAmi, FakeQueue } from '../helpers/fake-ami.ts'
 import { TOKENS, testConfig } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
+
+/** A call offered and answered by agent 1001, as the dialplan's hooks announce it. */
+async function callAnswered (t: Test, svc: Service, callId: string): Promise<void> {
+  for (const payload of [
+    { type: 'call.offered', callId, data: { callerIdNum: '0811', customerChannel: `PJSIP/trunk-${callId}` } },
+    { type: 'call.answered', callId, agentId: '1001', data: { agentChannel: `Local/1001@agents-${callId};1` } }
+  ]) {
+    const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
+    t.equal(r.statusCode, 202, `${payload.type} ${callId}`)
+  }
+}
 
 t.test('the resync after a login fails once: it is tried again, and a call Asterisk no longer has is ended', async t => {
   const q = new FakeQueue(['Local/1001@agents/n', 'Local/1002@agents/n'])
@@ -28,13 +39,7 @@ t.test('the resync after a login fails once: it is tried again, and a call Aster
   await waitFor('AMI', () => svc.ami.ready)
   await waitFor('the first resync refused', () => fake.actionsNamed('CoreShowChannels').length > 0 ? true : undefined)
   // Known to the service (the dialplan said so) but gone from Asterisk by the time it answers.
-  for (const payload of [
-    { type: 'call.offered', callId: 'gone-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-gone' } },
-    { type: 'call.answered', callId: 'gone-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-gone;1' } }
-  ]) {
-    const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
-    t.equal(r.statusCode, 202)
-  }
+  await callAnswered(t, svc, 'gone-1')
   refuse = false
   await waitFor('a second resync', () => fake.actionsNamed('CoreShowChannels').length > 1 ? true : undefined, 10_000)
   await waitFor('the call ended by it', () => svc.tracker.get('gone-1')?.state === 'ended' ? true : undefined, 10_000)
@@ -63,13 +68,7 @@ t.test('a call the dialplan announces while the resync\'s lists are on their way
   svc.acw.reapply = async () => { await reapply(); repaired = true } // the repair's last step, after the resync
   await svc.start()
   await waitFor('the resync\'s CoreShowChannels, held', () => held.length > 0 ? true : undefined)
-  for (const payload of [
-    { type: 'call.offered', callId: 'new-1', data: { callerIdNum: '0811', customerChannel: 'PJSIP/trunk-new' } },
-    { type: 'call.answered', callId: 'new-1', agentId: '1001', data: { agentChannel: 'Local/1001@agents-new;1' } }
-  ]) {
-    const r = await svc.app.inject({ method: 'POST', url: '/v1/cti/events', headers: { authorization: `Bearer ${TOKENS.pbx}` }, payload })
-    t.equal(r.statusCode, 202)
-  }
+  await callAnswered(t, svc, 'new-1')
   hold = false
   for (const answer of held.splice(0)) answer()
   await waitFor('the resync and the repair done', () => repaired ? true : undefined)
