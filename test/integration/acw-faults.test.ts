@@ -1,8 +1,9 @@
 // ACW faults a real Asterisk cannot be made to produce on demand, through the real
 // AmiClient and the real wiring (createService) against a FakeAmi whose FakeQueue keeps
 // the members' pause state: our pause's confirmation and the agent's unpause in one TCP
-// chunk, a PBX that refuses the unpause a few times while AMI stays up, and a restart
-// after which the agent is no longer in the config or the pause reason has changed.
+// chunk, a PBX that refuses the unpause a few times while AMI stays up, a restart
+// after which the agent is no longer in the config or the pause reason has changed, and
+// an ACW that begins while the repair after a login is on its way (lists and answers held).
 import t, { type Test } from 'tap'
 import pino from 'pino'
 import Database from 'better-sqlite3'
