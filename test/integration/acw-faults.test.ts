@@ -11,6 +11,7 @@ import { createService, type Service } from '../../src/service.ts'
 import { FakeAmi, FakeQueue } from '../helpers/fake-ami.ts'
 import { TOKENS, testConfig } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
+import { HeldResync, watchRepair } from '../helpers/held-repair.ts'
 
 const I1001 = 'Local/1001@agents/n'
 const I1002 = 'Local/1002@agents/n'
@@ -159,30 +160,23 @@ t.test('restart with a changed acw.pauseReason: the ACW paused under the old rea
  */
 async function acwDuringRepair (t: Test, hold: 'pause' | 'none' | 'commit'): Promise<{ svc: Service, pausesSent: Array<{ paused: boolean, uncommitted: boolean }> }> {
   const q = new FakeQueue([I1001, I1002])
-  let holdLists = true
   let uncommitted = false
-  const heldLists: Array<() => void> = []
   const heldPauses: Array<() => void> = []
   const pausesSent: Array<{ paused: boolean, uncommitted: boolean }> = []
-  const fake = await FakeAmi.start({
-    handler: (a, sock, f) => {
-      const name = (a.headers.action ?? '').toLowerCase()
-      if (name === 'coreshowchannels' && holdLists) { heldLists.push(() => q.handler(a, sock, f)); return true }
-      if (name === 'queuepause') {
-        pausesSent.push({ paused: a.headers.paused === 'true', uncommitted })
-        if (hold === 'pause') { heldPauses.push(() => q.handler(a, sock, f)); return true }
-      }
-      return q.handler(a, sock, f)
+  const lists = new HeldResync((a, sock, f) => {
+    if ((a.headers.action ?? '').toLowerCase() === 'queuepause') {
+      pausesSent.push({ paused: a.headers.paused === 'true', uncommitted })
+      if (hold === 'pause') { heldPauses.push(() => q.handler(a, sock, f)); return true }
     }
+    return q.handler(a, sock, f)
   })
+  const fake = await FakeAmi.start({ handler: lists.handler })
   t.teardown(async () => { await fake.stop() })
   const svc = await createService(testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 3000; raw.acw = { seconds: 30, mode: 'fixed' } }), pino({ level: process.env.DBG ?? 'silent' }))
   t.teardown(async () => { await svc.stop() })
-  let reapplied = false
-  const reapply = svc.acw.reapply.bind(svc.acw)
-  svc.acw.reapply = async () => { await reapply(); reapplied = true }
+  const repaired = watchRepair(svc)
   await svc.start()
-  await waitFor('the resync\'s CoreShowChannels, held', () => heldLists.length > 0 ? true : undefined)
+  await lists.asked()
 
   const lock = hold === 'commit' ? new Database(svc.config.store.path) : undefined
   const ended = callEnds(svc, 'c1', '1001', () => { if (lock !== undefined) { lock.exec('BEGIN IMMEDIATE'); uncommitted = true } })
@@ -190,9 +184,8 @@ async function acwDuringRepair (t: Test, hold: 'pause' | 'none' | 'commit'): Pro
   else await ended
   if (hold === 'pause') await waitFor('ACW\'s QueuePause', () => pausesSent.length > 0 ? true : undefined)
   if (hold === 'none') await waitFor('its pause seen', () => svc.tracker.agentStatus('1001')?.paused)
-  holdLists = false
-  for (const answer of heldLists.splice(0)) answer()
-  await waitFor('the re-apply over (or a second QueuePause)', () => reapplied || pausesSent.length > (hold === 'commit' ? 0 : 1) ? true : undefined)
+  lists.release()
+  await waitFor('the re-apply over (or a second QueuePause)', () => repaired() || pausesSent.length > (hold === 'commit' ? 0 : 1) ? true : undefined)
   if (lock !== undefined) { lock.exec('COMMIT'); uncommitted = false; lock.close() }
   await ended
   for (const answer of heldPauses.splice(0)) answer()

@@ -5,6 +5,7 @@ import t, { type Test } from 'tap'
 import { AmiError, UnsafeFieldError, type AmiEvent } from '../../src/ami/index.ts'
 import { FakeAmi, type FakeAmiOptions } from '../helpers/fake-ami.ts'
 import { makeClient, once, waitFor } from '../helpers/ami.ts'
+import { stall } from '../helpers/stall.ts'
 
 async function setup (t: Test, opts: FakeAmiOptions = {}, client: Parameters<typeof makeClient>[1] = {}) {
   const fake = await FakeAmi.start(opts)
@@ -77,8 +78,7 @@ t.test('an answer that came in time is not a timeout because our own process sta
     handler: (a, sock) => {
       if (a.headers.action !== 'Answered') return false
       sock.write(`Response: Success\r\nActionID: ${a.headers.actionid ?? ''}\r\nMessage: here in time\r\n\r\n`)
-      const until = Date.now() + 400
-      while (Date.now() < until) { /* the stall */ }
+      stall(400)
       return true
     }
   }, { actionTimeoutMs: 150 })

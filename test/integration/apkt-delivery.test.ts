@@ -10,6 +10,7 @@ import { buildApktRecord } from '../../src/apkt/record.ts'
 import { eventually, waitFor } from '../helpers/ami.ts'
 import { bearer, testApp, TOKENS } from '../helpers/apkt-app.ts'
 import { fillOutbox, makeRecord, openApktStore, openOutbox, Receiver, RECEIVER_TOKEN, sleep, type Behaviour } from '../helpers/apkt.ts'
+import { stall } from '../helpers/stall.ts'
 
 async function rig (t: Test, behaviour?: Behaviour, opts: Partial<DispatcherOptions> = {}) {
   const receiver = await Receiver.start(behaviour)
@@ -122,8 +123,7 @@ t.test('an answer that came in time is read, not timed out, when our own process
       posts++
       res.writeHead(201, { 'content-type': 'application/json' })
       res.end('{"ok":true}')
-      const until = Date.now() + 600
-      while (Date.now() < until) { /* the stall */ }
+      stall(600)
     })
   })
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))

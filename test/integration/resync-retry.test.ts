@@ -8,6 +8,7 @@ import { createService, type Service } from '../../src/service.ts'
 import { FakeAmi, FakeQueue } from '../helpers/fake-ami.ts'
 import { TOKENS, testConfig } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
+import { HeldResync, watchRepair } from '../helpers/held-repair.ts'
 
 /** A call offered and answered by agent 1001, as the dialplan's hooks announce it. */
 async function callAnswered (t: Test, svc: Service, callId: string): Promise<void> {
@@ -52,26 +53,17 @@ t.test('a call the dialplan announces while the resync\'s lists are on their way
   // call (a CTI event) before that list arrives. Before, the resync ended it "while the
   // service could not see it": its agent freed mid-call, and put in ACW.
   const q = new FakeQueue(['Local/1001@agents/n', 'Local/1002@agents/n'])
-  let hold = true
-  const held: Array<() => void> = []
-  const fake = await FakeAmi.start({
-    handler: (a, sock, f) => {
-      if ((a.headers.action ?? '').toLowerCase() === 'coreshowchannels' && hold) { held.push(() => q.handler(a, sock, f)); return true }
-      return q.handler(a, sock, f)
-    }
-  })
+  const lists = new HeldResync(q.handler)
+  const fake = await FakeAmi.start({ handler: lists.handler })
   t.teardown(async () => { await fake.stop() })
   const svc = await createService(testConfig(fake.port, raw => { raw.ami.actionTimeoutMs = 3000 }), pino({ level: 'silent' }))
   t.teardown(async () => { await svc.stop() })
-  let repaired = false
-  const reapply = svc.acw.reapply.bind(svc.acw)
-  svc.acw.reapply = async () => { await reapply(); repaired = true } // the repair's last step, after the resync
+  const repaired = watchRepair(svc)
   await svc.start()
-  await waitFor('the resync\'s CoreShowChannels, held', () => held.length > 0 ? true : undefined)
+  await lists.asked()
   await callAnswered(t, svc, 'new-1')
-  hold = false
-  for (const answer of held.splice(0)) answer()
-  await waitFor('the resync and the repair done', () => repaired ? true : undefined)
+  lists.release()
+  await waitFor('the resync and the repair done', () => repaired() ? true : undefined)
   t.equal(svc.tracker.get('new-1')?.state, 'connected', 'the call is still connected')
   t.equal(svc.tracker.agentStatus('1001')?.callId, 'new-1', 'its agent still on it')
   t.equal(svc.acw.entry('1001'), undefined, 'no ACW begun for a call that goes on')

@@ -9,6 +9,7 @@ import { TOKENS } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { asteriskPauses, startAppStack, type AppStack } from '../helpers/app-stack.ts'
 import type { Handler } from '../helpers/fake-ami.ts'
+import { stall } from '../helpers/stall.ts'
 
 type Channels = () => Array<Record<string, string>>
 
@@ -133,8 +134,7 @@ t.test('Asterisk answered and confirmed in time, our process stalled past the ti
     // is read, the answers written here are not, until the loop's next poll.
     setImmediate(() => {
       pbx.handler(a, sock, f)
-      const until = Date.now() + 800
-      while (Date.now() < until) { /* the stall */ }
+      stall(800)
     })
     return true
   }

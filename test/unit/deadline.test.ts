@@ -6,12 +6,7 @@ import { MessageChannel } from 'node:worker_threads'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { deadline } from '../../src/deadline.ts'
 import { durableWithin } from '../../src/calls/durable.ts'
-
-/** Blocks the event loop: a long GC pause, a CPU-starved host. */
-function stall (ms: number): void {
-  const until = Date.now() + ms
-  while (Date.now() < until) { /* the stall */ }
-}
+import { stall } from '../helpers/stall.ts'
 
 const durability = { ready: () => true, why: () => 'the store is away', commitTimeoutMs: 100 }
 
