@@ -8,7 +8,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import YAML from 'yaml'
-import type { Handler } from '../helpers/fake-ami.ts'
+import { listAnswer, type Handler } from '../helpers/fake-ami.ts'
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
@@ -136,11 +136,7 @@ export function asteriskLike (onBlindTransfer?: (send: () => void, fields: Recor
       return true
     }
     if (name === 'coreshowchannels' || name === 'queuestatus') {
-      const complete = name === 'coreshowchannels' ? 'CoreShowChannelsComplete' : 'QueueStatusComplete'
-      sock.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: list will follow\r\n\r\n`)
-      const items = name === 'coreshowchannels' ? channels() : []
-      for (const c of items) sock.write(`Event: CoreShowChannel\r\nActionID: ${id}\r\n${Object.entries(c).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
-      sock.write(`Event: ${complete}\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: ${items.length}\r\n\r\n`)
+      sock.write(listAnswer(id, name, channels()))
       return true
     }
     if (name === 'blindtransfer') {

@@ -8,6 +8,19 @@ export interface FakeAction { headers: Record<string, string>, raw: string }
 
 export type Handler = (action: FakeAction, sock: net.Socket, server: FakeAmi) => boolean | undefined
 
+/**
+ * Asterisk's answer to the resync's list actions, as one string: its Response, a
+ * CoreShowChannel event per channel (CoreShowChannels), and the Complete event that ends
+ * the list. QueueStatus is answered with no members (`channels` is not used for it).
+ */
+export function listAnswer (id: string, action: 'coreshowchannels' | 'queuestatus', channels: ReadonlyArray<Record<string, string>>): string {
+  const items = action === 'coreshowchannels' ? channels : []
+  const complete = action === 'coreshowchannels' ? 'CoreShowChannelsComplete' : 'QueueStatusComplete'
+  return `Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: list will follow\r\n\r\n` +
+    items.map(c => `Event: CoreShowChannel\r\nActionID: ${id}\r\n${Object.entries(c).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`).join('') +
+    `Event: ${complete}\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: ${items.length}\r\n\r\n`
+}
+
 export interface FakeAmiOptions {
   /** Called for every action first; return true when it answered (or chose not to). */
   handler?: Handler

@@ -8,7 +8,7 @@ import t from 'tap'
 import { TOKENS } from '../helpers/config.ts'
 import { waitFor } from '../helpers/ami.ts'
 import { asteriskPauses, startAppStack, type AppStack } from '../helpers/app-stack.ts'
-import type { Handler } from '../helpers/fake-ami.ts'
+import { listAnswer, type Handler } from '../helpers/fake-ami.ts'
 import { stall } from '../helpers/stall.ts'
 
 type Channels = () => Array<Record<string, string>>
@@ -27,10 +27,7 @@ function silentPbx (channels: Channels, onTransfer: 'ack' | 'no-answer' | 'confi
       return true
     }
     if (name === 'coreshowchannels' || name === 'queuestatus') {
-      const items = name === 'coreshowchannels' ? channels() : []
-      sock.write(`Response: Success\r\nActionID: ${id}\r\nEventList: start\r\nMessage: list will follow\r\n\r\n`)
-      for (const c of items) sock.write(`Event: CoreShowChannel\r\nActionID: ${id}\r\n${Object.entries(c).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`)
-      sock.write(`Event: ${name === 'coreshowchannels' ? 'CoreShowChannelsComplete' : 'QueueStatusComplete'}\r\nActionID: ${id}\r\nEventList: Complete\r\nListItems: ${items.length}\r\n\r\n`)
+      sock.write(listAnswer(id, name, channels()))
       return true
     }
     return false
