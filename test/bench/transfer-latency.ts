@@ -18,6 +18,10 @@
 // reads it) to BlindTransfer written and to the 200 handed to the socket: p50/p99 over
 // all rounds, per engine; the client's round trip too. Targets (issue 13): serial p99
 // <= 5 ms on SQLite, <= 10 ms on PostgreSQL; burst p99 <= 50 ms on both.
+// The service's CPU per press, and split by thread (lib/threads.ts: the main thread, the
+// busiest other one, which on SQLite is the store's worker, and the rest); for the burst,
+// the main thread's CPU for all its presses, which no store can bring the burst's last 200
+// under.
 // Every figure carries `engine` (and its name starts with it): one service per engine,
 // all its rounds, then the next engine's, against the same fake PBX and APKT receiver.
 // No synchronous-NORMAL what-if any more: the service's SQLite connection lives in the
@@ -45,6 +49,7 @@ import { figure, machineFigure, median, met, note, percentile, round, sleep, sum
 import { listArg, numArg } from './lib/args.ts'
 import { enginesArg, Engines, type Engine } from './lib/engines.ts'
 import type { Timing } from './lib/service-child.ts'
+import { threadSplit, type ThreadSplit, type ThreadStats } from './lib/threads.ts'
 
 const BENCH = 'transfer-latency'
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -59,7 +64,7 @@ const PATTERNS = { serial: -1, steady: 20_000, spread: 2000, burst: 0 } as const
 const TARGET: Record<Engine, { serial: number, burst: number }> = { sqlite: { serial: 5, burst: 50 }, postgres: { serial: 10, burst: 50 } }
 type Pattern = keyof typeof PATTERNS
 
-interface Result { timings: Record<Pattern | 'read', Timing[]>, client: Record<Pattern | 'read', number[]>, perRound: Array<Record<string, number>>, stalls: Record<Pattern, Array<{ serviceMaxMs: number, canaryMaxMs: number, canaryP99Ms: number }>>, cpuMsPerPress: Record<Pattern, number[]> }
+interface Result { timings: Record<Pattern | 'read', Timing[]>, client: Record<Pattern | 'read', number[]>, perRound: Array<Record<string, number>>, stalls: Record<Pattern, Array<{ serviceMaxMs: number, canaryMaxMs: number, canaryP99Ms: number }>>, cpuMsPerPress: Record<Pattern, number[]>, threads: Record<Pattern, ThreadSplit[]> }
 
 machineFigure(BENCH)
 const pbx = await FakePbx.start()
@@ -121,7 +126,7 @@ async function runService (engine: Engine, patterns: Pattern[], nRounds: number)
   // BENCH_NODE_ARGS: extra node options for the service (see the header: no V8-only flags on SQLite).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
   const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof, ...extra], stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...db.env, BENCH_CONFIG: JSON.stringify(raw) } })
-  const res: Result = { timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] } }
+  const res: Result = { timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] }, threads: { serial: [], steady: [], spread: [], burst: [] } }
   try {
     for (let r = 0; r < nRounds; r++) {
       const row: Record<string, number> = {}
@@ -137,13 +142,16 @@ async function runService (engine: Engine, patterns: Pattern[], nRounds: number)
           row.read_p99 = percentile(t.map(x => (x.end ?? NaN) - x.start), 99)
         }
         const before = pbx.count('BlindTransfer')
-        const cpu0 = (await svc.ask<{ cpuSeconds: number }>({ cmd: 'stats' })).cpuSeconds // also resets its event-loop delay histogram
+        const at0 = await svc.ask<{ cpuSeconds: number } & ThreadStats>({ cmd: 'stats' }) // also resets its event-loop delay histogram
+        const cpu0 = at0.cpuSeconds
         await canary.read()
         res.client[pattern].push(...await press(svc, callIds, pattern))
-        const after = await svc.ask<{ eventLoopDelay: { maxMs: number }, cpuSeconds: number }>({ cmd: 'stats' })
+        const after = await svc.ask<{ eventLoopDelay: { maxMs: number }, cpuSeconds: number } & ThreadStats>({ cmd: 'stats' })
         const loop = after.eventLoopDelay
         // The service's CPU while pressing (and whatever the presses set off: APKT delivery).
         res.cpuMsPerPress[pattern].push((after.cpuSeconds - cpu0) * 1000 / N)
+        const split = threadSplit(at0, after)
+        if (split !== undefined) res.threads[pattern].push(split)
         const machine = await canary.read()
         res.stalls[pattern].push({ serviceMaxMs: round(loop.maxMs), canaryMaxMs: round(machine.maxMs), canaryP99Ms: round(machine.p99Ms) })
         row[`${pattern}_loopmax`] = loop.maxMs
@@ -188,6 +196,13 @@ try {
       }
       // Where the time goes (medians): before the action, the PBX's answer, after it.
       figure({ bench: BENCH, ...e, name: `${engine}.${pattern}.cpu_per_press`, value: median(main.cpuMsPerPress[pattern]), unit: 'ms' })
+      const split = main.threads[pattern]
+      if (split.length > 0) {
+        // By thread (medians over rounds, per press): what the main thread alone does for a
+        // press bounds how fast a burst can clear, whatever the store does beside it.
+        figure({ bench: BENCH, ...e, name: `${engine}.${pattern}.main_thread_cpu_per_press`, value: median(split.map(x => x.mainMs)) / N, unit: 'ms', busiestOtherThreadMs: round(median(split.map(x => x.busiestOtherMs)) / N), restOfThreadsMs: round(median(split.map(x => x.restMs)) / N) })
+        if (pattern === 'burst') figure({ bench: BENCH, ...e, name: `${engine}.burst.main_thread_cpu_whole_burst`, value: median(split.map(x => x.mainMs)), unit: 'ms', note: `the main thread's CPU for all ${N} presses and what they set off: a floor under the burst's last 200` })
+      }
       figure({ bench: BENCH, ...e, name: `${engine}.${pattern}.phases_p50`, value: p(t, 'end', 50), unit: 'ms', toBlindTransfer: round(p(t, 'bt', 50)), pbxRoundTrip: round(median(t.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)))), eventTo200: round(median(t.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)))) })
       // The slowest presses by phase: where a tail comes from (before the action, the PBX, after it).
       const slowest = [...t].sort((a, b) => ((b.end ?? 0) - b.start) - ((a.end ?? 0) - a.start)).slice(0, 3)

@@ -6,14 +6,15 @@
 //   { cmd: 'timings' }  -> per request on /v1/calls/:callId (GET, the baseline) and
 //                          /v1/calls/:callId/direct-transfer: start, BlindTransfer
 //                          written, its event back, response finished (ms, this process's performance.now())
-//   { cmd: 'stats' }    -> memory and CPU of this process, event-loop delay since the
-//                          last stats, live calls, outbox counts
+//   { cmd: 'stats' }    -> memory and CPU of this process (and of each of its threads,
+//                          Linux), event-loop delay since the last stats, live calls,
+//                          outbox counts
 //   { cmd: 'gc' }       -> a full GC, then stats
 //   { cmd: 'purge' }    -> starts a retention pass now (with BENCH_RETENTION=manual the
 //                          service's own pass at start and hourly is off)
 //   { cmd: 'purge-status' } -> { busy, startedAt, endedAt (this process's performance.now()), report }
 // Prints "LISTENING <url>" on stderr once listening and logged in to AMI.
-import { readFileSync } from 'node:fs'
+import { readdirSync, readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -88,6 +89,19 @@ svc.app.addHook('onResponse', async (req, reply) => {
 v8.setFlagsFromString('--expose-gc')
 const fullGc = vm.runInNewContext('gc') as () => void
 
+/**
+ * CPU time of each thread of this process so far (ns, from /proc/self/task/<tid>/schedstat;
+ * empty where there is none): the main thread is the one whose tid is the pid. Node names
+ * no thread, so a reader tells the store's worker by its CPU (the busiest but main).
+ */
+function threadCpu (): Array<{ tid: number, cpuNs: number }> {
+  try {
+    return readdirSync('/proc/self/task').map(t => {
+      try { return { tid: Number(t), cpuNs: Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]) } } catch { return { tid: Number(t), cpuNs: 0 } }
+    })
+  } catch { return [] }
+}
+
 const eld = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RESOLUTION ?? 10) })
 eld.enable()
 const stats = async (): Promise<Record<string, unknown>> => {
@@ -100,6 +114,8 @@ const stats = async (): Promise<Record<string, unknown>> => {
     heapUsedBytes: m.heapUsed,
     externalBytes: m.external,
     cpuSeconds: (c.user + c.system) / 1e6,
+    pid: process.pid,
+    threads: threadCpu(),
     eventLoopDelay: loop,
     liveCalls: svc.tracker.liveCalls().length,
     outbox: await svc.outbox.stats()
