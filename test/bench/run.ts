@@ -16,7 +16,7 @@ import { machine } from './lib/report.ts'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const out = path.resolve(here, '..', '..', 'var', 'bench')
 
-const ALL = ['ami-ingest', 'dialplan-hook', 'readyz', 'transfer-latency', 'outbox', 'pbx-soak', 'button-floor', 'scale', 'purge', 'store-commit', 'reports', 'ha-group']
+const ALL = ['ami-ingest', 'dialplan-hook', 'readyz', 'transfer-latency', 'outbox', 'pbx-soak', 'button-floor', 'scale', 'purge', 'store-commit', 'reports', 'ha-group', 'wakeup']
 const picked = process.argv.slice(2).filter(a => !a.startsWith('-'))
 const unknown = picked.filter(p => !ALL.includes(p))
 if (unknown.length > 0) {
