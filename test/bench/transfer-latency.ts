@@ -28,7 +28,8 @@
 // store's worker thread and the config has no pragma key, so a "what if" would measure
 // a different build, not the service; PostgreSQL's counterpart (synchronous_commit off)
 // is not something the service ever runs with either.
-//   tsx test/bench/transfer-latency.ts [--engines sqlite,postgres] [--rounds 3] [--agents 200] [--patterns serial,burst]
+// Each engine's service first runs --warmup rounds of the same patterns, not counted.
+//   tsx test/bench/transfer-latency.ts [--engines sqlite,postgres] [--rounds 3] [--warmup 1] [--agents 200] [--patterns serial,burst]
 //   BENCH_CPU_PROF=<dir> ... writes the service's V8 CPU profile there
 //   BENCH_NODE_ARGS='--cpu-prof-interval 100' ... extra node options for the service; not
 //   V8 flags such as --trace-gc or --max-semi-space-size on SQLite: the store's worker thread
@@ -54,6 +55,7 @@ import { threadSplit, type ThreadSplit, type ThreadStats } from './lib/threads.t
 const BENCH = 'transfer-latency'
 const here = path.dirname(fileURLToPath(import.meta.url))
 const rounds = numArg('rounds', 3)
+const WARMUP = numArg('warmup', 1)
 const N = numArg('agents', 200)
 const engines = enginesArg()
 const only = listArg('patterns')
@@ -116,6 +118,8 @@ async function allReady (svc: Target): Promise<void> {
 
 const stores = new Engines()
 
+const emptyResult = (): Result => ({ timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] }, threads: { serial: [], steady: [], spread: [], burst: [] } })
+
 async function runService (engine: Engine, patterns: Pattern[], nRounds: number): Promise<Result> {
   const label = engine
   const db = await stores.database(engine)
@@ -126,46 +130,52 @@ async function runService (engine: Engine, patterns: Pattern[], nRounds: number)
   // BENCH_NODE_ARGS: extra node options for the service (see the header: no V8-only flags on SQLite).
   const extra = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(a => a !== '')
   const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof, ...extra], stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...db.env, BENCH_CONFIG: JSON.stringify(raw) } })
-  const res: Result = { timings: { serial: [], steady: [], spread: [], burst: [], read: [] }, client: { serial: [], steady: [], spread: [], burst: [], read: [] }, perRound: [], stalls: { serial: [], steady: [], spread: [], burst: [] }, cpuMsPerPress: { serial: [], steady: [], spread: [], burst: [] }, threads: { serial: [], steady: [], spread: [], burst: [] } }
+  const res = emptyResult()
   try {
-    for (let r = 0; r < nRounds; r++) {
+    // Rounds below 0 warm the service up (V8 optimizes the press path as it runs; a first
+    // round measured cold cost about a third more CPU a press) and are not counted.
+    for (let r = -WARMUP; r < nRounds; r++) {
+      const into = r < 0 ? emptyResult() : res
       const row: Record<string, number> = {}
-      const order = patterns.map((_, i) => patterns[(i + r) % patterns.length] as Pattern)
+      const order = patterns.map((_, i) => patterns[(((i + r) % patterns.length) + patterns.length) % patterns.length] as Pattern)
       for (const pattern of order) {
         const callIds = await setupCalls(svc, `${label}r${r}${pattern}`)
         await svc.ask({ cmd: 'timings' }) // drop the setup's
         if (pattern === 'burst') {
           // The baseline first, on the same calls: a burst of reads.
-          res.client.read.push(...await Promise.all(callIds.map(async (callId, i) => (await call(svc, 'GET', `/v1/calls/${callId}`, agentToken(ids[i] as string))).ms)))
+          into.client.read.push(...await Promise.all(callIds.map(async (callId, i) => (await call(svc, 'GET', `/v1/calls/${callId}`, agentToken(ids[i] as string))).ms)))
           const t = await svc.ask<Timing[]>({ cmd: 'timings' })
-          res.timings.read.push(...t)
+          into.timings.read.push(...t)
           row.read_p99 = percentile(t.map(x => (x.end ?? NaN) - x.start), 99)
         }
         const before = pbx.count('BlindTransfer')
         const at0 = await svc.ask<{ cpuSeconds: number } & ThreadStats>({ cmd: 'stats' }) // also resets its event-loop delay histogram
         const cpu0 = at0.cpuSeconds
         await canary.read()
-        res.client[pattern].push(...await press(svc, callIds, pattern))
+        into.client[pattern].push(...await press(svc, callIds, pattern))
         const after = await svc.ask<{ eventLoopDelay: { maxMs: number }, cpuSeconds: number } & ThreadStats>({ cmd: 'stats' })
         const loop = after.eventLoopDelay
         // The service's CPU while pressing (and whatever the presses set off: APKT delivery).
-        res.cpuMsPerPress[pattern].push((after.cpuSeconds - cpu0) * 1000 / N)
+        into.cpuMsPerPress[pattern].push((after.cpuSeconds - cpu0) * 1000 / N)
         const split = threadSplit(at0, after)
-        if (split !== undefined) res.threads[pattern].push(split)
+        if (split !== undefined) {
+          into.threads[pattern].push(split)
+          row[`${pattern}_main_cpu_per_press`] = split.mainMs / N
+        }
         const machine = await canary.read()
-        res.stalls[pattern].push({ serviceMaxMs: round(loop.maxMs), canaryMaxMs: round(machine.maxMs), canaryP99Ms: round(machine.p99Ms) })
+        into.stalls[pattern].push({ serviceMaxMs: round(loop.maxMs), canaryMaxMs: round(machine.maxMs), canaryP99Ms: round(machine.p99Ms) })
         row[`${pattern}_loopmax`] = loop.maxMs
         row[`${pattern}_canarymax`] = machine.maxMs
         const t = await svc.ask<Timing[]>({ cmd: 'timings' })
         const sent = pbx.count('BlindTransfer') - before
         const timed = t.filter(x => x.kind === 'transfer' && x.status === 200 && x.blindTransferAt !== undefined)
         if (sent !== N || timed.length !== N) throw new Error(`${label} ${pattern}: ${sent} BlindTransfer actions and ${timed.length} timed presses for ${N} calls`)
-        res.timings[pattern].push(...timed)
+        into.timings[pattern].push(...timed)
         row[`${pattern}_p99`] = percentile(timed.map(x => (x.end ?? NaN) - x.start), 99)
         await allReady(svc)
       }
-      res.perRound.push(row)
-      note(`${label} round ${r + 1}/${nRounds}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`)
+      into.perRound.push(row)
+      note(`${label} ${r < 0 ? `warm-up ${r + WARMUP + 1}/${WARMUP}` : `round ${r + 1}/${nRounds}`}: ${Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(2)} ms`).join(', ')}`)
     }
   } finally {
     await svc.stop()
@@ -180,7 +190,7 @@ const p = (t: Timing[], to: 'bt' | 'end', q: number): number => percentile(lat(t
 
 try {
   const patterns = (['serial', 'steady', 'spread', 'burst'] as Pattern[]).filter(x => only === undefined || only.has(x))
-  const perEngine = rounds * patterns.length * N
+  const perEngine = (WARMUP + rounds) * patterns.length * N // the warm-up's records are delivered too
   const expected = perEngine * engines.length
   const texts: string[] = []
   const verdict: string[] = []
