@@ -132,8 +132,9 @@ async function runService (engine: Engine, patterns: Pattern[], nRounds: number)
   const svc = await startTarget(path.join(here, 'lib', 'service-child.ts'), [], { ipc: true, nodeArgs: [...prof, ...extra], stdout: process.env.BENCH_SERVICE_STDOUT === 'inherit' ? 'inherit' : 'ignore', env: { ...db.env, BENCH_CONFIG: JSON.stringify(raw) } })
   const res = emptyResult()
   try {
-    // Rounds below 0 warm the service up (V8 optimizes the press path as it runs; a first
-    // round measured cold cost about a third more CPU a press) and are not counted.
+    // Rounds below 0 warm the service up (V8 optimizes the press path as it runs: measured
+    // cold, a first round's main thread spent a third more CPU a press one at a time and
+    // nearly twice as much in a burst) and are not counted.
     for (let r = -WARMUP; r < nRounds; r++) {
       const into = r < 0 ? emptyResult() : res
       const row: Record<string, number> = {}
