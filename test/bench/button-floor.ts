@@ -197,9 +197,8 @@ async function serviceRound (engine: Engine, n: number): Promise<Presses> {
         return ready ? true : undefined
       }, 20_000)
     }
-    const t = timed
-    if (t.length !== n) throw new Error(`${engine}: ${t.length} timed presses for ${n}`)
-    return { client, service: t.map(x => (x.end ?? NaN) - x.start), toBlindTransfer: t.map(x => (x.blindTransferAt ?? NaN) - x.start), pbx: t.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)), eventTo200: t.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)) }
+    if (timed.length !== n) throw new Error(`${engine}: ${timed.length} timed presses for ${n}`)
+    return { client, service: timed.map(x => (x.end ?? NaN) - x.start), toBlindTransfer: timed.map(x => (x.blindTransferAt ?? NaN) - x.start), pbx: timed.map(x => (x.confirmedAt ?? NaN) - (x.blindTransferAt ?? NaN)), eventTo200: timed.map(x => (x.end ?? NaN) - (x.confirmedAt ?? NaN)) }
   } finally {
     await svc?.stop()
     rmSync(dir, { recursive: true, force: true })

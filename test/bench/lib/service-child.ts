@@ -14,7 +14,7 @@
 //                          service's own pass at start and hourly is off)
 //   { cmd: 'purge-status' } -> { busy, startedAt, endedAt (this process's performance.now()), report }
 // Prints "LISTENING <url>" on stderr once listening and logged in to AMI.
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import v8 from 'node:v8'
 import vm from 'node:vm'
@@ -23,6 +23,7 @@ import { parseConfig } from '../../../src/config/load.ts'
 import { createService } from '../../../src/service.ts'
 import { redactPaths } from '../../../src/log.ts'
 import { storeEnv } from './engines.ts'
+import { threadCpu } from './threads.ts'
 
 /** One timed request, as the benchmark reads it over IPC (ms, the service's performance.now()). */
 export interface Timing { kind: 'transfer' | 'read', callId: string, start: number, blindTransferAt?: number, confirmedAt?: number, end?: number, status?: number }
@@ -89,19 +90,6 @@ svc.app.addHook('onResponse', async (req, reply) => {
 v8.setFlagsFromString('--expose-gc')
 const fullGc = vm.runInNewContext('gc') as () => void
 
-/**
- * CPU time of each thread of this process so far (ns, from /proc/self/task/<tid>/schedstat;
- * empty where there is none): the main thread is the one whose tid is the pid. Node names
- * no thread, so a reader tells the store's worker by its CPU (the busiest but main).
- */
-function threadCpu (): Array<{ tid: number, cpuNs: number }> {
-  try {
-    return readdirSync('/proc/self/task').map(t => {
-      try { return { tid: Number(t), cpuNs: Number(readFileSync(`/proc/self/task/${t}/schedstat`, 'utf8').split(' ')[0]) } } catch { return { tid: Number(t), cpuNs: 0 } }
-    })
-  } catch { return [] }
-}
-
 const eld = monitorEventLoopDelay({ resolution: Number(process.env.BENCH_ELD_RESOLUTION ?? 10) })
 eld.enable()
 const stats = async (): Promise<Record<string, unknown>> => {
@@ -115,7 +103,7 @@ const stats = async (): Promise<Record<string, unknown>> => {
     externalBytes: m.external,
     cpuSeconds: (c.user + c.system) / 1e6,
     pid: process.pid,
-    threads: threadCpu(),
+    threads: threadCpu('self'),
     eventLoopDelay: loop,
     liveCalls: svc.tracker.liveCalls().length,
     outbox: await svc.outbox.stats()
